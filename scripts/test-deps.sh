@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the third-party peers the integration tests talk to, from Debian's
+# packages: swaks (submission client), Postfix's smtp-sink/smtp-source (a real
+# MX and load source; Postfix itself is installed unconfigured and never
+# started), openssl s_client. Idempotent; needs root (or sudo) when something is missing.
+set -euo pipefail
+
+need=()
+command -v swaks >/dev/null || need+=(swaks)
+{ command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
+command -v openssl >/dev/null || need+=(openssl)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "installing test peers: ${need[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# Postfix must not be configured or started by the package: the tests run their own processes.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

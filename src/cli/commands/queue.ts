@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { formatReply } from '../../delivery/smtp-reply.ts';
+import type { RecipientStatus } from '../../store/store.ts';
+import { withStore } from '../with-store.ts';
+
+const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed'];
+
+export function registerQueue(program: Command): void {
+  const cmd = program.command('queue').description('inspect and act on queued messages');
+
+  cmd
+    .command('list')
+    .description('messages, newest first')
+    .option('--status <status>', `only messages with a recipient in this status (${STATUSES.join(', ')})`)
+    .option('--limit <n>', 'how many', '50')
+    .option('--before <id>', 'continue after this message id')
+    .action((o: { status?: string; limit: string; before?: string }) =>
+      withStore(async (store) => {
+        if (o.status && !STATUSES.includes(o.status as RecipientStatus)) {
+          console.error(`unknown status ${o.status}; one of ${STATUSES.join(', ')}`);
+          return false;
+        }
+        const list = await store.listMessages({ status: o.status as RecipientStatus | undefined, limit: Number(o.limit), before: o.before });
+        for (const m of list) {
+          const rcpts = m.recipients.map((r) => `${r.address}=${r.status}`).join(' ');
+          console.log(`${m.id}\t${new Date(m.createdAt).toISOString()}\t<${m.sender}>\t${m.size}B\t${rcpts}`);
+        }
+      }),
+    );
+
+  cmd.command('show <id>').description('a message: envelope, recipients and every event').action((id: string) =>
+    withStore(async (store) => {
+      const m = await store.getMessageSummary(id);
+      if (!m) return void console.log(`no message ${id}`), false;
+      console.log(`id: ${m.id}\nfrom: <${m.sender}>\nsize: ${m.size}\nqueued: ${new Date(m.createdAt).toISOString()}\ncredential: ${m.credential ?? '(trusted network)'}`);
+      console.log('recipients:');
+      for (const r of m.recipients)
+        console.log(`  ${r.address}\t${r.status}\tattempts=${r.attempts}${r.status === 'deferred' ? `\tnext=${new Date(r.nextAttemptAt).toISOString()}` : ''}${r.lastReply ? `\t${r.lastReply}` : ''}`);
+      console.log('events:');
+      for (const e of await store.listEvents(id))
+        console.log(`  ${new Date(e.at).toISOString()}\t${e.type}\t${e.recipient ?? ''}\t${[e.route, e.relay, e.tls, e.reply && formatReply(e.reply), e.detail].filter(Boolean).join('\t')}`);
+    }),
+  );
+
+  cmd.command('retry <id>').description('make every pending recipient of the message due now').action((id: string) =>
+    withStore(async (store) => {
+      const n = await store.retryMessage(id, Date.now());
+      if (n) await store.addEvent({ messageId: id, recipient: null, type: 'retry', at: Date.now(), detail: 'retry requested by operator' });
+      console.log(n ? `${n} recipient(s) of ${id} due now` : `no pending recipients for ${id}`);
+      return n > 0;
+    }),
+  );
+
+  cmd.command('delete <id>').description('remove a message from the queue').action((id: string) =>
+    withStore(async (store) => {
+      const ok = await store.deleteMessage(id);
+      console.log(ok ? `${id} deleted` : `no message ${id}`);
+      return ok;
+    }),
+  );
+}

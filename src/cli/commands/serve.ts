@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../log.ts';
+import { startSmarthost } from '../../main.ts';
+import { loadConfigOrExit } from '../with-store.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the relay: SMTP listeners and the delivery queue')
+    .action(async () => {
+      const config = loadConfigOrExit();
+      const logger = createLogger(config.logLevel);
+      const smarthost = await startSmarthost(config, logger);
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'stopping: no new connections, finishing deliveries in flight');
+        smarthost.close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'unclean stop');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

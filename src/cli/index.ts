@@ -1,0 +1,18 @@
+// The `smarthost` command line.
+import { Command } from 'commander';
+import { registerCredentials } from './commands/credentials.ts';
+import { registerQueue } from './commands/queue.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerSuppressions } from './commands/suppressions.ts';
+
+const program = new Command()
+  .name('smarthost')
+  .description('Authenticated SMTP relay: submission on 587/465/2525, durable queue, MX or upstream delivery')
+  .showHelpAfterError();
+
+registerServe(program);
+registerCredentials(program);
+registerSuppressions(program);
+registerQueue(program);
+
+await program.parseAsync();

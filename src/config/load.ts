@@ -1,0 +1,46 @@
+// Loads settings from an optional JSON config file and SMARTHOST_* environment
+// variables (environment wins), validates them with one schema and reports
+// every bad value at once.
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { configSchema, envName, type Config } from './schema.ts';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  const file = env.SMARTHOST_CONFIG;
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      for (const key of Object.keys(fromFile))
+        if (!(KEYS as string[]).includes(key)) problems.push(`${file}: unknown setting "${key}"`);
+    } catch (err) {
+      problems.push(`SMARTHOST_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  const input: Record<string, unknown> = { ...fromFile };
+  for (const key of KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined) input[key] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const shown = key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
+      problems.push(`${shown}: ${issue.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const config = parsed.data!;
+  if (!config.hostname) config.hostname = osHostname();
+  return config;
+}

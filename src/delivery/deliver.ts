@@ -1,0 +1,109 @@
+// One delivery attempt for one group of claimed recipients: send through the
+// transport, turn each outcome into recipient state and an event, bounce
+// (DSN + suppression) or schedule the retry. Never throws for a remote refusal.
+import type { Logger } from 'pino';
+import { retryDecision } from '../queue/backoff.ts';
+import type { ClaimedRecipient, RecipientUpdate, Store } from '../store/store.ts';
+import { buildDsn, shouldSendDsn } from './dsn.ts';
+import type { RecipientOutcome } from './outcome.ts';
+import type { DeliveryGroup } from './router.ts';
+import { formatReply, reply, type SmtpReply } from './smtp-reply.ts';
+import { newMessageId } from '../store/ids.ts';
+
+export interface DeliverDeps {
+  store: Store;
+  hostname: string;
+  logger: Logger;
+  lifetimeMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+const lostOutcome = reply(451, '4.3.0', 'Delivery attempt ended without a result; will retry');
+const messageGone = reply(554, '5.3.0', 'Message body missing from the queue');
+
+/** RFC 3463: 5.1.x (bad address or domain) and 5.2.1 (mailbox disabled) mean the address itself is dead. */
+export const isHardBounce = (r: SmtpReply) => r.enhanced.startsWith('5.1.') || r.enhanced === '5.2.1';
+
+export async function deliverGroup(group: DeliveryGroup, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
+  const { store, logger } = deps;
+  const msg = await store.getMessage(group.messageId);
+  const started = Date.now();
+  let outcomes: RecipientOutcome[];
+  if (!msg) {
+    outcomes = group.recipients.map((r) => ({ rcpt: r.address, kind: 'bounced', reply: messageGone }));
+  } else {
+    try {
+      outcomes = await group.transport.send(msg, group.recipients.map((r) => r.address), signal);
+    } catch (err) {
+      // A transport must not throw; if one does, the mail is kept and retried.
+      logger.error({ err, msg_id: group.messageId, transport: group.transport.name }, 'transport threw');
+      outcomes = [];
+    }
+  }
+  const now = Date.now();
+  const byRcpt = new Map(outcomes.map((o) => [o.rcpt.toLowerCase(), o]));
+  const updates: RecipientUpdate[] = [];
+  const failed: { rcpt: ClaimedRecipient; outcome: RecipientOutcome; expired: boolean }[] = [];
+
+  for (const r of group.recipients) {
+    const outcome: RecipientOutcome = byRcpt.get(r.address.toLowerCase()) ?? { rcpt: r.address, kind: 'deferred', reply: lostOutcome };
+    const attempts = r.attempts + 1;
+    let status: RecipientUpdate['status'] = outcome.kind;
+    let nextAttemptAt: number | undefined;
+    if (outcome.kind === 'deferred') {
+      const decision = retryDecision({
+        attempts, now, createdAt: r.messageCreatedAt, lifetimeMs: deps.lifetimeMs, initialMs: deps.retryInitialMs,
+        maxMs: deps.retryMaxMs, retryAfterMs: outcome.retryAfterSec === undefined ? undefined : outcome.retryAfterSec * 1000,
+      });
+      if (decision.kind === 'retry') nextAttemptAt = decision.at;
+      else status = 'expired';
+    }
+    if (status === 'bounced' || status === 'expired') failed.push({ rcpt: r, outcome, expired: status === 'expired' });
+    const line = formatReply(outcome.reply);
+    updates.push({
+      recipientId: r.id, status, attempts, nextAttemptAt, lastReply: line,
+      event: {
+        messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
+        route: group.transport.name, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
+      },
+    });
+    // One line per recipient and attempt, with the fields Postfix operators read.
+    logger.info({
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: group.transport.name, relay: outcome.relay,
+      tls: outcome.tls, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
+      status, reply: line, attempt: attempts, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
+    }, `${r.address}: ${status}`);
+  }
+
+  if (msg && failed.length) await sendDsn(msg, failed, now, deps);
+  await store.recordResults(updates);
+  for (const f of failed)
+    if (!f.expired && isHardBounce(f.outcome.reply))
+      await store.addSuppression({ address: f.rcpt.address, reason: `hard bounce: ${formatReply(f.outcome.reply)}`, createdAt: now });
+}
+
+async function sendDsn(
+  msg: { id: string; sender: string; raw: Buffer; createdAt: number },
+  failed: { rcpt: ClaimedRecipient; outcome: RecipientOutcome; expired: boolean }[],
+  now: number,
+  deps: DeliverDeps,
+): Promise<void> {
+  if (!shouldSendDsn(msg.sender, msg.raw)) return;
+  const dsn = buildDsn({
+    reportingMta: deps.hostname, originalMessageId: msg.id, originalSender: msg.sender, arrivalDate: new Date(msg.createdAt),
+    original: msg.raw, now: new Date(now), messageIdDomain: deps.hostname,
+    recipients: failed.map((f) => ({
+      address: f.rcpt.address, action: 'failed' as const, reply: f.outcome.reply, remoteMta: f.outcome.relay?.replace(/\[.*$/, ''),
+      lastAttemptDate: new Date(now), expired: f.expired,
+    })),
+  });
+  const id = newMessageId(now);
+  // Enqueued before the bounce is recorded: a crash in between repeats the DSN rather than losing it.
+  await deps.store.enqueue({
+    id, sender: '', recipients: [{ address: dsn.recipient, status: 'queued' }], raw: dsn.raw, source: 'dsn',
+    credential: null, clientAddress: null, createdAt: now,
+  });
+  await deps.store.addEvent({ messageId: msg.id, recipient: null, type: 'dsn', at: now, detail: `DSN ${id} to <${msg.sender}>` });
+  deps.logger.info({ event: 'dsn', msg_id: msg.id, dsn_id: id, to: msg.sender, recipients: failed.length }, 'bounce report queued');
+}

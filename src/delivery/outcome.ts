@@ -1,0 +1,39 @@
+// What every transport returns: one outcome per recipient, never a throw for a
+// remote refusal. The scheduler turns outcomes into recipient state and events.
+import type { SmtpReply } from './smtp-reply.ts';
+
+export interface DeliveryDetail {
+  /** `mx1.example.org[192.0.2.7]:25` or the provider's name. */
+  relay?: string;
+  /** Negotiated TLS protocol, or undefined when the session was cleartext. */
+  tls?: string;
+}
+
+export type RecipientOutcome =
+  | ({ rcpt: string; kind: 'delivered'; reply: SmtpReply } & DeliveryDetail)
+  | ({ rcpt: string; kind: 'deferred'; reply: SmtpReply; retryAfterSec?: number } & DeliveryDetail)
+  | ({ rcpt: string; kind: 'bounced'; reply: SmtpReply } & DeliveryDetail);
+
+export interface OutboundMessage {
+  id: string;
+  /** Envelope sender; '' is the null sender `<>` (bounces). */
+  sender: string;
+  raw: Buffer;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** All recipients share one domain (or one route); deliver them in one session where possible. */
+  send(msg: OutboundMessage, rcpts: readonly string[], signal: AbortSignal): Promise<RecipientOutcome[]>;
+  close?(): Promise<void>;
+}
+
+/** Gives every recipient the same outcome, for failures before any RCPT was answered. */
+export function allRecipients(
+  rcpts: readonly string[],
+  kind: RecipientOutcome['kind'],
+  reply: SmtpReply,
+  detail: DeliveryDetail = {},
+): RecipientOutcome[] {
+  return rcpts.map((rcpt) => ({ rcpt, kind, reply, ...detail }) as RecipientOutcome);
+}

@@ -1,0 +1,275 @@
+// One SMTP client session: deliver one message to one host (by IP) and turn
+// every reply, refusal or network failure into one outcome per recipient.
+// Shared by the mx and relay transports; choosing hosts is their business.
+import { isAscii } from 'node:buffer';
+import { TLSSocket } from 'node:tls';
+import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
+import { allRecipients, type RecipientOutcome, type OutboundMessage, type DeliveryDetail } from '../outcome.ts';
+import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '../smtp-reply.ts';
+
+export interface SessionOptions {
+  /** IP address to connect to. */
+  address: string;
+  port: number;
+  /** The host's DNS name: SNI, certificate name and the `relay=` label. Omit for an IP literal. */
+  hostName?: string;
+  /** Our EHLO name. */
+  ehloName: string;
+  /** Implicit TLS from the first byte (RFC 8314 §3.3). */
+  secure?: boolean;
+  /** STARTTLS is mandatory: no plaintext fallback (RFC 3207 §4.1 leaves that to policy). */
+  requireTLS?: boolean;
+  /** Verify the certificate chain and name. MX delivery without MTA-STS/DANE leaves this off. */
+  verifyCertificate: boolean;
+  /** Credentials for AUTH (RFC 4954); only used together with secure or requireTLS. */
+  auth?: { user: string; pass: string };
+  /** ms for TCP connect, greeting and TLS handshake together (nodemailer caps the greeting by it). */
+  connectTimeout: number;
+  /** ms of silence allowed while waiting for any later reply. */
+  replyTimeout: number;
+  signal: AbortSignal;
+}
+
+export interface SessionResult {
+  outcomes: RecipientOutcome[];
+  /**
+   * True when the host never took part in the mail transaction (no connection, a silent
+   * or refusing greeting, TLS failure, a timeout or hang-up before MAIL FROM): another
+   * host may be tried now. Once MAIL FROM is sent the host's answer stands.
+   */
+  hostFailed: boolean;
+}
+
+interface Attempt extends SessionResult {
+  tlsFailed: boolean;
+}
+
+// nodemailer keeps the EHLO keywords and the envelope bookkeeping in private
+// fields; pinned to nodemailer 10.6.x by test/integration/mx-transport.test.ts.
+interface ConnectionInternals {
+  _supportedExtensions?: string[];
+  _envelope?: { rejectedErrors?: SMTPError[] } | false;
+}
+
+/**
+ * Delivers `msg` to `rcpts` over one connection. Opportunistic STARTTLS that fails
+ * in the handshake is retried once in plaintext on the same host, as Postfix's
+ * `smtp_tls_security_level = may` does: RFC 3207 §4.1 lets a publicly-referenced
+ * server be reached without TLS, and an unreadable certificate must not stop mail.
+ */
+export async function deliverToHost(
+  msg: OutboundMessage,
+  rcpts: readonly string[],
+  opts: SessionOptions,
+): Promise<SessionResult> {
+  let result = await attempt(msg, rcpts, opts, false);
+  if (result.tlsFailed && !opts.requireTLS && !opts.secure && !opts.signal.aborted) {
+    result = await attempt(msg, rcpts, opts, true);
+  }
+  return { outcomes: result.outcomes, hostFailed: result.hostFailed };
+}
+
+/** `mx1.example.org[192.0.2.7]:25`, the way Postfix logs `relay=`. */
+function relayLabel(opts: Pick<SessionOptions, 'address' | 'port' | 'hostName'>): string {
+  return `${opts.hostName ?? opts.address}[${opts.address}]:${opts.port}`;
+}
+
+/** Turns a raw (possibly multi-line) server reply into one SmtpReply. */
+function remoteReply(response: string, code?: number): SmtpReply {
+  const lines = response.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const first = lines[0] ?? '';
+  const basic = code ?? Number(/^\d{3}/.exec(first)?.[0] ?? 451);
+  // Continuation lines repeat the code and the enhanced code (RFC 2034 §4); keep their text only.
+  const rest = lines.slice(1).map((l) => l.replace(/^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?/, ''));
+  return parseReply(basic, [first, ...rest].join(' '));
+}
+
+const KIND = { success: 'delivered', transient: 'deferred', permanent: 'bounced' } as const;
+
+function outcomeFor(rcpt: string, r: SmtpReply, detail: DeliveryDetail): RecipientOutcome {
+  return { rcpt, kind: KIND[classifyReply(r)], reply: r, ...detail };
+}
+
+function attempt(
+  msg: OutboundMessage,
+  rcpts: readonly string[],
+  opts: SessionOptions,
+  ignoreTLS: boolean,
+): Promise<Attempt> {
+  const label = relayLabel(opts);
+  const aborted = reply(451, '4.3.0', `Delivery attempt to ${label} aborted`);
+  if (opts.signal.aborted) {
+    return Promise.resolve({ outcomes: allRecipients(rcpts, 'deferred', aborted, { relay: label }), hostFailed: false, tlsFailed: false });
+  }
+
+  return new Promise<Attempt>((resolve) => {
+    const conn = new SMTPConnection({
+      host: opts.address,
+      port: opts.port,
+      // RFC 6066 §3: SNI carries a host name, never an IP address.
+      servername: opts.hostName,
+      name: opts.ehloName,
+      secure: opts.secure ?? false,
+      requireTLS: opts.requireTLS ?? false,
+      ignoreTLS,
+      // A non-2xx answer to STARTTLS: carry on in plaintext unless TLS is required.
+      opportunisticTLS: !opts.requireTLS,
+      tls: { rejectUnauthorized: opts.verifyCertificate },
+      connectionTimeout: opts.connectTimeout,
+      greetingTimeout: opts.connectTimeout,
+      socketTimeout: opts.replyTimeout,
+      logger: false,
+    });
+    const internals = conn as unknown as ConnectionInternals;
+    let stage: 'connect' | 'auth' | 'send' = 'connect';
+    let settled = false;
+
+    const detail = (): DeliveryDetail => {
+      const tls = tlsVersion(conn);
+      return tls ? { relay: label, tls } : { relay: label };
+    };
+    const all = (kind: RecipientOutcome['kind'], r: SmtpReply, hostFailed = false, tlsFailed = false): Attempt =>
+      ({ outcomes: allRecipients(rcpts, kind, r, detail()), hostFailed, tlsFailed });
+    const each = (replies: ReadonlyMap<string, SmtpReply>, fallback: SmtpReply): Attempt => {
+      const d = detail();
+      const outcomes = rcpts.map((rcpt) => outcomeFor(rcpt, replies.get(rcpt.trim()) ?? fallback, d));
+      return { outcomes, hostFailed: false, tlsFailed: false };
+    };
+
+    const finish = (result: Attempt, end?: 'quit' | 'close') => {
+      if (settled) return;
+      settled = true;
+      opts.signal.removeEventListener('abort', onAbort);
+      if (end === 'quit' && !conn.destroyed) conn.quit();
+      if (end === 'close') conn.close();
+      resolve(result);
+    };
+    const onAbort = () => finish(all('deferred', aborted), 'close');
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+
+    // A hostile or broken peer surfaces here; the listener stays for the life of
+    // the connection so a late 'error' can never go unhandled and crash us.
+    conn.on('error', (err: SMTPError) => finish(stage === 'send' ? sendFailure(err) : sessionFailure(err)));
+
+    const sessionFailure = (err: SMTPError): Attempt => {
+      if (err.code === 'EAUTH') {
+        // Our upstream refusing our credentials is our configuration problem, not the
+        // recipient's: defer (RFC 4954 §6 4.7.8 wording) so mail waits for the operator
+        // to fix the password instead of bouncing. Another address of the same relay
+        // would refuse the same credentials, so the host is not "failed".
+        const why = err.response ? formatReply(remoteReply(err.response)) : describe(err);
+        return all('deferred', reply(454, '4.7.8', `${label} rejected our AUTH credentials (${why})`));
+      }
+      // STARTTLS handshake errors arrive as socket errors while `upgrading` is set.
+      if (err.code === 'ETLS' || conn.upgrading || (opts.secure && stage === 'connect' && isTlsError(err))) {
+        return all('deferred', reply(451, '4.7.5', `TLS with ${label} failed: ${describe(err)}`), true, true);
+      }
+      if (err.code === 'ETIMEDOUT') {
+        const r = err.timeoutType === 'CONNECT_TIMEOUT' ? reply(451, '4.4.1', `Connection to ${label} timed out`) : timedOut(label);
+        return all('deferred', r, true);
+      }
+      if (err.responseCode) {
+        // RFC 5321 §3.1: a refusing greeting (or EHLO/HELO) ends this host's session.
+        // Like Postfix's smtp_skip_5xx_greeting, even a 5xx only skips the host: mail
+        // is deferred, not bounced, when no other host takes it.
+        const r = remoteReply(err.response ?? '', err.responseCode);
+        return all('deferred', r.code < 500 ? r : reply(451, '4.3.0', `${label} refused the session: ${formatReply(r)}`), true);
+      }
+      if (err.originalCode === 'ECONNREFUSED') {
+        return all('deferred', reply(451, '4.4.1', `Connection refused by ${opts.address}:${opts.port}`), true);
+      }
+      return all('deferred', reply(451, conn.stage === 'connected' ? '4.4.2' : '4.4.1', `${label}: ${describe(err)}`), true);
+    };
+
+    const sendFailure = (err: SMTPError): Attempt => {
+      if (err.command === 'API') {
+        // nodemailer refused the envelope before sending it (e.g. CR/LF or <> in an address).
+        return all('bounced', reply(553, '5.1.3', `Address not usable in SMTP: ${describe(err)}`));
+      }
+      if (err.code === 'EMESSAGE' && err.command === 'MAIL FROM' && !err.responseCode) {
+        // RFC 1870 §6: the host advertised a SIZE below ours; retrying will not help.
+        return all('bounced', reply(552, '5.3.4', `Message size ${msg.raw.length} exceeds the size limit of ${label}`));
+      }
+      const session = err.responseCode
+        ? remoteReply(err.response ?? '', err.responseCode)
+        : err.code === 'ETIMEDOUT'
+          ? timedOut(label)
+          : reply(451, '4.4.2', `Lost connection with ${label} during the transaction: ${describe(err)}`);
+      // A refused MAIL FROM decides for everyone (pipelined RCPT replies are then 503s).
+      // Otherwise recipients refused at RCPT keep their own reply; the rest share the session's.
+      const rejected = err.command === 'MAIL FROM' ? [] : (err.rejectedErrors ?? envelopeRejections(internals));
+      return each(rejectedReplies(rejected), session);
+    };
+
+    const send = () => {
+      stage = 'send';
+      const envelope = { from: msg.sender, to: [...new Set(rcpts)], size: msg.raw.length, use8BitMime: !isAscii(msg.raw) };
+      conn.send(envelope, msg.raw, (err, info) => {
+        if (err) return finish(sendFailure(err), 'quit');
+        const accepted = info.accepted.map((a): [string, SmtpReply] => [a, remoteReply(info.response)]);
+        const replies = new Map([...rejectedReplies(info.rejectedErrors ?? []), ...accepted]);
+        finish(each(replies, reply(451, '4.3.0', `${label} gave no reply for this recipient`)), 'quit');
+      });
+    };
+
+    conn.connect((connectErr) => {
+      if (connectErr) return finish(sessionFailure(connectErr));
+      const unsupported = missingExtension(msg, rcpts, internals._supportedExtensions ?? [], label);
+      if (unsupported) return finish(all('bounced', unsupported), 'quit');
+      if (!opts.auth) return send();
+      stage = 'auth';
+      conn.login({ user: opts.auth.user, pass: opts.auth.pass }, (err) => {
+        if (err) return finish(sessionFailure(err), 'quit');
+        send();
+      });
+    });
+  });
+}
+
+function tlsVersion(conn: SMTPConnection): string | undefined {
+  const socket = conn._socket;
+  return conn.secure && socket instanceof TLSSocket ? (socket.getProtocol() ?? undefined) : undefined;
+}
+
+const timedOut = (label: string) => reply(451, '4.4.2', `${label} timed out waiting for a reply`);
+
+/** One line for a reply text: OpenSSL's short reason when there is one, never CR/LF. */
+function describe(err: SMTPError): string {
+  return ((err as { reason?: string }).reason ?? err.message).replace(/\s+/g, ' ').trim();
+}
+
+function isTlsError(err: SMTPError): boolean {
+  return /^ERR_(SSL|TLS)_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(err.originalCode ?? '');
+}
+
+function envelopeRejections(internals: ConnectionInternals): SMTPError[] {
+  return (internals._envelope && internals._envelope.rejectedErrors) || [];
+}
+
+function rejectedReplies(errors: readonly SMTPError[]): Map<string, SmtpReply> {
+  const out = new Map<string, SmtpReply>();
+  for (const e of errors) if (e.recipient) out.set(e.recipient, remoteReply(e.response ?? '', e.responseCode));
+  return out;
+}
+
+/**
+ * We neither downgrade addresses nor re-encode bodies, so a peer lacking the
+ * extension gets a bounce instead of mail it may corrupt.
+ */
+function missingExtension(
+  msg: OutboundMessage,
+  rcpts: readonly string[],
+  extensions: readonly string[],
+  label: string,
+): SmtpReply | undefined {
+  const needsUtf8 = [msg.sender, ...rcpts].some((a) => /[^\x00-\x7f]/.test(a));
+  if (needsUtf8 && !extensions.includes('SMTPUTF8')) {
+    // RFC 6531 §3.2: without SMTPUTF8 the client must not send a UTF-8 address.
+    return reply(550, '5.6.7', `Non-ASCII address needs SMTPUTF8, which ${label} does not offer (RFC 6531)`);
+  }
+  if (!isAscii(msg.raw) && !extensions.includes('8BITMIME')) {
+    // RFC 6152 §3: 8-bit data only to a server that offers 8BITMIME; we do not convert to 7-bit.
+    return reply(554, '5.6.3', `Message has 8-bit content but ${label} does not offer 8BITMIME (RFC 6152)`);
+  }
+  return undefined;
+}

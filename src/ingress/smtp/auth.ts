@@ -1,0 +1,52 @@
+// AUTH PLAIN/LOGIN against stored credentials, with failure throttling per
+// connection and per address. Passwords are never logged.
+import type { Logger } from 'pino';
+import { DUMMY_HASH, verifyPassword } from '../../credentials/password.ts';
+import { reply, SmtpError } from '../../delivery/smtp-reply.ts';
+import type { Credential, Store } from '../../store/store.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
+
+export const authFailed = reply(535, '5.7.8', 'Authentication credentials invalid');
+export const credentialDisabled = reply(535, '5.7.8', 'Authentication failed: this credential is disabled');
+export const tooManyAuthFailures = reply(421, '4.7.0', 'Too many authentication failures; closing connection, try again later');
+export const xclientRefused = reply(535, '5.7.8', 'XCLIENT login is not accepted');
+
+export interface AuthAttempt {
+  method: string;
+  username: string;
+  password: string | null;
+  clientAddress: string;
+  /** Failures so far on this connection. */
+  connectionFailures: number;
+}
+
+export interface AuthDeps {
+  store: Store;
+  throttle: AuthThrottle;
+  failuresPerConnection: number;
+  logger: Logger;
+}
+
+/** Resolves the credential, or throws the reply to send (and counts the failure). */
+export async function authenticate(a: AuthAttempt, { store, throttle, failuresPerConnection, logger }: AuthDeps): Promise<Credential> {
+  const log = logger.child({ event: 'auth', method: a.method, user: a.username, client: a.clientAddress });
+  if (throttle.locked(a.clientAddress)) {
+    log.warn({ result: 'throttled' }, 'auth refused: too many recent failures from this address');
+    throw new SmtpError(tooManyAuthFailures);
+  }
+  // XCLIENT LOGIN= would let a proxy assert any identity; we never trust it.
+  if (a.method === 'XCLIENT' || a.password === null) throw new SmtpError(xclientRefused);
+
+  const credential = await store.getCredential(a.username);
+  // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+  const ok = await verifyPassword(a.password, credential?.passwordHash ?? DUMMY_HASH);
+  if (credential && ok && !credential.disabled) {
+    log.info({ result: 'ok' }, 'authenticated');
+    return credential;
+  }
+  throttle.recordFailure(a.clientAddress);
+  const reason = !credential ? 'unknown user' : !ok ? 'wrong password' : 'disabled';
+  log.warn({ result: 'failed', reason }, 'authentication failed');
+  if (a.connectionFailures + 1 >= failuresPerConnection || throttle.locked(a.clientAddress)) throw new SmtpError(tooManyAuthFailures);
+  throw new SmtpError(credential && ok ? credentialDisabled : authFailed);
+}

@@ -1,0 +1,80 @@
+// Wires configuration → store → TLS → SMTP ingress → scheduler. No logic of its own.
+import type { Logger } from 'pino';
+import { createAccept } from './accept/accept.ts';
+import { createDiskGuard } from './accept/disk-space.ts';
+import { networkMatcher } from './config/cidr.ts';
+import type { Config } from './config/schema.ts';
+import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
+import { createRouter } from './delivery/router.ts';
+import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
+import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
+import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
+import { Scheduler } from './queue/scheduler.ts';
+import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+import { loadOrCreateCertificate } from './tls/self-signed.ts';
+
+export interface Smarthost {
+  store: Store;
+  smtp: SmtpIngress;
+  scheduler: Scheduler;
+  close(): Promise<void>;
+}
+
+export async function startSmarthost(config: Config, logger: Logger, print: (line: string) => void = console.log): Promise<Smarthost> {
+  const store = openSqliteStore(config.dataDir);
+  await seedUsers(store, config.users, logger);
+  await ensureFirstCredential(store, print);
+
+  const tls = await loadOrCreateCertificate({
+    dataDir: config.dataDir, hostname: config.hostname, certPath: config.tlsCert || undefined, keyPath: config.tlsKey || undefined,
+  });
+  if (tls.selfSigned)
+    logger.warn({ cert: tls.certPath }, 'no SMARTHOST_TLS_CERT/SMARTHOST_TLS_KEY: using a self-signed certificate; clients must not verify it');
+  if (config.allowInsecureAuth) logger.warn('SMARTHOST_ALLOW_INSECURE_AUTH is on: passwords may cross the network in clear text');
+
+  const timeouts = { hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout };
+  const transport = config.relayUrl
+    ? createRelayTransport({ url: config.relayUrl, ...timeouts })
+    : createMxTransport({ ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency });
+  const router = createRouter(transport);
+  const scheduler = new Scheduler(
+    store, router,
+    { store, hostname: config.hostname, logger, lifetimeMs: config.maxQueueLifetime, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },
+    logger,
+    { concurrency: config.deliveryConcurrency, leaseMs: config.leaseTime },
+  );
+  const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
+  const accept = createAccept({ store, hostname: config.hostname, logger, enoughSpace, onQueued: () => scheduler.wake() });
+  const smtp = createSmtpIngress(
+    {
+      hostname: config.hostname, listen: config.listen, tls, allowInsecureAuth: config.allowInsecureAuth,
+      ports: [
+        { name: 'submission', port: config.submissionPort, secure: false },
+        { name: 'smtps', port: config.smtpsPort, secure: true },
+        { name: 'alt', port: config.altPort, secure: false },
+      ],
+      isTrusted: networkMatcher(config.trustedNetworks), maxMessageSize: config.maxMessageSize, maxRecipients: config.maxRecipients,
+      maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp, sessionTimeout: config.sessionTimeout,
+      idleTimeout: config.idleTimeout, shutdownGrace: config.shutdownGrace, authFailuresPerConnection: config.authFailuresPerConnection,
+      authFailuresPerIp: config.authFailuresPerIp, authFailureWindow: config.authFailureWindow, enoughSpace,
+    },
+    { store, accept, logger },
+  );
+  await smtp.listen();
+  scheduler.start();
+  logger.info({ route: transport.name, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    store, smtp, scheduler,
+    close: () =>
+      (closing ??= (async () => {
+        await smtp.close(); // stop accepting; sessions in DATA finish first
+        await scheduler.stop(config.shutdownGrace); // finish or release in-flight deliveries
+        await router.close();
+        await store.close();
+        logger.info('smarthost stopped');
+      })()),
+  };
+}

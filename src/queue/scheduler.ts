@@ -1,0 +1,106 @@
+// Claims due recipients with leases and runs delivery groups with bounded
+// concurrency. Leases make a crash or restart resume everything: a recipient
+// whose attempt never finished becomes due again when its lease runs out.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { deliverGroup, type DeliverDeps } from '../delivery/deliver.ts';
+import type { Router } from '../delivery/router.ts';
+import type { Store } from '../store/store.ts';
+
+export interface SchedulerOptions {
+  concurrency: number;
+  leaseMs: number;
+  /** Longest sleep between looks at the queue (covers leases expiring elsewhere). */
+  maxIdleMs?: number;
+}
+
+export class Scheduler {
+  readonly owner = randomUUID();
+  private readonly active = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly router: Router,
+    private readonly deliverDeps: DeliverDeps,
+    private readonly logger: Logger,
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run().catch((err) => this.logger.fatal({ err }, 'scheduler stopped'));
+  }
+
+  /** New work may be due (a message was queued, a retry requested). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.woken = false;
+      const free = this.opts.concurrency - this.active.size;
+      let claimedAny = false;
+      if (free > 0) {
+        const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
+        claimedAny = claimed.length > 0;
+        for (const group of this.router.group(claimed)) this.track(deliverGroup(group, this.abort.signal, this.deliverDeps));
+      }
+      if (this.stopped) break;
+      if (claimedAny && this.active.size < this.opts.concurrency) continue;
+      await this.sleep(await this.idleTime());
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p
+      .catch((err) => this.logger.error({ err }, 'delivery group failed; its leases expire and it is retried'))
+      .finally(() => {
+        this.active.delete(tracked);
+        this.wakeUp?.();
+      });
+    this.active.add(tracked);
+  }
+
+  private async idleTime(): Promise<number> {
+    const maxIdle = this.opts.maxIdleMs ?? 5000;
+    if (this.active.size >= this.opts.concurrency) return maxIdle; // a finishing group wakes us
+    const now = Date.now();
+    const due = await this.store.nextDueAt(now);
+    return due === undefined ? maxIdle : Math.max(0, Math.min(maxIdle, due - now));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || ms === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Stops claiming, lets attempts in flight finish (up to graceMs), then gives back what is left. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.loop;
+    const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.allSettled([...this.active]), grace]);
+    if (this.active.size) {
+      this.abort.abort();
+      await Promise.allSettled([...this.active]);
+    }
+    await this.store.releaseLeases(this.owner);
+  }
+}

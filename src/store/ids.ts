@@ -1,0 +1,35 @@
+// Queue ids are ULIDs: 26 Crockford base32 characters, sortable by creation
+// time, so "newest first" pagination is an index range scan on the id.
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+let lastTime = 0;
+let lastRandom = new Uint8Array(10);
+
+function encode(bytes: Uint8Array, chars: number): string {
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < chars; i++) {
+    out = ALPHABET[Number(bits & 31n)] + out;
+    bits >>= 5n;
+  }
+  return out;
+}
+
+export function newMessageId(now = Date.now()): string {
+  if (now <= lastTime) {
+    // Same millisecond: increment the random part so ids stay strictly increasing.
+    for (let i = lastRandom.length - 1; i >= 0; i--) {
+      lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
+      if (lastRandom[i] !== 0) break;
+    }
+    now = lastTime;
+  } else {
+    lastTime = now;
+    lastRandom = new Uint8Array(randomBytes(10));
+  }
+  const time = new Uint8Array(6);
+  for (let i = 5, t = now; i >= 0; i--, t = Math.floor(t / 256)) time[i] = t % 256;
+  return encode(time, 10) + encode(lastRandom, 16);
+}

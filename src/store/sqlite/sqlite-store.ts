@@ -1,0 +1,271 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a
+// commit that returned has reached the disk. better-sqlite3 is synchronous;
+// the async interface is the contract shared with PostgreSQL.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SmtpReply } from '../../delivery/smtp-reply.ts';
+import { createGroupCommit } from '../group-commit.ts';
+import type {
+  ClaimedRecipient, Credential, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
+  RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
+} from '../store.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+
+type Row = Record<string, unknown>;
+
+export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteStore {
+  mkdirSync(dataDir, { recursive: true });
+  return new SqliteStore(join(dataDir, file));
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // better-sqlite3 builds default WAL connections to NORMAL, which may lose
+    // the last commits on power loss; a 250 must mean "on disk".
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const insertMessage = this.db.prepare(
+      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertRecipient = this.db.prepare(
+      `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const insertEvent = this.eventInserter();
+    const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
+      for (const m of msgs) {
+        insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt);
+        for (const r of m.recipients) {
+          insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
+          insertEvent({ messageId: m.id, recipient: r.address, type: r.status === 'suppressed' ? 'suppressed' : 'queued', at: m.createdAt });
+        }
+      }
+    });
+    this.enqueueGrouped = createGroupCommit(writeBatch);
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    SQLITE_MIGRATIONS.forEach((sql, i) => {
+      const version = i + 1;
+      if (version <= applied) return;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      })();
+    });
+  }
+
+  private eventInserter(): (e: NewEvent) => void {
+    const stmt = this.db.prepare(
+      `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return (e) =>
+      void stmt.run(e.messageId, e.recipient, e.type, e.at, e.route ?? null, e.relay ?? null, e.tls ?? null,
+        e.reply?.code ?? null, e.reply?.enhanced ?? null, e.reply?.text ?? null, e.attempt ?? null, e.detail ?? null);
+  }
+
+  enqueue(msg: NewMessage): Promise<void> {
+    return this.enqueueGrouped(msg);
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | undefined> {
+    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
+    return r && {
+      id: r.id as string, sender: r.sender as string, raw: r.raw as Buffer, source: r.source as StoredMessage['source'],
+      credential: r.credential as string | null, clientAddress: r.client_address as string | null,
+      size: r.size as number, createdAt: r.created_at as number,
+    };
+  }
+
+  async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare(
+        `SELECT r.*, m.sender, m.created_at AS message_created_at FROM recipients r JOIN messages m ON m.id = r.message_id
+         WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND (r.lease_until IS NULL OR r.lease_until <= ?)
+         ORDER BY r.next_attempt_at LIMIT ?`,
+      ).all(now, now, limit) as Row[];
+      const lease = this.db.prepare('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
+      for (const r of rows) lease.run(owner, now + leaseMs, r.id);
+      return rows.map((r) => ({ ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number }));
+    })();
+  }
+
+  async recordResults(updates: RecipientUpdate[]): Promise<void> {
+    const update = this.db.prepare(
+      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?,
+       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`,
+    );
+    const insertEvent = this.eventInserter();
+    this.db.transaction(() => {
+      for (const u of updates) {
+        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId);
+        insertEvent(u.event);
+      }
+    })();
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    this.db.prepare('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?').run(owner);
+  }
+
+  async nextDueAt(now: number): Promise<number | undefined> {
+    // Walks the due index in order; rows leased to a live deliverer are skipped.
+    const r = this.db.prepare(
+      `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')
+       AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
+    ).get(now) as { t: number } | undefined;
+    return r?.t;
+  }
+
+  async addEvent(event: NewEvent): Promise<void> {
+    this.eventInserter()(event);
+  }
+
+  async listEvents(messageId: string): Promise<StoredEvent[]> {
+    const rows = this.db.prepare('SELECT * FROM events WHERE message_id = ? ORDER BY id').all(messageId) as Row[];
+    return rows.map((r) => ({
+      id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
+      type: r.type as StoredEvent['type'], at: r.at as number,
+      ...(r.route != null && { route: r.route as string }),
+      ...(r.relay != null && { relay: r.relay as string }),
+      ...(r.tls != null && { tls: r.tls as string }),
+      ...(r.reply_code != null && {
+        reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
+      }),
+      ...(r.attempt != null && { attempt: r.attempt as number }),
+      ...(r.detail != null && { detail: r.detail as string }),
+    }));
+  }
+
+  async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
+    // Newest first by id (ULIDs sort by time); a status filter walks the status index.
+    const rows = (
+      q.status
+        ? this.db.prepare(
+            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE status = ? AND message_id < ?
+             ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
+          ).all(q.status, q.before ?? '~', q.limit)
+        : this.db.prepare('SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?').all(q.before ?? '~', q.limit)
+    ) as Row[];
+    return rows.map((m) => this.summary(m));
+  }
+
+  async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
+    const m = this.db.prepare('SELECT id, sender, size, created_at, credential FROM messages WHERE id = ?').get(id) as Row | undefined;
+    return m && this.summary(m);
+  }
+
+  private summary(m: Row): MessageSummary {
+    const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
+    return {
+      id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
+      credential: m.credential as string | null,
+      recipients: rcpts.map(recipientRow).map(({ address, status, attempts, nextAttemptAt, lastReply }) =>
+        ({ address, status, attempts, nextAttemptAt, lastReply })),
+    };
+  }
+
+  async retryMessage(id: string, now: number): Promise<number> {
+    return this.db.prepare(
+      `UPDATE recipients SET next_attempt_at = ?, updated_at = ? WHERE message_id = ? AND status IN ('queued', 'deferred')`,
+    ).run(now, now, id).changes;
+  }
+
+  async deleteMessage(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM events WHERE message_id = ?').run(id);
+      return this.db.prepare('DELETE FROM messages WHERE id = ?').run(id).changes > 0;
+    })();
+  }
+
+  async countPending(): Promise<number> {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`).get() as { n: number }).n;
+  }
+
+  async getCredential(username: string): Promise<Credential | undefined> {
+    const r = this.db.prepare('SELECT * FROM credentials WHERE username = ?').get(username) as Row | undefined;
+    return r && credentialRow(r);
+  }
+
+  async listCredentials(): Promise<Credential[]> {
+    return (this.db.prepare('SELECT * FROM credentials ORDER BY username').all() as Row[]).map(credentialRow);
+  }
+
+  async upsertCredential(c: Credential): Promise<void> {
+    this.db.prepare(
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
+         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled`,
+    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt);
+  }
+
+  async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
+    return this.db.prepare('UPDATE credentials SET disabled = ? WHERE username = ?').run(disabled ? 1 : 0, username).changes > 0;
+  }
+
+  async removeCredential(username: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM credentials WHERE username = ?').run(username).changes > 0;
+  }
+
+  async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
+    if (addresses.length === 0) return new Set();
+    const lower = addresses.map((a) => a.toLowerCase());
+    const rows = this.db.prepare(
+      `SELECT address FROM suppressions WHERE address IN (${lower.map(() => '?').join(',')})`,
+    ).all(...lower) as { address: string }[];
+    return new Set(rows.map((r) => r.address));
+  }
+
+  async addSuppression(s: Suppression): Promise<void> {
+    this.db.prepare(
+      `INSERT INTO suppressions (address, reason, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
+    ).run(s.address.toLowerCase(), s.reason, s.createdAt);
+  }
+
+  async removeSuppression(address: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes > 0;
+  }
+
+  async listSuppressions(): Promise<Suppression[]> {
+    const rows = this.db.prepare('SELECT * FROM suppressions ORDER BY created_at DESC').all() as Row[];
+    return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
+  }
+
+  async close(): Promise<void> {
+    // Let a group commit scheduled in this turn run before the handle goes away.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+function recipientRow(r: Row) {
+  return {
+    id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
+    status: r.status as ClaimedRecipient['status'], attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
+  };
+}
+
+function credentialRow(r: Row): Credential {
+  return {
+    username: r.username as string, passwordHash: r.password_hash as string,
+    allowedSenders: JSON.parse(r.allowed_senders as string) as string[], disabled: r.disabled === 1, createdAt: r.created_at as number,
+  };
+}

@@ -1,0 +1,156 @@
+// The one storage interface. SQLite (embedded) and PostgreSQL (several nodes)
+// implement it and pass the same contract suite (test/contract/store.ts).
+// Everything is async so that a networked adapter fits the same shape.
+import type { SmtpReply } from '../delivery/smtp-reply.ts';
+
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
+/** Statuses that still await delivery. */
+export const PENDING: readonly RecipientStatus[] = ['queued', 'deferred'];
+
+export type MessageSource = 'smtp' | 'http' | 'dsn';
+
+export interface NewMessage {
+  id: string;
+  /** Envelope sender; '' for the null sender `<>`. */
+  sender: string;
+  /** Recipients with their initial status: 'queued', or 'suppressed' when on the list at accept time. */
+  recipients: { address: string; status: 'queued' | 'suppressed' }[];
+  raw: Buffer;
+  source: MessageSource;
+  credential: string | null;
+  clientAddress: string | null;
+  createdAt: number;
+}
+
+export interface StoredMessage {
+  id: string;
+  sender: string;
+  raw: Buffer;
+  source: MessageSource;
+  credential: string | null;
+  clientAddress: string | null;
+  size: number;
+  createdAt: number;
+}
+
+export interface RecipientRow {
+  id: number;
+  messageId: string;
+  address: string;
+  /** Lower-case domain of the address: delivery groups by it. */
+  domain: string;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastReply: string | null;
+  updatedAt: number;
+}
+
+/** A due recipient handed to one deliverer until its lease runs out. */
+export interface ClaimedRecipient extends RecipientRow {
+  sender: string;
+  messageCreatedAt: number;
+}
+
+export type EventType = 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'dsn' | 'retry' | 'deleted';
+
+export interface NewEvent {
+  messageId: string;
+  recipient: string | null;
+  type: EventType;
+  at: number;
+  route?: string;
+  relay?: string;
+  tls?: string;
+  reply?: SmtpReply;
+  attempt?: number;
+  detail?: string;
+}
+
+export interface StoredEvent extends NewEvent {
+  id: number;
+}
+
+/** The result of one delivery attempt for one claimed recipient. */
+export interface RecipientUpdate {
+  recipientId: number;
+  status: RecipientStatus;
+  attempts: number;
+  /** For 'deferred': when to try again. */
+  nextAttemptAt?: number;
+  lastReply: string | null;
+  event: NewEvent;
+}
+
+export interface Credential {
+  username: string;
+  passwordHash: string;
+  /** Domains (example.org) or exact addresses (app@example.org) it may send from; empty = none configured. */
+  allowedSenders: string[];
+  disabled: boolean;
+  createdAt: number;
+}
+
+export interface Suppression {
+  address: string;
+  reason: string;
+  createdAt: number;
+}
+
+export interface MessageSummary {
+  id: string;
+  sender: string;
+  size: number;
+  createdAt: number;
+  credential: string | null;
+  recipients: { address: string; status: RecipientStatus; attempts: number; nextAttemptAt: number; lastReply: string | null }[];
+}
+
+export interface ListMessagesQuery {
+  /** Only messages with at least one recipient in this status. */
+  status?: RecipientStatus;
+  limit: number;
+  /** Cursor: messages created before this message id (ids sort by time). */
+  before?: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. */
+  enqueue(msg: NewMessage): Promise<void>;
+  getMessage(id: string): Promise<StoredMessage | undefined>;
+
+  /** Leases up to `limit` due, pending, unleased recipients to `owner` until now + leaseMs. */
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]>;
+  /** Applies attempt results, writes their events and releases the leases, in one transaction. */
+  recordResults(updates: RecipientUpdate[]): Promise<void>;
+  /** Gives back leases of `owner` without an attempt (shutdown). */
+  releaseLeases(owner: string): Promise<void>;
+  /** Earliest due time of a pending recipient not leased at `now`, if any. */
+  nextDueAt(now: number): Promise<number | undefined>;
+
+  addEvent(event: NewEvent): Promise<void>;
+  listEvents(messageId: string): Promise<StoredEvent[]>;
+
+  listMessages(query: ListMessagesQuery): Promise<MessageSummary[]>;
+  getMessageSummary(id: string): Promise<MessageSummary | undefined>;
+  /** Makes every pending recipient of the message due now; returns how many. */
+  retryMessage(id: string, now: number): Promise<number>;
+  deleteMessage(id: string): Promise<boolean>;
+  countPending(): Promise<number>;
+
+  getCredential(username: string): Promise<Credential | undefined>;
+  listCredentials(): Promise<Credential[]>;
+  /** Creates or replaces the credential (same username). */
+  upsertCredential(c: Credential): Promise<void>;
+  setCredentialDisabled(username: string, disabled: boolean): Promise<boolean>;
+  removeCredential(username: string): Promise<boolean>;
+
+  /** The subset of `addresses` (lower-cased) that are suppressed. */
+  suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;
+  addSuppression(s: Suppression): Promise<void>;
+  removeSuppression(address: string): Promise<boolean>;
+  listSuppressions(): Promise<Suppression[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+// One contract for every Store adapter: SQLite now, PostgreSQL next. An
+// adapter passes only if it honours each point here.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newMessageId } from '../../src/store/ids.ts';
+import type { NewMessage, Store } from '../../src/store/store.ts';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  open(): Promise<Store>;
+  /** The same store reopened after close (for persistence checks). */
+  reopen(store: Store): Promise<Store>;
+}
+
+const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
+  id: newMessageId(), sender: 'app@example.com', raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'),
+  recipients: [{ address: 'a@example.org', status: 'queued' }], source: 'smtp', credential: 'app', clientAddress: '127.0.0.1',
+  createdAt: 1_000, ...over,
+});
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  const withStore = (title: string, fn: (s: Store) => Promise<void>) =>
+    test(`${name}: ${title}`, async () => {
+      const s = await factory.open();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    });
+
+  withStore('enqueue keeps the bytes, envelope and one row per recipient, and survives a reopen', async (s) => {
+    const raw = Buffer.from([0x53, 0x3a, 0xff, 0x00, 0x0d, 0x0a]);
+    const m = msg({ raw, recipients: [{ address: 'a@Example.ORG', status: 'queued' }, { address: 'b@x.test', status: 'suppressed' }] });
+    await s.enqueue(m);
+    const again = await factory.reopen(s);
+    const got = await again.getMessage(m.id);
+    assert.deepEqual(got?.raw, raw);
+    assert.equal(got?.size, raw.length);
+    assert.equal(got?.sender, 'app@example.com');
+    const sum = await again.getMessageSummary(m.id);
+    assert.deepEqual(sum?.recipients.map((r) => [r.address, r.status]), [['a@Example.ORG', 'queued'], ['b@x.test', 'suppressed']]);
+    assert.deepEqual((await again.listEvents(m.id)).map((e) => e.type), ['queued', 'suppressed']);
+    await again.close();
+  });
+
+  withStore('concurrent enqueues all commit (group commit) and each caller learns its own failure', async (s) => {
+    const msgs = Array.from({ length: 200 }, () => msg());
+    await Promise.all(msgs.map((m) => s.enqueue(m)));
+    assert.equal(await s.countPending(), 200);
+    const dup = msgs[0]!;
+    const results = await Promise.allSettled([s.enqueue(dup), s.enqueue(msg())]);
+    assert.equal(results[0].status, 'rejected');
+    assert.equal(results[1].status, 'fulfilled');
+  });
+
+  withStore('claimDue leases due recipients once; an expired lease makes them claimable again', async (s) => {
+    await s.enqueue(msg({ createdAt: 1_000 }));
+    await s.enqueue(msg({ createdAt: 5_000 }));
+    const first = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 1_000, owner: 'a' });
+    assert.equal(first.length, 1);
+    assert.equal(first[0]!.domain, 'example.org');
+    assert.equal(first[0]!.sender, 'app@example.com');
+    assert.equal((await s.claimDue({ now: 2_500, limit: 10, leaseMs: 1_000, owner: 'b' })).length, 0, 'leased twice');
+    assert.equal(await s.nextDueAt(2_500), 5_000);
+    const again = await s.claimDue({ now: 3_000, limit: 10, leaseMs: 1_000, owner: 'b' });
+    assert.deepEqual(again.map((r) => r.id), first.map((r) => r.id));
+  });
+
+  withStore('recordResults sets status, schedules retries, writes events and releases leases', async (s) => {
+    const m = msg({ recipients: [{ address: 'a@x.test', status: 'queued' }, { address: 'b@x.test', status: 'queued' }] });
+    await s.enqueue(m);
+    const [a, b] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    const reply = { code: 451, enhanced: '4.7.1' as const, text: 'later' };
+    await s.recordResults([
+      { recipientId: a!.id, status: 'delivered', attempts: 1, lastReply: '250 2.0.0 ok', event: { messageId: m.id, recipient: 'a@x.test', type: 'delivered', at: 2_100, route: 'mx', relay: 'mx.x.test[127.0.0.2]:25', tls: 'TLSv1.3' } },
+      { recipientId: b!.id, status: 'deferred', attempts: 1, nextAttemptAt: 9_000, lastReply: '451 4.7.1 later', event: { messageId: m.id, recipient: 'b@x.test', type: 'deferred', at: 2_100, reply, attempt: 1 } },
+    ]);
+    const sum = await s.getMessageSummary(m.id);
+    assert.deepEqual(sum?.recipients.map((r) => [r.status, r.attempts, r.lastReply]), [['delivered', 1, '250 2.0.0 ok'], ['deferred', 1, '451 4.7.1 later']]);
+    assert.equal((await s.claimDue({ now: 8_999, limit: 10, leaseMs: 1, owner: 'n2' })).length, 0);
+    assert.equal(await s.nextDueAt(3_000), 9_000);
+    assert.equal((await s.claimDue({ now: 9_000, limit: 10, leaseMs: 1, owner: 'n2' })).length, 1);
+    const events = await s.listEvents(m.id);
+    const deferred = events.find((e) => e.type === 'deferred');
+    assert.deepEqual(deferred?.reply, reply);
+    assert.equal(events.find((e) => e.type === 'delivered')?.tls, 'TLSv1.3');
+    assert.equal(await s.countPending(), 1);
+  });
+
+  withStore('releaseLeases gives work back; retryMessage makes it due now; deleteMessage removes it', async (s) => {
+    const m = msg();
+    await s.enqueue(m);
+    assert.equal((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' })).length, 1);
+    await s.releaseLeases('n1');
+    const [r] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' });
+    await s.recordResults([{ recipientId: r!.id, status: 'deferred', attempts: 1, nextAttemptAt: 1e12, lastReply: null, event: { messageId: m.id, recipient: r!.address, type: 'deferred', at: 2_000 } }]);
+    assert.equal(await s.retryMessage(m.id, 3_000), 1);
+    assert.equal((await s.claimDue({ now: 3_000, limit: 10, leaseMs: 1, owner: 'n3' })).length, 1);
+    assert.equal(await s.deleteMessage(m.id), true);
+    assert.equal(await s.getMessage(m.id), undefined);
+    assert.equal(await s.countPending(), 0);
+    assert.equal(await s.deleteMessage(m.id), false);
+  });
+
+  withStore('listMessages: newest first, status filter, cursor', async (s) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const m = msg({ recipients: [{ address: `r${i}@x.test`, status: i % 2 ? 'suppressed' : 'queued' }] });
+      ids.push(m.id);
+      await s.enqueue(m);
+    }
+    const page1 = await s.listMessages({ limit: 2 });
+    assert.deepEqual(page1.map((m) => m.id), [ids[4], ids[3]]);
+    const page2 = await s.listMessages({ limit: 2, before: page1[1]!.id });
+    assert.deepEqual(page2.map((m) => m.id), [ids[2], ids[1]]);
+    assert.deepEqual((await s.listMessages({ limit: 10, status: 'suppressed' })).map((m) => m.id), [ids[3], ids[1]]);
+  });
+
+  withStore('credentials: upsert, disable, remove', async (s) => {
+    await s.upsertCredential({ username: 'app', passwordHash: 'h1', allowedSenders: ['example.com'], disabled: false, createdAt: 1 });
+    await s.upsertCredential({ username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1 });
+    assert.deepEqual(await s.getCredential('app'), { username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1 });
+    assert.equal(await s.setCredentialDisabled('app', true), true);
+    assert.equal((await s.getCredential('app'))?.disabled, true);
+    assert.equal(await s.setCredentialDisabled('nobody', true), false);
+    assert.equal((await s.listCredentials()).length, 1);
+    assert.equal(await s.removeCredential('app'), true);
+    assert.equal(await s.getCredential('app'), undefined);
+  });
+
+  withStore('suppressions are case-insensitive', async (s) => {
+    await s.addSuppression({ address: 'Bad@Example.org', reason: 'hard bounce', createdAt: 1 });
+    assert.deepEqual([...(await s.suppressedAmong(['bad@example.ORG', 'ok@example.org']))], ['bad@example.org']);
+    assert.equal((await s.listSuppressions())[0]?.reason, 'hard bounce');
+    assert.equal(await s.removeSuppression('BAD@example.org'), true);
+    assert.equal((await s.suppressedAmong(['bad@example.org'])).size, 0);
+  });
+}
