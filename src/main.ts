@@ -35,7 +35,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
 
   const timeouts = { hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout };
   const transport = config.relayUrl
-    ? createRelayTransport({ url: config.relayUrl, ...timeouts })
+    ? createRelayTransport({ url: config.relayUrl, tlsRejectUnauthorized: config.relayTlsVerify, ...timeouts })
     : createMxTransport({ ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency });
   const router = createRouter(transport);
   const scheduler = new Scheduler(

@@ -75,6 +75,8 @@ export const configSchema = z.object({
   /** Refuse new mail (452 4.3.1) when the data directory has less free space than this. */
   minFreeDisk: z.coerce.number().int().nonnegative().default(100 * 1024 * 1024),
   relayUrl: relayUrl.optional(),
+  /** Verify the upstream relay's certificate; turn off only for a private relay with a self-signed one. */
+  relayTlsVerify: bool.default(true),
   dnsServers: dnsServers.default([]),
   mxPort: port.default(25),
   maxQueueLifetime: duration.default(5 * 24 * 3600 * 1000),
