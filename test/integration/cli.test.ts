@@ -1,0 +1,93 @@
+// The `smarthost` command line against a real data directory.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { verifyPassword } from '../../src/credentials/password.ts';
+import { newMessageId } from '../../src/store/ids.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+const dataDir = () => ({ SMARTHOST_DATA_DIR: mkdtempSync(join(tmpdir(), 'smarthost-cli-')) });
+
+test('credentials: add prints a generated password that works; list, allow, disable, remove', async () => {
+  const env = dataDir();
+  const add = await cli(['credentials', 'add', 'grafana', '--allow-domain', 'example.com'], env);
+  assert.equal(add.code, 0, add.stderr);
+  const password = /^password: (\S+)$/m.exec(add.stdout)?.[1];
+  assert.ok(password && password.length >= 20);
+  const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  const stored = await store.getCredential('grafana');
+  await store.close();
+  assert.ok(stored && (await verifyPassword(password, stored.passwordHash)), 'the printed password verifies');
+  assert.ok(!stored.passwordHash.includes(password), 'stored in clear');
+
+  assert.equal((await cli(['credentials', 'allow', 'grafana', 'alerts@other.org'], env)).stdout.trim(), 'grafana may send from: example.com, alerts@other.org');
+  assert.match((await cli(['credentials', 'list'], env)).stdout, /^grafana\tenabled\texample\.com,alerts@other\.org\t/m);
+  assert.equal((await cli(['credentials', 'disable', 'grafana'], env)).stdout.trim(), 'grafana disabled');
+  assert.match((await cli(['credentials', 'list'], env)).stdout, /^grafana\tdisabled\t/m);
+  assert.equal((await cli(['credentials', 'remove', 'grafana'], env)).stdout.trim(), 'grafana removed');
+  const gone = await cli(['credentials', 'remove', 'grafana'], env);
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stdout.trim(), 'no credential grafana');
+});
+
+test('credentials add with --password stores that password and prints none; without --allow-domain it refuses', async () => {
+  const env = dataDir();
+  const add = await cli(['credentials', 'add', 'wp', '--password', 's3cret-pass', '--allow-domain', 'a.test', '--allow-domain', 'b.test'], env);
+  assert.equal(add.stdout.trim(), 'created wp, may send from: a.test, b.test');
+  const none = await cli(['credentials', 'add', 'x'], env);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /give at least one --allow-domain/);
+});
+
+test('a bad configuration lists every problem at once and exits 2', async () => {
+  const r = await cli(['serve'], { ...dataDir(), SMARTHOST_SUBMISSION_PORT: 'abc', SMARTHOST_RELAY_URL: 'http://x', SMARTHOST_TRUSTED_NETWORKS: '10.0.0.0/99' });
+  assert.equal(r.code, 2);
+  for (const name of ['SMARTHOST_SUBMISSION_PORT', 'SMARTHOST_RELAY_URL', 'SMARTHOST_TRUSTED_NETWORKS']) assert.match(r.stderr, new RegExp(`- ${name}: `));
+});
+
+test('queue list, show, retry and delete; suppressions add, list, remove', async () => {
+  const env = dataDir();
+  const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  const id = newMessageId();
+  await store.enqueue({
+    id, sender: 'app@example.com', recipients: [{ address: 'a@example.org', status: 'queued' }], raw: Buffer.from('Subject: x\r\n\r\nx\r\n'),
+    source: 'smtp', credential: 'app', clientAddress: '127.0.0.1', createdAt: Date.now(),
+  });
+  const [claimed] = await store.claimDue({ now: Date.now(), limit: 1, leaseMs: 1, owner: 'test' });
+  await store.recordResults([{
+    recipientId: claimed!.id, status: 'deferred', attempts: 1, nextAttemptAt: Date.now() + 3_600_000, lastReply: '451 4.7.1 Greylisted',
+    event: { messageId: id, recipient: 'a@example.org', type: 'deferred', at: Date.now(), route: 'mx', reply: { code: 451, enhanced: '4.7.1', text: 'Greylisted' } },
+  }]);
+  await store.close();
+
+  const list = await cli(['queue', 'list', '--status', 'deferred'], env);
+  assert.match(list.stdout, new RegExp(`^${id}\\t\\S+\\t<app@example\\.com>\\t\\d+B\\ta@example\\.org=deferred$`, 'm'));
+  assert.equal((await cli(['queue', 'list', '--status', 'bounced'], env)).stdout, '');
+  assert.equal((await cli(['queue', 'list', '--status', 'nonsense'], env)).code, 1);
+  const show = await cli(['queue', 'show', id], env);
+  assert.match(show.stdout, /a@example\.org\tdeferred\tattempts=1\tnext=\S+\t451 4\.7\.1 Greylisted/);
+  assert.match(show.stdout, /\tdeferred\ta@example\.org\tmx\t451 4\.7\.1 Greylisted/);
+  assert.equal((await cli(['queue', 'retry', id], env)).stdout.trim(), `1 recipient(s) of ${id} due now`);
+  const reopened = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  assert.ok((await reopened.claimDue({ now: Date.now(), limit: 1, leaseMs: 1, owner: 't' })).length === 1, 'retry made it due');
+  await reopened.close();
+  assert.equal((await cli(['queue', 'delete', id], env)).stdout.trim(), `${id} deleted`);
+  assert.equal((await cli(['queue', 'show', id], env)).code, 1);
+
+  assert.equal((await cli(['suppressions', 'add', 'Bad@Example.org', '--reason', 'complaint'], env)).stdout.trim(), 'bad@example.org suppressed');
+  assert.match((await cli(['suppressions', 'list'], env)).stdout, /^bad@example\.org\t\S+\tcomplaint$/m);
+  assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).stdout.trim(), 'bad@example.org removed');
+  assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).code, 1);
+});
