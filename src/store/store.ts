@@ -109,10 +109,39 @@ export interface MessageSummary {
 export interface ListMessagesQuery {
   /** Only messages with at least one recipient in this status. */
   status?: RecipientStatus;
+  /** Only messages to this recipient address (case-insensitive). */
+  recipient?: string;
   limit: number;
   /** Cursor: messages created before this message id (ids sort by time). */
   before?: string;
 }
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** SHA-256 of the key: keys are long random strings, so a fast hash suffices and allows lookup. */
+  keyHash: string;
+  /** The first characters of the key, to tell keys apart in listings. */
+  prefix: string;
+  allowedSenders: string[];
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface EventQuery {
+  /** Events at or after this time (ms). */
+  since?: number;
+  type?: EventType;
+  /** Cursor: events with an id greater than this. */
+  after?: number;
+  limit: number;
+}
+
+/** What a request with an Idempotency-Key finds when it claims the key. */
+export type IdempotencyClaim =
+  | { state: 'new' }
+  | { state: 'pending'; requestHash: string }
+  | { state: 'done'; requestHash: string; status: number; body: string };
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -145,6 +174,24 @@ export interface Store {
   upsertCredential(c: Credential): Promise<void>;
   setCredentialDisabled(username: string, disabled: boolean): Promise<boolean>;
   removeCredential(username: string): Promise<boolean>;
+
+  createApiKey(key: ApiKey): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKey | undefined>;
+  listApiKeys(): Promise<ApiKey[]>;
+  /** Revokes by id or name; false when none matched or already revoked. */
+  revokeApiKey(idOrName: string, now: number): Promise<boolean>;
+
+  /**
+   * Claims (scope, key) for one request. The first caller gets 'new' and must
+   * complete or release it; concurrent and later callers see 'pending' or 'done'.
+   * Keys older than ttlMs are forgotten.
+   */
+  claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim>;
+  completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void>;
+  releaseIdempotencyKey(scope: string, key: string): Promise<void>;
+
+  /** Events across all messages, oldest first. */
+  queryEvents(q: EventQuery): Promise<StoredEvent[]>;
 
   /** The subset of `addresses` (lower-cased) that are suppressed. */
   suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;

@@ -136,4 +136,39 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.removeSuppression('BAD@example.org'), true);
     assert.equal((await s.suppressedAmong(['bad@example.org'])).size, 0);
   });
+
+  withStore('api keys: create, find by hash, list, revoke by id or name', async (s) => {
+    const key = { id: 'k1', name: 'ci', keyHash: 'h'.repeat(64), prefix: 'sh_abcd', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null };
+    await s.createApiKey(key);
+    assert.deepEqual(await s.findApiKey(key.keyHash), key);
+    assert.equal(await s.findApiKey('nope'), undefined);
+    assert.equal((await s.listApiKeys()).length, 1);
+    assert.equal(await s.revokeApiKey('ci', 9), true);
+    assert.equal((await s.findApiKey(key.keyHash))?.revokedAt, 9);
+    assert.equal(await s.revokeApiKey('k1', 10), false, 'revoked twice');
+  });
+
+  withStore('idempotency keys: new, then pending, then done; release frees; expiry forgets', async (s) => {
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'k', 'hash1', 1_000, 100_000), { state: 'new' });
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'k', 'hash1', 1_001, 100_000), { state: 'pending', requestHash: 'hash1' });
+    assert.deepEqual(await s.claimIdempotencyKey('key:b', 'k', 'hash9', 1_001, 100_000), { state: 'new' }, 'scopes are separate');
+    await s.completeIdempotencyKey('key:a', 'k', 200, '{"id":"x"}');
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'k', 'hash2', 1_002, 100_000), { state: 'done', requestHash: 'hash1', status: 200, body: '{"id":"x"}' });
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'k', 'hash2', 200_000, 100_000), { state: 'new' }, 'expired keys are forgotten');
+    await s.releaseIdempotencyKey('key:a', 'k');
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'k', 'hash3', 200_001, 100_000), { state: 'new' });
+  });
+
+  withStore('queryEvents: by time, by type, with an id cursor; listMessages by recipient', async (s) => {
+    const a = msg({ createdAt: 1_000, recipients: [{ address: 'One@x.test', status: 'queued' }] });
+    const b = msg({ createdAt: 2_000, recipients: [{ address: 'two@x.test', status: 'suppressed' }] });
+    await s.enqueue(a);
+    await s.enqueue(b);
+    const all = await s.queryEvents({ limit: 10 });
+    assert.deepEqual(all.map((e) => e.type), ['queued', 'suppressed']);
+    assert.deepEqual((await s.queryEvents({ limit: 10, since: 1_500 })).map((e) => e.messageId), [b.id]);
+    assert.deepEqual((await s.queryEvents({ limit: 10, type: 'queued' })).map((e) => e.messageId), [a.id]);
+    assert.deepEqual((await s.queryEvents({ limit: 10, after: all[0]!.id })).map((e) => e.messageId), [b.id]);
+    assert.deepEqual((await s.listMessages({ limit: 10, recipient: 'one@X.test' })).map((m) => m.id), [a.id]);
+  });
 }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ClaimedRecipient, Credential, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
+  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
   RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
 } from '../store.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -134,29 +134,28 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(messageId: string): Promise<StoredEvent[]> {
-    const rows = this.db.prepare('SELECT * FROM events WHERE message_id = ? ORDER BY id').all(messageId) as Row[];
-    return rows.map((r) => ({
-      id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
-      type: r.type as StoredEvent['type'], at: r.at as number,
-      ...(r.route != null && { route: r.route as string }),
-      ...(r.relay != null && { relay: r.relay as string }),
-      ...(r.tls != null && { tls: r.tls as string }),
-      ...(r.reply_code != null && {
-        reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
-      }),
-      ...(r.attempt != null && { attempt: r.attempt as number }),
-      ...(r.detail != null && { detail: r.detail as string }),
-    }));
+    return (this.db.prepare('SELECT * FROM events WHERE message_id = ? ORDER BY id').all(messageId) as Row[]).map(eventRow);
+  }
+
+  async queryEvents(q: EventQuery): Promise<StoredEvent[]> {
+    const rows = this.db.prepare(
+      `SELECT * FROM events WHERE id > ? AND at >= ? AND (? IS NULL OR type = ?) ORDER BY id LIMIT ?`,
+    ).all(q.after ?? 0, q.since ?? 0, q.type ?? null, q.type ?? null, q.limit) as Row[];
+    return rows.map(eventRow);
   }
 
   async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
-    // Newest first by id (ULIDs sort by time); a status filter walks the status index.
+    // Newest first by id (ULIDs sort by time); filters walk the recipient indexes.
+    const filters: string[] = [];
+    const args: unknown[] = [];
+    if (q.status) filters.push('status = ?'), args.push(q.status);
+    if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
     const rows = (
-      q.status
+      filters.length
         ? this.db.prepare(
-            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE status = ? AND message_id < ?
-             ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
-          ).all(q.status, q.before ?? '~', q.limit)
+            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE ${filters.join(' AND ')}
+             AND message_id < ? ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
+          ).all(...args, q.before ?? '~', q.limit)
         : this.db.prepare('SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?').all(q.before ?? '~', q.limit)
     ) as Row[];
     return rows.map((m) => this.summary(m));
@@ -219,6 +218,46 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM credentials WHERE username = ?').run(username).changes > 0;
   }
 
+  async createApiKey(k: ApiKey): Promise<void> {
+    this.db.prepare(
+      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt);
+  }
+
+  async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
+    const r = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+    return r && apiKeyRow(r);
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as Row[]).map(apiKeyRow);
+  }
+
+  async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(now, idOrName, idOrName).changes > 0;
+  }
+
+  async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
+    return this.db.transaction((): IdempotencyClaim => {
+      this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at < ?').run(scope, key, now - ttlMs);
+      const r = this.db.prepare('SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+      if (!r) {
+        this.db.prepare('INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)').run(scope, key, requestHash, now);
+        return { state: 'new' };
+      }
+      if (r.status == null) return { state: 'pending', requestHash: r.request_hash as string };
+      return { state: 'done', requestHash: r.request_hash as string, status: r.status as number, body: r.body as string };
+    })();
+  }
+
+  async completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void> {
+    this.db.prepare('UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?').run(status, body, scope, key);
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL').run(scope, key);
+  }
+
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
     if (addresses.length === 0) return new Set();
     const lower = addresses.map((a) => a.toLowerCase());
@@ -253,6 +292,29 @@ export class SqliteStore implements Store {
 
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+function eventRow(r: Row): StoredEvent {
+  return {
+    id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
+    type: r.type as StoredEvent['type'], at: r.at as number,
+    ...(r.route != null && { route: r.route as string }),
+    ...(r.relay != null && { relay: r.relay as string }),
+    ...(r.tls != null && { tls: r.tls as string }),
+    ...(r.reply_code != null && {
+      reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
+    }),
+    ...(r.attempt != null && { attempt: r.attempt as number }),
+    ...(r.detail != null && { detail: r.detail as string }),
+  };
+}
+
+function apiKeyRow(r: Row): ApiKey {
+  return {
+    id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
+    allowedSenders: JSON.parse(r.allowed_senders as string) as string[], createdAt: r.created_at as number,
+    revokedAt: r.revoked_at as number | null,
+  };
 }
 
 function recipientRow(r: Row) {
