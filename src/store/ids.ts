@@ -33,3 +33,11 @@ export function newMessageId(now = Date.now()): string {
   for (let i = 5, t = now; i >= 0; i--, t = Math.floor(t / 256)) time[i] = t % 256;
   return encode(time, 10) + encode(lastRandom, 16);
 }
+
+/** The smallest id of a message created at `time`: ids above it were created at or after it. */
+export function idFloor(time: number): string {
+  const bytes = new Uint8Array(6);
+  for (let i = 5, t = Math.max(0, time); i >= 0; i--, t = Math.floor(t / 256)) bytes[i] = t % 256;
+  // The all-zero random part: every id of that millisecond sorts above it (but for a 2^-80 tie).
+  return encode(bytes, 10) + '0'.repeat(16);
+}

@@ -20,6 +20,13 @@ export interface NewMessage {
   credential: string | null;
   clientAddress: string | null;
   createdAt: number;
+  /** Labels from the API (Resend tags, Postmark Tag/Metadata), kept for queries and webhooks. */
+  tags?: Tag[];
+}
+
+export interface Tag {
+  name: string;
+  value: string;
 }
 
 export interface StoredMessage {
@@ -103,6 +110,7 @@ export interface MessageSummary {
   size: number;
   createdAt: number;
   credential: string | null;
+  tags: Tag[];
   recipients: { address: string; status: RecipientStatus; attempts: number; nextAttemptAt: number; lastReply: string | null }[];
 }
 
@@ -114,6 +122,8 @@ export interface ListMessagesQuery {
   limit: number;
   /** Cursor: messages created before this message id (ids sort by time). */
   before?: string;
+  /** Only messages with an id above this one (see idFloor: "created since"). */
+  after?: string;
 }
 
 export interface ApiKey {
@@ -167,6 +177,8 @@ export interface Store {
   retryMessage(id: string, now: number): Promise<number>;
   deleteMessage(id: string): Promise<boolean>;
   countPending(): Promise<number>;
+  /** Recipients per status, for metrics and the queue overview. */
+  countByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;
 
   getCredential(username: string): Promise<Credential | undefined>;
   listCredentials(): Promise<Credential[]>;
@@ -197,7 +209,8 @@ export interface Store {
   suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;
   addSuppression(s: Suppression): Promise<void>;
   removeSuppression(address: string): Promise<boolean>;
-  listSuppressions(): Promise<Suppression[]>;
+  /** Sorted by address; `after` is the cursor (the last address of the previous page). */
+  listSuppressions(q?: { limit?: number; after?: string }): Promise<Suppression[]>;
 
   close(): Promise<void>;
 }

@@ -129,6 +129,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.getCredential('app'), undefined);
   });
 
+  withStore('tags are kept with the message', async (s) => {
+    const m = msg({ tags: [{ name: 'category', value: 'welcome' }] });
+    await s.enqueue(m);
+    await s.enqueue(msg());
+    assert.deepEqual((await s.getMessageSummary(m.id))?.tags, [{ name: 'category', value: 'welcome' }]);
+    assert.deepEqual((await s.listMessages({ limit: 1 }))[0]?.tags, []);
+  });
+
+  withStore('suppressions page by address', async (s) => {
+    for (const a of ['c@x.test', 'a@x.test', 'b@x.test']) await s.addSuppression({ address: a, reason: 'r', createdAt: 1 });
+    const page = await s.listSuppressions({ limit: 2 });
+    assert.deepEqual(page.map((x) => x.address), ['a@x.test', 'b@x.test']);
+    assert.deepEqual((await s.listSuppressions({ limit: 2, after: 'b@x.test' })).map((x) => x.address), ['c@x.test']);
+  });
+
   withStore('suppressions are case-insensitive', async (s) => {
     await s.addSuppression({ address: 'Bad@Example.org', reason: 'hard bounce', createdAt: 1 });
     assert.deepEqual([...(await s.suppressedAmong(['bad@example.ORG', 'ok@example.org']))], ['bad@example.org']);
@@ -170,5 +185,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.queryEvents({ limit: 10, type: 'queued' })).map((e) => e.messageId), [a.id]);
     assert.deepEqual((await s.queryEvents({ limit: 10, after: all[0]!.id })).map((e) => e.messageId), [b.id]);
     assert.deepEqual((await s.listMessages({ limit: 10, recipient: 'one@X.test' })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ limit: 10, after: a.id })).map((m) => m.id), [b.id]);
+    assert.deepEqual(await s.countByStatus(), { queued: 1, suppressed: 1 });
   });
 }

@@ -79,4 +79,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_time ON events(at);
   CREATE INDEX recipients_address ON recipients(address COLLATE NOCASE);
   `,
+  `
+  ALTER TABLE messages ADD COLUMN tags TEXT;
+  `,
 ];

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
+  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
   RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
 } from '../store.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -34,8 +34,8 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     const insertMessage = this.db.prepare(
-      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertRecipient = this.db.prepare(
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -43,7 +43,8 @@ export class SqliteStore implements Store {
     const insertEvent = this.eventInserter();
     const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
       for (const m of msgs) {
-        insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt);
+        insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
+          m.tags?.length ? JSON.stringify(m.tags) : null);
         for (const r of m.recipients) {
           insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
           insertEvent({ messageId: m.id, recipient: r.address, type: r.status === 'suppressed' ? 'suppressed' : 'queued', at: m.createdAt });
@@ -150,19 +151,20 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (q.status) filters.push('status = ?'), args.push(q.status);
     if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
+    const range = [q.before ?? '~', q.after ?? ''];
     const rows = (
       filters.length
         ? this.db.prepare(
             `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE ${filters.join(' AND ')}
-             AND message_id < ? ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
-          ).all(...args, q.before ?? '~', q.limit)
-        : this.db.prepare('SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?').all(q.before ?? '~', q.limit)
+             AND message_id < ? AND message_id > ? ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
+          ).all(...args, ...range, q.limit)
+        : this.db.prepare('SELECT * FROM messages WHERE id < ? AND id > ? ORDER BY id DESC LIMIT ?').all(...range, q.limit)
     ) as Row[];
     return rows.map((m) => this.summary(m));
   }
 
   async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
-    const m = this.db.prepare('SELECT id, sender, size, created_at, credential FROM messages WHERE id = ?').get(id) as Row | undefined;
+    const m = this.db.prepare('SELECT id, sender, size, created_at, credential, tags FROM messages WHERE id = ?').get(id) as Row | undefined;
     return m && this.summary(m);
   }
 
@@ -170,7 +172,7 @@ export class SqliteStore implements Store {
     const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
     return {
       id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
-      credential: m.credential as string | null,
+      credential: m.credential as string | null, tags: m.tags ? (JSON.parse(m.tags as string) as Tag[]) : [],
       recipients: rcpts.map(recipientRow).map(({ address, status, attempts, nextAttemptAt, lastReply }) =>
         ({ address, status, attempts, nextAttemptAt, lastReply })),
     };
@@ -191,6 +193,11 @@ export class SqliteStore implements Store {
 
   async countPending(): Promise<number> {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`).get() as { n: number }).n;
+  }
+
+  async countByStatus(): Promise<Partial<Record<RecipientStatus, number>>> {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM recipients GROUP BY status').all() as { status: RecipientStatus; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   async getCredential(username: string): Promise<Credential | undefined> {
@@ -278,8 +285,8 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes > 0;
   }
 
-  async listSuppressions(): Promise<Suppression[]> {
-    const rows = this.db.prepare('SELECT * FROM suppressions ORDER BY created_at DESC').all() as Row[];
+  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
+    const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? ORDER BY address LIMIT ?').all(q.after ?? '', q.limit ?? -1) as Row[];
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
