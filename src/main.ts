@@ -8,21 +8,25 @@ import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
 import { createRouter } from './delivery/router.ts';
 import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
 import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
+import { createHttpIngress, type HttpIngress } from './ingress/http/server.ts';
 import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { Scheduler } from './queue/scheduler.ts';
-import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { loadOrCreateCertificate } from './tls/self-signed.ts';
 
 export interface Smarthost {
   store: Store;
   smtp: SmtpIngress;
+  http?: HttpIngress;
+  metrics: Metrics;
   scheduler: Scheduler;
   close(): Promise<void>;
 }
 
 export async function startSmarthost(config: Config, logger: Logger, print: (line: string) => void = console.log): Promise<Smarthost> {
-  const store = openSqliteStore(config.dataDir);
+  const store = await openStore(config);
   await seedUsers(store, config.users, logger);
   await ensureFirstCredential(store, print);
 
@@ -38,14 +42,15 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     ? createRelayTransport({ url: config.relayUrl, tlsRejectUnauthorized: config.relayTlsVerify, ...timeouts })
     : createMxTransport({ ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency });
   const router = createRouter(transport);
+  const metrics = createMetrics(store);
   const scheduler = new Scheduler(
     store, router,
-    { store, hostname: config.hostname, logger, lifetimeMs: config.maxQueueLifetime, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },
+    { store, hostname: config.hostname, logger, metrics, lifetimeMs: config.maxQueueLifetime, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },
     logger,
     { concurrency: config.deliveryConcurrency, leaseMs: config.leaseTime },
   );
   const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
-  const accept = createAccept({ store, hostname: config.hostname, logger, enoughSpace, onQueued: () => scheduler.wake() });
+  const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake() });
   const smtp = createSmtpIngress(
     {
       hostname: config.hostname, listen: config.listen, tls, allowInsecureAuth: config.allowInsecureAuth,
@@ -59,17 +64,31 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
       idleTimeout: config.idleTimeout, shutdownGrace: config.shutdownGrace, authFailuresPerConnection: config.authFailuresPerConnection,
       authFailuresPerIp: config.authFailuresPerIp, authFailureWindow: config.authFailureWindow, enoughSpace,
     },
-    { store, accept, logger },
+    { store, accept, logger, metrics },
   );
   await smtp.listen();
+  const http = config.httpPort === 0 ? undefined : createHttpIngress(
+    { listen: config.listen, port: config.httpPort, tls: config.tlsCert ? tls : undefined },
+    {
+      store, accept, logger, metrics, maxMessageSize: config.maxMessageSize,
+      readiness: async () => {
+        const problems: string[] = [];
+        await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));
+        if (!smtp.listening()) problems.push('SMTP listeners are not up');
+        return problems;
+      },
+    },
+  );
+  await http?.listen();
   scheduler.start();
-  logger.info({ route: transport.name, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
+  logger.info({ route: transport.name, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
 
   let closing: Promise<void> | undefined;
   return {
-    store, smtp, scheduler,
+    store, smtp, http, metrics, scheduler,
     close: () =>
       (closing ??= (async () => {
+        await http?.close();
         await smtp.close(); // stop accepting; sessions in DATA finish first
         await scheduler.stop(config.shutdownGrace); // finish or release in-flight deliveries
         await router.close();

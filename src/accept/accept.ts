@@ -4,16 +4,24 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Logger } from 'pino';
 import { reply, SmtpError } from '../delivery/smtp-reply.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { newMessageId } from '../store/ids.ts';
-import type { Credential, MessageSource, Store } from '../store/store.ts';
+import type { MessageSource, Store, Tag } from '../store/store.ts';
 import { fieldValue, findFields, parseMessage, serialize } from './headers.ts';
 import { senderAllowed, senderNotAllowed } from './sender-policy.ts';
 import { dateHeader, messageIdHeader, receivedHeader } from './trace-headers.ts';
 
+/** Who is sending: an SMTP credential or an API key, with the senders it may use. */
+export interface Principal {
+  kind: 'credential' | 'key';
+  name: string;
+  allowedSenders: readonly string[];
+}
+
 export interface Submission {
   source: MessageSource;
   /** Absent when the client relays from a trusted network without AUTH. */
-  credential?: Credential;
+  principal?: Principal;
   clientAddress: string;
   helo?: string;
   /** RFC 3848 protocol name for the Received: field. */
@@ -22,6 +30,7 @@ export interface Submission {
   sender: string;
   recipients: string[];
   raw: Buffer;
+  tags?: Tag[];
 }
 
 export interface Accepted {
@@ -40,6 +49,7 @@ export const storageError = reply(451, '4.3.0', 'Local error while storing the m
 
 export interface AcceptDeps {
   store: Store;
+  metrics: Metrics;
   hostname: string;
   logger: Logger;
   enoughSpace: () => Promise<boolean>;
@@ -47,17 +57,17 @@ export interface AcceptDeps {
   onQueued: () => void;
 }
 
-export function createAccept({ store, hostname, logger, enoughSpace, onQueued }: AcceptDeps): Accept {
+export function createAccept({ store, hostname, logger, metrics, enoughSpace, onQueued }: AcceptDeps): Accept {
   return async (sub) => {
-    const { credential } = sub;
-    if (credential && sub.sender && !senderAllowed(credential.allowedSenders, sub.sender))
-      throw senderNotAllowed(credential.username, sub.sender, 'envelope');
+    const { principal } = sub;
+    if (principal && sub.sender && !senderAllowed(principal.allowedSenders, sub.sender))
+      throw senderNotAllowed(principal, sub.sender, 'envelope');
 
     const parsed = parseMessage(sub.raw);
-    if (credential) {
+    if (principal) {
       for (const field of findFields(parsed, 'from'))
         for (const addr of flattenAddresses(fieldValue(field)))
-          if (!senderAllowed(credential.allowedSenders, addr)) throw senderNotAllowed(credential.username, addr, 'From:');
+          if (!senderAllowed(principal.allowedSenders, addr)) throw senderNotAllowed(principal, addr, 'From:');
     }
     if (findFields(parsed, 'received').length > MAX_RECEIVED) throw new SmtpError(tooManyHops);
     if (!(await enoughSpace())) throw new SmtpError(diskFull);
@@ -82,13 +92,14 @@ export function createAccept({ store, hostname, logger, enoughSpace, onQueued }:
     }));
     try {
       await store.enqueue({
-        id, sender: sub.sender, recipients, raw, source: sub.source, credential: credential?.username ?? null,
-        clientAddress: sub.clientAddress, createdAt: now.getTime(),
+        id, sender: sub.sender, recipients, raw, source: sub.source, credential: principal ? principalLabel(principal) : null,
+        clientAddress: sub.clientAddress, createdAt: now.getTime(), tags: sub.tags,
       });
     } catch (err) {
       logger.error({ err, msg_id: id }, 'store refused a message');
       throw new SmtpError(isDiskFull(err) ? diskFull : storageError, { cause: err });
     }
+    metrics.accepted.inc({ ingress: sub.source });
     onQueued();
     return { id, suppressed: recipients.filter((r) => r.status === 'suppressed').map((r) => r.address) };
   };
@@ -99,3 +110,6 @@ function flattenAddresses(value: string): string[] {
 }
 
 const isDiskFull = (err: unknown) => /SQLITE_FULL|ENOSPC|disk is full/i.test(`${(err as { code?: string }).code} ${(err as Error).message}`);
+
+/** How a sender is named on stored messages: `app` for a credential, `key:ci` for an API key. */
+export const principalLabel = (p: Principal) => (p.kind === 'key' ? `key:${p.name}` : p.name);

@@ -1,6 +1,7 @@
 // The `smarthost` command line.
 import { Command } from 'commander';
 import { registerCredentials } from './commands/credentials.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSuppressions } from './commands/suppressions.ts';
@@ -12,6 +13,7 @@ const program = new Command()
 
 registerServe(program);
 registerCredentials(program);
+registerKeys(program);
 registerSuppressions(program);
 registerQueue(program);
 

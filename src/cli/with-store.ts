@@ -1,7 +1,7 @@
 // CLI commands read the same configuration as `serve` and open the same store.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 
 export function loadConfigOrExit(): Config {
@@ -19,7 +19,7 @@ export function loadConfigOrExit(): Config {
 /** Runs `fn` with the store open; a false result sets exit code 1 (not found). */
 export async function withStore(fn: (store: Store, config: Config) => Promise<boolean | void>): Promise<void> {
   const config = loadConfigOrExit();
-  const store = openSqliteStore(config.dataDir);
+  const store = await openStore(config);
   try {
     if ((await fn(store, config)) === false) process.exitCode = 1;
   } finally {

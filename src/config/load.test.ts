@@ -71,3 +71,20 @@ test('a config file carries the same settings; the environment wins', () => {
   writeFileSync(file, JSON.stringify({ altPrt: 1 }));
   assert.throws(() => loadConfig({ SMARTHOST_CONFIG: file }), /unknown setting "altPrt"/);
 });
+
+test('a PostgreSQL URL from SMARTHOST_DATABASE_URL, or the platform DATABASE_URL when that is unset', () => {
+  assert.equal(loadConfig({}).databaseUrl, undefined);
+  assert.equal(loadConfig({ SMARTHOST_DATABASE_URL: 'postgres://u:p@db:5432/mail' }).databaseUrl, 'postgres://u:p@db:5432/mail');
+  assert.equal(loadConfig({ DATABASE_URL: 'postgresql://db/mail' }).databaseUrl, 'postgresql://db/mail');
+  assert.equal(loadConfig({ DATABASE_URL: 'postgres://a/x', SMARTHOST_DATABASE_URL: 'postgres://b/y' }).databaseUrl, 'postgres://b/y');
+  const problems = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+    return [];
+  };
+  assert.match(problems({ SMARTHOST_DATABASE_URL: 'mysql://db/mail' })[0] ?? '', /^SMARTHOST_DATABASE_URL: must look like postgres:\/\//);
+  assert.match(problems({ DATABASE_URL: 'mysql://db/mail' })[0] ?? '', /^DATABASE_URL: must look like postgres:\/\//);
+});

@@ -31,11 +31,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[envName(key)];
     if (value !== undefined) input[key] = value;
   }
+  // Platforms (Heroku, Render, Railway, …) attach PostgreSQL as plain DATABASE_URL; an explicit setting wins.
+  const platformDatabase = input.databaseUrl === undefined && env.DATABASE_URL !== undefined;
+  if (platformDatabase) input.databaseUrl = env.DATABASE_URL;
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '');
-      const shown = key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
+      const shown = key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
+        : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
       problems.push(`${shown}: ${issue.message}`);
     }
   }

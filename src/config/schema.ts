@@ -36,6 +36,12 @@ const relayUrl = z
   .transform((s) => s.trim())
   .refine((s) => s === '' || /^smtps?:\/\/[^/]+/.test(s), 'must look like smtp://user:pass@host:587 or smtps://user:pass@host:465')
   .transform((s) => (s === '' ? undefined : new URL(s)));
+// Kept as the string pg parses; never logged (it may hold a password).
+const databaseUrl = z
+  .string()
+  .transform((s) => s.trim())
+  .refine((s) => s === '' || /^postgres(ql)?:\/\/[^/]/.test(s), 'must look like postgres://user:pass@host:5432/dbname (or postgresql://)')
+  .transform((s) => (s === '' ? undefined : s));
 // Comma-separated only: passwords may contain spaces.
 const users = z
   .union([z.array(z.string()), z.string()])
@@ -52,6 +58,8 @@ const users = z
 /** Schema keys are camelCase; `envName` maps each to SMARTHOST_<UPPER_SNAKE>. */
 export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
+  /** PostgreSQL shared by several nodes instead of SQLite in dataDir; the plain DATABASE_URL is read too (load.ts). */
+  databaseUrl: databaseUrl.optional(),
   hostname: z.string().min(1).default(''),
   listen: z.string().refine((s) => isIP(s) !== 0, 'must be an IP address such as 0.0.0.0 or ::').default('0.0.0.0'),
   submissionPort: port.default(587),
@@ -74,6 +82,8 @@ export const configSchema = z.object({
   authFailureWindow: duration.default(10 * 60 * 1000),
   /** Refuse new mail (452 4.3.1) when the data directory has less free space than this. */
   minFreeDisk: z.coerce.number().int().nonnegative().default(100 * 1024 * 1024),
+  /** HTTP API and metrics; TLS when SMARTHOST_TLS_CERT is set (a PaaS usually terminates TLS in front). */
+  httpPort: port.default(8080),
   relayUrl: relayUrl.optional(),
   /** Verify the upstream relay's certificate; turn off only for a private relay with a self-signed one. */
   relayTlsVerify: bool.default(true),

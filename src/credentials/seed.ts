@@ -30,7 +30,9 @@ export async function seedUsers(store: Store, entries: readonly string[], logger
 export async function ensureFirstCredential(store: Store, print: (line: string) => void): Promise<void> {
   if ((await store.listCredentials()).length > 0) return;
   const password = generatePassword();
-  await store.upsertCredential({ username: 'smarthost', passwordHash: await hashPassword(password), allowedSenders: ['*'], disabled: false, createdAt: Date.now() });
+  // Nodes starting together on an empty database all get here: only the one whose insert wins may print its password.
+  const created = await store.insertCredential({ username: 'smarthost', passwordHash: await hashPassword(password), allowedSenders: ['*'], disabled: false, createdAt: Date.now() });
+  if (!created) return;
   print(
     [
       'Created the first SMTP credential (shown only this once):',

@@ -2,6 +2,7 @@
 // transport, turn each outcome into recipient state and an event, bounce
 // (DSN + suppression) or schedule the retry. Never throws for a remote refusal.
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.ts';
 import { retryDecision } from '../queue/backoff.ts';
 import type { ClaimedRecipient, RecipientUpdate, Store } from '../store/store.ts';
 import { buildDsn, shouldSendDsn } from './dsn.ts';
@@ -12,6 +13,7 @@ import { newMessageId } from '../store/ids.ts';
 
 export interface DeliverDeps {
   store: Store;
+  metrics: Metrics;
   hostname: string;
   logger: Logger;
   lifetimeMs: number;
@@ -25,7 +27,7 @@ const messageGone = reply(554, '5.3.0', 'Message body missing from the queue');
 /** RFC 3463: 5.1.x (bad address or domain) and 5.2.1 (mailbox disabled) mean the address itself is dead. */
 export const isHardBounce = (r: SmtpReply) => r.enhanced.startsWith('5.1.') || r.enhanced === '5.2.1';
 
-export async function deliverGroup(group: DeliveryGroup, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
+export async function deliverGroup(group: DeliveryGroup, owner: string, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
   const { store, logger } = deps;
   const msg = await store.getMessage(group.messageId);
   const started = Date.now();
@@ -59,6 +61,8 @@ export async function deliverGroup(group: DeliveryGroup, signal: AbortSignal, de
       if (decision.kind === 'retry') nextAttemptAt = decision.at;
       else status = 'expired';
     }
+    deps.metrics.deliveries.inc({ transport: group.transport.name, outcome: status });
+    if (status === 'delivered') deps.metrics.deliveryLatency.observe({ transport: group.transport.name }, (now - r.messageCreatedAt) / 1000);
     if (status === 'bounced' || status === 'expired') failed.push({ rcpt: r, outcome, expired: status === 'expired' });
     const line = formatReply(outcome.reply);
     updates.push({
@@ -77,7 +81,7 @@ export async function deliverGroup(group: DeliveryGroup, signal: AbortSignal, de
   }
 
   if (msg && failed.length) await sendDsn(msg, failed, now, deps);
-  await store.recordResults(updates);
+  await store.recordResults(updates, owner);
   for (const f of failed)
     if (!f.expired && isHardBounce(f.outcome.reply))
       await store.addSuppression({ address: f.rcpt.address, reason: `hard bounce: ${formatReply(f.outcome.reply)}`, createdAt: now });

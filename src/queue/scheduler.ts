@@ -10,7 +10,7 @@ import type { Store } from '../store/store.ts';
 export interface SchedulerOptions {
   concurrency: number;
   leaseMs: number;
-  /** Longest sleep between looks at the queue (covers leases expiring elsewhere). */
+  /** Longest sleep between looks at the queue: new work wakes it (Store.watchWork), leases running out do not. */
   maxIdleMs?: number;
 }
 
@@ -22,6 +22,8 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  private renewal: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -32,7 +34,15 @@ export class Scheduler {
   ) {}
 
   start(): void {
+    this.unwatch ??= this.store.watchWork(() => this.wake());
     this.loop ??= this.run().catch((err) => this.logger.fatal({ err }, 'scheduler stopped'));
+    // Groups may wait for a per-destination slot longer than one lease: while this
+    // process lives it keeps its leases, so nobody else starts the same delivery.
+    this.renewal ??= setInterval(() => {
+      if (this.active.size === 0) return;
+      this.store.renewLeases(this.owner, Date.now() + this.opts.leaseMs).catch((err) => this.logger.error({ err }, 'lease renewal failed'));
+    }, Math.max(100, this.opts.leaseMs / 3));
+    this.renewal.unref();
   }
 
   /** New work may be due (a message was queued, a retry requested). */
@@ -49,7 +59,7 @@ export class Scheduler {
       if (free > 0) {
         const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
         claimedAny = claimed.length > 0;
-        for (const group of this.router.group(claimed)) this.track(deliverGroup(group, this.abort.signal, this.deliverDeps));
+        for (const group of this.router.group(claimed)) this.track(deliverGroup(group, this.owner, this.abort.signal, this.deliverDeps));
       }
       if (this.stopped) break;
       if (claimedAny && this.active.size < this.opts.concurrency) continue;
@@ -93,6 +103,7 @@ export class Scheduler {
   /** Stops claiming, lets attempts in flight finish (up to graceMs), then gives back what is left. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
+    this.unwatch?.();
     this.wakeUp?.();
     await this.loop;
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
@@ -101,6 +112,7 @@ export class Scheduler {
       this.abort.abort();
       await Promise.allSettled([...this.active]);
     }
+    clearInterval(this.renewal);
     await this.store.releaseLeases(this.owner);
   }
 }

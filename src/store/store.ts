@@ -161,8 +161,13 @@ export interface Store {
 
   /** Leases up to `limit` due, pending, unleased recipients to `owner` until now + leaseMs. */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]>;
-  /** Applies attempt results, writes their events and releases the leases, in one transaction. */
-  recordResults(updates: RecipientUpdate[]): Promise<void>;
+  /**
+   * Applies attempt results, writes their events and releases the leases, in one
+   * transaction. Fenced: a row whose lease another owner has since taken is left alone.
+   */
+  recordResults(updates: RecipientUpdate[], owner: string): Promise<void>;
+  /** Extends every lease `owner` holds to `until` (a live deliverer keeps its work). */
+  renewLeases(owner: string, until: number): Promise<void>;
   /** Gives back leases of `owner` without an attempt (shutdown). */
   releaseLeases(owner: string): Promise<void>;
   /** Earliest due time of a pending recipient not leased at `now`, if any. */
@@ -184,6 +189,8 @@ export interface Store {
   listCredentials(): Promise<Credential[]>;
   /** Creates or replaces the credential (same username). */
   upsertCredential(c: Credential): Promise<void>;
+  /** Creates the credential unless the username exists (then false, nothing changed): nodes starting together create it once. */
+  insertCredential(c: Credential): Promise<boolean>;
   setCredentialDisabled(username: string, disabled: boolean): Promise<boolean>;
   removeCredential(username: string): Promise<boolean>;
 
@@ -211,6 +218,13 @@ export interface Store {
   removeSuppression(address: string): Promise<boolean>;
   /** Sorted by address; `after` is the cursor (the last address of the previous page). */
   listSuppressions(q?: { limit?: number; after?: string }): Promise<Suppression[]>;
+
+  /**
+   * Calls `listener` after commits that may have made work due (enqueue, retryMessage) — in every process
+   * sharing the store where the adapter can tell them (PostgreSQL LISTEN/NOTIFY; SQLite: this process) —
+   * and whenever the watch may have missed some (once it is set up). Returns the unsubscribe.
+   */
+  watchWork(listener: () => void): () => void;
 
   close(): Promise<void>;
 }

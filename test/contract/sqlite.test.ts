@@ -14,6 +14,7 @@ storeContract('sqlite', {
     await s.close();
     return new SqliteStore(path);
   },
+  sibling: async (s) => new SqliteStore((s as SqliteStore).path),
 });
 
 test('sqlite: WAL journal and synchronous=FULL on the connection that commits', async () => {

@@ -10,6 +10,8 @@ export interface StoreFactory {
   open(): Promise<Store>;
   /** The same store reopened after close (for persistence checks). */
   reopen(store: Store): Promise<Store>;
+  /** A second handle on the same data, open at the same time, as another node or process opens it. */
+  sibling(store: Store): Promise<Store>;
 }
 
 const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
@@ -75,7 +77,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await s.recordResults([
       { recipientId: a!.id, status: 'delivered', attempts: 1, lastReply: '250 2.0.0 ok', event: { messageId: m.id, recipient: 'a@x.test', type: 'delivered', at: 2_100, route: 'mx', relay: 'mx.x.test[127.0.0.2]:25', tls: 'TLSv1.3' } },
       { recipientId: b!.id, status: 'deferred', attempts: 1, nextAttemptAt: 9_000, lastReply: '451 4.7.1 later', event: { messageId: m.id, recipient: 'b@x.test', type: 'deferred', at: 2_100, reply, attempt: 1 } },
-    ]);
+    ], 'n1');
     const sum = await s.getMessageSummary(m.id);
     assert.deepEqual(sum?.recipients.map((r) => [r.status, r.attempts, r.lastReply]), [['delivered', 1, '250 2.0.0 ok'], ['deferred', 1, '451 4.7.1 later']]);
     assert.equal((await s.claimDue({ now: 8_999, limit: 10, leaseMs: 1, owner: 'n2' })).length, 0);
@@ -94,7 +96,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' })).length, 1);
     await s.releaseLeases('n1');
     const [r] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' });
-    await s.recordResults([{ recipientId: r!.id, status: 'deferred', attempts: 1, nextAttemptAt: 1e12, lastReply: null, event: { messageId: m.id, recipient: r!.address, type: 'deferred', at: 2_000 } }]);
+    await s.recordResults([{ recipientId: r!.id, status: 'deferred', attempts: 1, nextAttemptAt: 1e12, lastReply: null, event: { messageId: m.id, recipient: r!.address, type: 'deferred', at: 2_000 } }], 'n2');
     assert.equal(await s.retryMessage(m.id, 3_000), 1);
     assert.equal((await s.claimDue({ now: 3_000, limit: 10, leaseMs: 1, owner: 'n3' })).length, 1);
     assert.equal(await s.deleteMessage(m.id), true);
@@ -127,6 +129,62 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal((await s.listCredentials()).length, 1);
     assert.equal(await s.removeCredential('app'), true);
     assert.equal(await s.getCredential('app'), undefined);
+  });
+
+  withStore('two handles claiming at once never lease the same recipient, and together claim every one', async (s) => {
+    const other = await factory.sibling(s);
+    try {
+      const msgs = Array.from({ length: 60 }, (_, i) =>
+        msg({ createdAt: 1_000 + i, recipients: Array.from({ length: 5 }, (_, k) => ({ address: `r${k}@d${i % 3}.test`, status: 'queued' as const })) }));
+      await Promise.all(msgs.map((m) => s.enqueue(m)));
+      const claimAll = async (store: Store, owner: string) => {
+        const ids: number[] = [];
+        for (let round = 0; round < 100; round++) {
+          const claimed = await store.claimDue({ now: 5_000, limit: 7, leaseMs: 60_000, owner });
+          if (claimed.length === 0) break;
+          ids.push(...claimed.map((r) => r.id));
+        }
+        return ids;
+      };
+      const [a, b] = await Promise.all([claimAll(s, 'node-a'), claimAll(other, 'node-b')]);
+      const all = [...a, ...b];
+      assert.equal(new Set(all).size, all.length, 'a recipient was leased to two claimers');
+      assert.equal(all.length, 300);
+    } finally {
+      await other.close();
+    }
+  });
+
+  withStore('watchWork: called once set up, then after enqueue and retryMessage commits; never after unsubscribing', async (s) => {
+    let calls = 0;
+    const waitCalls = async (n: number, what: string) => {
+      for (const deadline = Date.now() + 5_000; calls < n; await new Promise((r) => setTimeout(r, 10)))
+        assert.ok(Date.now() < deadline, `no wake-up ${what} within 5 s`);
+    };
+    const unwatch = s.watchWork(() => calls++);
+    await waitCalls(1, 'once the watch was set up');
+    const m = msg();
+    await s.enqueue(m);
+    await waitCalls(2, 'after enqueue');
+    const [r] = await s.claimDue({ now: 2_000, limit: 1, leaseMs: 60_000, owner: 'n1' });
+    await s.recordResults([{ recipientId: r!.id, status: 'deferred', attempts: 1, nextAttemptAt: 1e12, lastReply: null, event: { messageId: m.id, recipient: r!.address, type: 'deferred', at: 2_000 } }], 'n1');
+    const before = calls;
+    await s.retryMessage(m.id, 3_000);
+    await waitCalls(before + 1, 'after retryMessage');
+    unwatch();
+    const after = calls;
+    await s.enqueue(msg());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(calls, after, 'called after unsubscribing');
+  });
+
+  withStore('insertCredential creates once and never overwrites', async (s) => {
+    const c = { username: 'smarthost', passwordHash: 'h1', allowedSenders: ['*'], disabled: false, createdAt: 1 };
+    const results = await Promise.all([s.insertCredential(c), s.insertCredential({ ...c, passwordHash: 'h2' })]);
+    assert.deepEqual(results.sort(), [false, true]);
+    assert.equal((await s.listCredentials()).length, 1);
+    assert.equal(await s.insertCredential({ ...c, passwordHash: 'h3' }), false);
+    assert.notEqual((await s.getCredential('smarthost'))?.passwordHash, 'h3');
   });
 
   withStore('tags are kept with the message', async (s) => {
@@ -187,5 +245,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.listMessages({ limit: 10, recipient: 'one@X.test' })).map((m) => m.id), [a.id]);
     assert.deepEqual((await s.listMessages({ limit: 10, after: a.id })).map((m) => m.id), [b.id]);
     assert.deepEqual(await s.countByStatus(), { queued: 1, suppressed: 1 });
+  });
+
+  withStore('renewLeases keeps work with a live owner; recordResults is fenced by the lease owner', async (s) => {
+    const m = msg();
+    await s.enqueue(m);
+    const [r] = await s.claimDue({ now: 2_000, limit: 1, leaseMs: 1_000, owner: 'slow' });
+    await s.renewLeases('slow', 10_000);
+    assert.equal((await s.claimDue({ now: 5_000, limit: 1, leaseMs: 1_000, owner: 'other' })).length, 0, 'a renewed lease was taken');
+    assert.equal((await s.claimDue({ now: 10_000, limit: 1, leaseMs: 1_000, owner: 'other' })).length, 1);
+    // 'slow' finishes late: its event is kept, but the row now belongs to 'other'.
+    await s.recordResults([{ recipientId: r!.id, status: 'delivered', attempts: 1, lastReply: '250 ok', event: { messageId: m.id, recipient: r!.address, type: 'delivered', at: 11_000 } }], 'slow');
+    assert.equal((await s.getMessageSummary(m.id))?.recipients[0]?.status, 'queued');
+    assert.equal((await s.listEvents(m.id)).filter((e) => e.type === 'delivered').length, 1);
   });
 }

@@ -41,6 +41,8 @@ export interface FakeMxOptions {
   greeting?: FakeReply;
   /** Reply to the end of DATA; default 250. */
   dataReply?: FakeReply;
+  /** Wait this long before answering the end of DATA (a slow receiver). */
+  dataDelayMs?: number;
   hideSMTPUTF8?: boolean;
   hide8BITMIME?: boolean;
   /** Advertise this SIZE limit (RFC 1870). */
@@ -138,7 +140,7 @@ export async function startFakeMx(opts: FakeMxOptions, t?: TestContext): Promise
         };
         messages.push(message);
         opts.onMessage?.(message);
-        callback(null);
+        setTimeout(() => callback(null), opts.dataDelayMs ?? 0);
       });
     },
   };

@@ -13,7 +13,7 @@ import { freePort } from './ports.ts';
 
 export interface TestSmarthost extends Smarthost {
   config: Config;
-  ports: { submission: number; smtps: number; alt: number };
+  ports: { submission: number; smtps: number; alt: number; http: number };
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
   /** What startSmarthost printed (the first credential). */
@@ -25,7 +25,7 @@ export const TEST_PASSWORD = 'correct horse battery staple';
 
 export async function startTestSmarthost(t: TestContext | undefined, env: Record<string, string> = {}): Promise<TestSmarthost> {
   const dataDir = env.SMARTHOST_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'smarthost-test-'));
-  const ports = { submission: await freePort(), smtps: await freePort(), alt: await freePort() };
+  const ports = { submission: await freePort(), smtps: await freePort(), alt: await freePort(), http: await freePort() };
   const config = loadConfig({
     SMARTHOST_DATA_DIR: dataDir,
     SMARTHOST_HOSTNAME: 'relay.test',
@@ -33,6 +33,7 @@ export async function startTestSmarthost(t: TestContext | undefined, env: Record
     SMARTHOST_SUBMISSION_PORT: String(ports.submission),
     SMARTHOST_SMTPS_PORT: String(ports.smtps),
     SMARTHOST_ALT_PORT: String(ports.alt),
+    SMARTHOST_HTTP_PORT: String(ports.http),
     SMARTHOST_USERS: `${TEST_USER}:${TEST_PASSWORD}:example.com`,
     SMARTHOST_LOG_LEVEL: 'debug',
     SMARTHOST_MIN_FREE_DISK: '0',

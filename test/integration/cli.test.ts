@@ -69,7 +69,7 @@ test('queue list, show, retry and delete; suppressions add, list, remove', async
   await store.recordResults([{
     recipientId: claimed!.id, status: 'deferred', attempts: 1, nextAttemptAt: Date.now() + 3_600_000, lastReply: '451 4.7.1 Greylisted',
     event: { messageId: id, recipient: 'a@example.org', type: 'deferred', at: Date.now(), route: 'mx', reply: { code: 451, enhanced: '4.7.1', text: 'Greylisted' } },
-  }]);
+  }], 'test');
   await store.close();
 
   const list = await cli(['queue', 'list', '--status', 'deferred'], env);

@@ -3,10 +3,11 @@
 // (PITFALLS.md), so every MAIL, RCPT and DATA checks authentication here.
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import type { Accept } from '../../accept/accept.ts';
+import type { Accept, Principal } from '../../accept/accept.ts';
 import { diskFull } from '../../accept/accept.ts';
 import { senderAllowed, senderNotAllowed } from '../../accept/sender-policy.ts';
 import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
 import type { Credential, Store } from '../../store/store.ts';
 import { authenticate } from './auth.ts';
 import { AuthThrottle } from './auth-throttle.ts';
@@ -18,6 +19,8 @@ export const tooManyRecipients = (max: number) => reply(452, '4.5.3', `Too many 
 export const messageTooBig = (max: number) => reply(552, '5.3.4', `Message too big (at most ${max} bytes)`);
 export const tooManyConnections = reply(421, '4.7.0', 'Too many connections from your address; try again later');
 export const sessionExpired = reply(421, '4.4.2', 'Session time limit exceeded; closing connection');
+
+const asPrincipal = (c: Credential): Principal => ({ kind: 'credential', name: c.username, allowedSenders: c.allowedSenders });
 
 export interface SmtpIngressOptions {
   hostname: string;
@@ -53,10 +56,12 @@ export interface SmtpIngress {
   /** Bound port per listener name, after listen(). */
   readonly ports: Record<string, number>;
   listen(): Promise<void>;
+  /** True while every configured listener is bound. */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
-export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store; accept: Accept; logger: Logger }): SmtpIngress {
+export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store; accept: Accept; logger: Logger; metrics: Metrics }): SmtpIngress {
   installReplyCodes();
   const { logger } = deps;
   const sessions = new Map<string, SessionState>();
@@ -69,8 +74,9 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
   const state = (session: SMTPServerSession) => sessions.get(session.id);
   const authorised = (session: SMTPServerSession) => !!state(session)?.credential || opts.isTrusted(session.remoteAddress);
 
-  const handlers = (server: () => SMTPServer): Partial<SMTPServerOptions> => ({
+  const handlers = (server: () => SMTPServer, listener: string): Partial<SMTPServerOptions> => ({
     onConnect(session, cb) {
+      deps.metrics.smtpSessions.inc({ listener });
       const ip = session.remoteAddress;
       const count = (perIp.get(ip) ?? 0) + 1;
       if (count > opts.maxConnectionsPerIp) {
@@ -111,6 +117,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
         },
         (err: unknown) => {
           s.authFailures++;
+          deps.metrics.authFailures.inc();
           cb(err instanceof SmtpError ? err : new SmtpError(reply(454, '4.7.0', 'Temporary authentication failure')));
         },
       );
@@ -119,7 +126,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
       if (!authorised(session)) return fail(cb, authRequired);
       const credential = state(session)?.credential;
       if (credential && address.address && !senderAllowed(credential.allowedSenders, address.address))
-        return cb(senderNotAllowed(credential.username, address.address, 'envelope'));
+        return cb(senderNotAllowed(asPrincipal(credential), address.address, 'envelope'));
       opts.enoughSpace().then((ok) => (ok ? cb() : fail(cb, diskFull)), () => fail(cb, diskFull));
     },
     onRcptTo(_address, session, cb) {
@@ -156,7 +163,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
     const envelope = session.envelope;
     const mailFrom = envelope.mailFrom;
     const accepted = await deps.accept({
-      source: 'smtp', credential: s?.credential, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs,
+      source: 'smtp', principal: s?.credential && asPrincipal(s.credential), clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs,
       protocol: session.transmissionType, tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.name}` : undefined,
       sender: mailFrom ? mailFrom.address : '', recipients: envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks, size),
     });
@@ -197,7 +204,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
       useXForward: false,
       useProxy: false,
       logger: false,
-      ...handlers(() => server),
+      ...handlers(() => server, p.name),
       [SMARTHOST_SERVER]: true,
     } as SMTPServerOptions);
     server.on('error', (err) => logger.warn({ err, listener: p.name }, 'smtp listener error'));
@@ -220,6 +227,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
         logger.info({ listener: s.name, address: opts.listen, port: boundPorts[s.name] }, 'smtp listening');
       }
     },
+    listening: () => servers.every((s) => s.server.server.listening),
     async close() {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))));
       for (const s of sessions.values()) clearTimeout(s.timer);

@@ -23,6 +23,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+  private readonly watchers = new Set<() => void>();
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -78,7 +79,7 @@ export class SqliteStore implements Store {
   }
 
   enqueue(msg: NewMessage): Promise<void> {
-    return this.enqueueGrouped(msg);
+    return this.enqueueGrouped(msg).then(() => this.wakeWatchers());
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
@@ -103,18 +104,23 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async recordResults(updates: RecipientUpdate[]): Promise<void> {
+  async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
     const update = this.db.prepare(
       `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?,
-       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`,
+       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
     );
     const insertEvent = this.eventInserter();
     this.db.transaction(() => {
       for (const u of updates) {
-        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId);
+        // The attempt is recorded as an event either way; the state only by the lease holder.
+        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId, owner);
         insertEvent(u.event);
       }
     })();
+  }
+
+  async renewLeases(owner: string, until: number): Promise<void> {
+    this.db.prepare('UPDATE recipients SET lease_until = ? WHERE lease_owner = ?').run(until, owner);
   }
 
   async releaseLeases(owner: string): Promise<void> {
@@ -179,9 +185,11 @@ export class SqliteStore implements Store {
   }
 
   async retryMessage(id: string, now: number): Promise<number> {
-    return this.db.prepare(
+    const changes = this.db.prepare(
       `UPDATE recipients SET next_attempt_at = ?, updated_at = ? WHERE message_id = ? AND status IN ('queued', 'deferred')`,
     ).run(now, now, id).changes;
+    if (changes > 0) this.wakeWatchers();
+    return changes;
   }
 
   async deleteMessage(id: string): Promise<boolean> {
@@ -215,6 +223,13 @@ export class SqliteStore implements Store {
        ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
          allowed_senders = excluded.allowed_senders, disabled = excluded.disabled`,
     ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt);
+  }
+
+  async insertCredential(c: Credential): Promise<boolean> {
+    return this.db.prepare(
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (username) DO NOTHING`,
+    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt).changes > 0;
   }
 
   async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
@@ -288,6 +303,19 @@ export class SqliteStore implements Store {
   async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
     const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? ORDER BY address LIMIT ?').all(q.after ?? '', q.limit ?? -1) as Row[];
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
+  }
+
+  // Another process on the same file (a CLI `queue retry`) cannot reach these:
+  // the scheduler's idle poll finds that work.
+  watchWork(listener: () => void): () => void {
+    this.watchers.add(listener);
+    // Nothing can have been missed in-process, but the contract promises a first call once the watch is set up.
+    setImmediate(() => this.watchers.has(listener) && listener());
+    return () => void this.watchers.delete(listener);
+  }
+
+  private wakeWatchers(): void {
+    for (const w of [...this.watchers]) w();
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,17 @@
+// API key authentication: `Authorization: Bearer <key>` (Resend and the query
+// API) or `X-Postmark-Server-Token` (Postmark's SDK).
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../../accept/accept.ts';
+import { findActiveKey } from '../../credentials/api-keys.ts';
+import type { Store } from '../../store/store.ts';
+import { ApiError } from './errors.ts';
+
+export async function authenticateRequest(req: FastifyRequest, store: Store): Promise<Principal> {
+  const header = req.headers.authorization;
+  const bearer = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+  const token = bearer ?? (req.headers['x-postmark-server-token'] as string | undefined);
+  if (!token) throw new ApiError(401, 'missing_api_key', 'Missing API key: send Authorization: Bearer <key>');
+  const key = await findActiveKey(store, token);
+  if (!key) throw new ApiError(401, 'invalid_api_key', 'API key is invalid or revoked');
+  return { kind: 'key', name: key.name, allowedSenders: key.allowedSenders };
+}

@@ -1,0 +1,86 @@
+// The HTTPS ingress: a Fastify server for the sending API (a second entry into
+// the same accept step as SMTP), the query API, health and metrics.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Accept } from '../../accept/accept.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import type { Store } from '../../store/store.ts';
+import { ApiError, postmarkBody, resendBody } from './errors.ts';
+import { healthRoutes } from './routes/health-routes.ts';
+import { openApiRoutes } from './routes/openapi-routes.ts';
+import { queryRoutes } from './routes/query-routes.ts';
+import { sendRoutes } from './routes/send-routes.ts';
+
+export interface HttpDeps {
+  store: Store;
+  accept: Accept;
+  logger: Logger;
+  metrics: Metrics;
+  maxMessageSize: number;
+  /** What keeps this node from being ready (empty: ready). */
+  readiness: () => Promise<string[]>;
+}
+
+export interface HttpIngressOptions {
+  listen: string;
+  port: number;
+  tls?: { key: string; cert: string };
+}
+
+export interface HttpIngress {
+  app: FastifyInstance;
+  port: number;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const isPostmarkRoute = (url: string) => /^\/email(\/batch)?(\?|$)/.test(url);
+
+export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): HttpIngress {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    // Base64 grows a message by 4/3; leave room for the JSON around it.
+    bodyLimit: Math.ceil(deps.maxMessageSize * 1.4) + 1024 * 1024,
+    ...(opts.tls && { https: { key: opts.tls.key, cert: opts.tls.cert } }),
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new ApiError(413, 'validation_error', 'request body too large');
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(415, 'validation_error', 'send Content-Type: application/json');
+    else if (err.statusCode === 400) e = new ApiError(400, 'validation_error', `invalid JSON body: ${err.message}`);
+    else {
+      req.log.error({ err, url: req.url }, 'unexpected error in the HTTP API');
+      e = new ApiError(500, 'internal_server_error', 'Internal server error; the request may be retried');
+    }
+    deps.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(e.statusCode) });
+    return reply.code(e.statusCode).headers(e.headers).send(isPostmarkRoute(req.url) ? postmarkBody(e) : resendBody(e));
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(resendBody(new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`))));
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode < 400) deps.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  healthRoutes(app, deps);
+  openApiRoutes(app);
+  sendRoutes(app, deps);
+  // The query API authenticates every route in its own encapsulated context.
+  app.register(async (scope) => queryRoutes(scope, deps));
+
+  const ingress: HttpIngress = {
+    app,
+    port: 0,
+    async listen() {
+      await app.listen({ port: opts.port, host: opts.listen });
+      ingress.port = (app.server.address() as { port: number }).port;
+      deps.logger.info({ listener: 'http', address: opts.listen, port: ingress.port, tls: !!opts.tls }, 'http listening');
+    },
+    async close() {
+      await app.close();
+    },
+  };
+  return ingress;
+}

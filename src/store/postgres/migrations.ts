@@ -1,0 +1,88 @@
+// Versioned schema for the PostgreSQL adapter: the same tables and columns as
+// SQLite's (src/store/sqlite/migrations.ts), in native types. Times are BIGINT
+// milliseconds like SQLite's INTEGER. Append new versions; never edit an applied one.
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  -- Ids are ULIDs compared and paginated bytewise; "C" keeps that true whatever
+  -- the database's default collation is.
+  CREATE TABLE messages (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    sender TEXT NOT NULL,
+    raw BYTEA NOT NULL,
+    source TEXT NOT NULL,
+    credential TEXT,
+    client_address TEXT,
+    size INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    tags JSONB
+  );
+  CREATE TABLE recipients (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id TEXT COLLATE "C" NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    last_reply TEXT,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX recipients_message ON recipients(message_id);
+  -- Claims scan only pending rows, in due order.
+  CREATE INDEX recipients_due ON recipients(next_attempt_at, id) WHERE status IN ('queued', 'deferred');
+  CREATE INDEX recipients_status ON recipients(status, message_id);
+  CREATE INDEX recipients_address ON recipients(lower(address));
+  -- releaseLeases at shutdown finds one node's rows without scanning the queue.
+  CREATE INDEX recipients_lease_owner ON recipients(lease_owner) WHERE lease_owner IS NOT NULL;
+  CREATE TABLE events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id TEXT COLLATE "C" NOT NULL,
+    recipient TEXT,
+    type TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    route TEXT,
+    relay TEXT,
+    tls TEXT,
+    reply_code INTEGER,
+    reply_enhanced TEXT,
+    reply_text TEXT,
+    attempt INTEGER,
+    detail TEXT
+  );
+  CREATE INDEX events_message ON events(message_id, id);
+  CREATE INDEX events_time ON events(at);
+  CREATE TABLE credentials (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    allowed_senders TEXT[] NOT NULL,
+    disabled BOOLEAN NOT NULL DEFAULT false,
+    created_at BIGINT NOT NULL
+  );
+  -- Paged by address like SQLite's (bytewise) order.
+  CREATE TABLE suppressions (
+    address TEXT COLLATE "C" PRIMARY KEY,
+    reason TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    allowed_senders TEXT[] NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE TABLE idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER,
+    body TEXT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  `,
+];

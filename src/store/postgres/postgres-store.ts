@@ -1,0 +1,525 @@
+// The shared store for several nodes: one PostgreSQL database holds the queue,
+// bodies (bytea), credentials and everything else that must be global. Nodes
+// claim due recipients with FOR UPDATE SKIP LOCKED plus a lease, so a node that
+// dies only delays its claims until the lease runs out. Commits are flushed
+// to disk before they return (synchronous_commit is never off for our sessions).
+import pg from 'pg';
+import type { SmtpReply } from '../../delivery/smtp-reply.ts';
+import { createAsyncGroupCommit } from '../async-group-commit.ts';
+import { domainOf } from '../sqlite/sqlite-store.ts';
+import type {
+  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
+  RecipientStatus, RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
+} from '../store.ts';
+import { POSTGRES_MIGRATIONS } from './migrations.ts';
+
+type Row = Record<string, unknown>;
+
+/** NOTIFY channel: a commit made work due (enqueue, retry); idle nodes LISTEN on it. */
+const WORK_CHANNEL = 'smarthost_work';
+/** pg_advisory_lock key held while migrating ('smth'), so nodes starting together migrate one at a time. */
+const MIGRATION_LOCK = 0x736d7468;
+/** A database that cannot be reached fails the operation (451 to the client) instead of hanging it. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** After a lost LISTEN connection; meanwhile the scheduler's idle poll still finds work. */
+const RELISTEN_DELAY_MS = 1_000;
+/** Messages per INSERT: 9 parameters each stays under the protocol's 65535. */
+const MESSAGES_PER_INSERT = 1_000;
+
+// BIGINT columns hold millisecond times and ids, all far below 2^53: read them
+// as numbers like SQLite's INTEGER, for this pool only (not pg's global parsers).
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Opens the pool and brings the schema up to date; the URL is a libpq-style postgres:// URL. */
+export async function openPostgresStore(url: string): Promise<PostgresStore> {
+  const store = new PostgresStore(url);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    // Name the database (never the password) so an operator knows which URL failed.
+    const u = new URL(url);
+    throw new Error(`PostgreSQL at ${u.host}${u.pathname}: ${(err as Error).message}`, { cause: err });
+  }
+  return store;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+  /** Enqueues not yet answered: close() waits for their commit. */
+  private readonly enqueuing = new Set<Promise<void>>();
+  private readonly watchers = new Set<() => void>();
+  private listenClient: pg.Client | undefined;
+  private relistenTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(readonly url: string) {
+    this.pool = new pg.Pool({
+      connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, fallback_application_name: 'smarthost',
+    });
+    // An idle pooled connection that breaks (server restart) emits here; the
+    // pool drops it and the next query opens a new one. Unhandled, it would
+    // crash the process.
+    this.pool.on('error', () => {});
+    // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
+    // server or role default of off for our sessions; every other level
+    // flushes locally, and the operator's choice about standbys stands. Queued
+    // ahead of the connection's first query; if it fails, the connection is
+    // broken and that query fails too.
+    this.pool.on('connect', (c) => {
+      c.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`)
+        .catch(() => {});
+    });
+    this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx((c) => this.insertMessages(c, msgs)));
+  }
+
+  async migrate(): Promise<void> {
+    const c = await this.pool.connect();
+    let broken: unknown;
+    try {
+      // Session-level lock: nodes starting together wait here; the first applies
+      // each version, the others then find it applied.
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        const applied = (await c.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v as number;
+        for (let version = applied + 1; version <= POSTGRES_MIGRATIONS.length; version++) {
+          await c.query('BEGIN');
+          try {
+            await c.query(POSTGRES_MIGRATIONS[version - 1]!);
+            await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            throw err;
+          }
+        }
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch((err: unknown) => (broken = err));
+      }
+    } finally {
+      // A connection whose unlock failed is closed, which frees the lock too.
+      c.release(broken as Error | undefined);
+    }
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection. */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  private async insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Promise<void> {
+    // Bodies travel as binary parameters, so messages use multi-row VALUES;
+    // the small recipient and event rows go as arrays through unnest.
+    for (let i = 0; i < msgs.length; i += MESSAGES_PER_INSERT) {
+      const chunk = msgs.slice(i, i + MESSAGES_PER_INSERT);
+      const params: unknown[] = [];
+      const rows = chunk.map((m) => {
+        const first = params.length + 1;
+        params.push(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
+          m.tags?.length ? JSON.stringify(m.tags) : null);
+        return `(${Array.from({ length: 9 }, (_, k) => `$${first + k}`).join(', ')})`;
+      });
+      await c.query(
+        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags) VALUES ${rows.join(', ')}`,
+        params,
+      );
+    }
+    const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r })));
+    await c.query(
+      `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at)
+       SELECT m, a, d, s, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+         WITH ORDINALITY AS u(m, a, d, s, t, n) ORDER BY n`,
+      [rcpts.map((x) => x.m.id), rcpts.map((x) => x.r.address), rcpts.map((x) => domainOf(x.r.address)),
+        rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt)],
+    );
+    const events = rcpts.map(({ m, r }): NewEvent =>
+      ({ messageId: m.id, recipient: r.address, type: r.status === 'suppressed' ? 'suppressed' : 'queued', at: m.createdAt }));
+    const ins = insertEvents(events, 1);
+    await c.query(ins.sql, ins.params);
+    // Delivered to listeners only when this transaction commits.
+    await c.query(`NOTIFY ${WORK_CHANNEL}`);
+  }
+
+  enqueue(msg: NewMessage): Promise<void> {
+    const p = this.enqueueGrouped(msg);
+    this.enqueuing.add(p);
+    const done = () => void this.enqueuing.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | undefined> {
+    const r = (await this.pool.query('SELECT * FROM messages WHERE id = $1', [id])).rows[0] as Row | undefined;
+    return r && {
+      id: r.id as string, sender: r.sender as string, raw: r.raw as Buffer, source: r.source as StoredMessage['source'],
+      credential: r.credential as string | null, clientAddress: r.client_address as string | null,
+      size: r.size as number, createdAt: r.created_at as number,
+    };
+  }
+
+  async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
+    // SKIP LOCKED: rows another node is claiming right now are passed over, not
+    // waited for; a row whose claim committed meanwhile is re-checked against
+    // the lease condition before it is locked, so no row is leased twice.
+    const { rows } = await this.pool.query(
+      `WITH due AS (
+         SELECT id FROM recipients
+         WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), leased AS (
+         UPDATE recipients r SET lease_owner = $3, lease_until = $4 FROM due WHERE r.id = due.id RETURNING r.*
+       )
+       SELECT leased.*, m.sender, m.created_at AS message_created_at
+       FROM leased JOIN messages m ON m.id = leased.message_id ORDER BY leased.next_attempt_at, leased.id`,
+      [now, limit, owner, now + leaseMs],
+    );
+    return (rows as Row[]).map((r) => ({ ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number }));
+  }
+
+  async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
+    if (updates.length === 0) return;
+    // One statement, so one round trip and atomic without BEGIN/COMMIT. The
+    // attempt is an event either way; the row changes only for the lease holder.
+    const ins = insertEvents(updates.map((u) => u.event), 8);
+    await this.pool.query(
+      `WITH u AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[])
+           AS u(id, status, attempts, next_attempt_at, last_reply, at)
+       ), updated AS (
+         UPDATE recipients r SET status = u.status, attempts = u.attempts, next_attempt_at = COALESCE(u.next_attempt_at, r.next_attempt_at),
+           last_reply = u.last_reply, lease_owner = NULL, lease_until = NULL, updated_at = u.at
+         FROM u WHERE r.id = u.id AND r.lease_owner = $7
+       )
+       ${ins.sql}`,
+      [updates.map((u) => u.recipientId), updates.map((u) => u.status), updates.map((u) => u.attempts),
+        updates.map((u) => u.nextAttemptAt ?? null), updates.map((u) => u.lastReply), updates.map((u) => u.event.at), owner, ...ins.params],
+    );
+  }
+
+  async renewLeases(owner: string, until: number): Promise<void> {
+    await this.pool.query('UPDATE recipients SET lease_until = $1 WHERE lease_owner = $2', [until, owner]);
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    await this.pool.query('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1', [owner]);
+  }
+
+  async nextDueAt(now: number): Promise<number | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')
+       AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at LIMIT 1`,
+      [now],
+    );
+    return (rows[0] as { t: number } | undefined)?.t;
+  }
+
+  async addEvent(event: NewEvent): Promise<void> {
+    const ins = insertEvents([event], 1);
+    await this.pool.query(ins.sql, ins.params);
+  }
+
+  async listEvents(messageId: string): Promise<StoredEvent[]> {
+    return ((await this.pool.query('SELECT * FROM events WHERE message_id = $1 ORDER BY id', [messageId])).rows as Row[]).map(eventRow);
+  }
+
+  async queryEvents(q: EventQuery): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query(
+      'SELECT * FROM events WHERE id > $1 AND at >= $2 AND ($3::text IS NULL OR type = $3) ORDER BY id LIMIT $4',
+      [q.after ?? 0, q.since ?? 0, q.type ?? null, q.limit],
+    );
+    return (rows as Row[]).map(eventRow);
+  }
+
+  async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
+    // Newest first by id (ULIDs sort by time); filters walk the recipient indexes.
+    const params: unknown[] = [];
+    const arg = (v: unknown) => `$${params.push(v)}`;
+    const before = q.before && arg(q.before);
+    const after = q.after && arg(q.after);
+    const range = (col: string) => [...(before ? [`${col} < ${before}`] : []), ...(after ? [`${col} > ${after}`] : [])];
+    const filters: string[] = [];
+    if (q.status) filters.push(`status = ${arg(q.status)}`);
+    if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
+    const limit = arg(q.limit);
+    const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
+    const sql = filters.length
+      ? `SELECT * FROM messages WHERE id IN (
+           SELECT DISTINCT message_id FROM recipients ${where([...filters, ...range('message_id')])}
+           ORDER BY message_id DESC LIMIT ${limit}) ORDER BY id DESC`
+      : `SELECT * FROM messages ${where(range('id'))} ORDER BY id DESC LIMIT ${limit}`;
+    return this.summaries((await this.pool.query(sql, params)).rows as Row[]);
+  }
+
+  async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
+    const { rows } = await this.pool.query('SELECT id, sender, size, created_at, credential, tags FROM messages WHERE id = $1', [id]);
+    return (await this.summaries(rows as Row[]))[0];
+  }
+
+  /** Attaches recipients to message rows with one query for the whole page. */
+  private async summaries(msgs: Row[]): Promise<MessageSummary[]> {
+    if (msgs.length === 0) return [];
+    const { rows } = await this.pool.query('SELECT * FROM recipients WHERE message_id = ANY($1::text[]) ORDER BY id', [msgs.map((m) => m.id)]);
+    const byMessage = new Map<string, MessageSummary['recipients']>();
+    for (const r of (rows as Row[]).map(recipientRow)) {
+      let list = byMessage.get(r.messageId);
+      if (!list) byMessage.set(r.messageId, (list = []));
+      list.push({ address: r.address, status: r.status, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastReply: r.lastReply });
+    }
+    return msgs.map((m) => ({
+      id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
+      credential: m.credential as string | null, tags: (m.tags as MessageSummary['tags'] | null) ?? [],
+      recipients: byMessage.get(m.id as string) ?? [],
+    }));
+  }
+
+  async retryMessage(id: string, now: number): Promise<number> {
+    // One statement: the NOTIFY goes out with its commit, and only when something became due.
+    const { rows } = await this.pool.query(
+      `WITH due AS (
+         UPDATE recipients SET next_attempt_at = $2, updated_at = $2 WHERE message_id = $1 AND status IN ('queued', 'deferred') RETURNING 1
+       )
+       SELECT count(*) AS n, CASE WHEN count(*) > 0 THEN pg_notify('${WORK_CHANNEL}', '') END FROM due`,
+      [id, now],
+    );
+    return rows[0].n as number;
+  }
+
+  async deleteMessage(id: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      await c.query('DELETE FROM events WHERE message_id = $1', [id]);
+      return ((await c.query('DELETE FROM messages WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async countPending(): Promise<number> {
+    return (await this.pool.query(`SELECT count(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`)).rows[0].n as number;
+  }
+
+  async countByStatus(): Promise<Partial<Record<RecipientStatus, number>>> {
+    const { rows } = await this.pool.query('SELECT status, count(*) AS n FROM recipients GROUP BY status');
+    return Object.fromEntries((rows as { status: RecipientStatus; n: number }[]).map((r) => [r.status, r.n]));
+  }
+
+  async getCredential(username: string): Promise<Credential | undefined> {
+    const r = (await this.pool.query('SELECT * FROM credentials WHERE username = $1', [username])).rows[0] as Row | undefined;
+    return r && credentialRow(r);
+  }
+
+  async listCredentials(): Promise<Credential[]> {
+    return ((await this.pool.query('SELECT * FROM credentials ORDER BY username')).rows as Row[]).map(credentialRow);
+  }
+
+  async upsertCredential(c: Credential): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
+         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled`,
+      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt],
+    );
+  }
+
+  async insertCredential(c: Credential): Promise<boolean> {
+    const r = await this.pool.query(
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (username) DO NOTHING`,
+      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
+    return ((await this.pool.query('UPDATE credentials SET disabled = $1 WHERE username = $2', [disabled, username])).rowCount ?? 0) > 0;
+  }
+
+  async removeCredential(username: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM credentials WHERE username = $1', [username])).rowCount ?? 0) > 0;
+  }
+
+  async createApiKey(k: ApiKey): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt],
+    );
+  }
+
+  async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
+    const r = (await this.pool.query('SELECT * FROM api_keys WHERE key_hash = $1', [keyHash])).rows[0] as Row | undefined;
+    return r && apiKeyRow(r);
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return ((await this.pool.query('SELECT * FROM api_keys ORDER BY created_at')).rows as Row[]).map(apiKeyRow);
+  }
+
+  async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
+    const r = await this.pool.query('UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [now, idOrName]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
+    return this.tx(async (c): Promise<IdempotencyClaim> => {
+      // Inserts, or takes over an expired row; a live row is left alone but
+      // locked (ON CONFLICT locks it), so the read below cannot race a release.
+      const claimed = await c.query(
+        `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at, status = NULL, body = NULL
+           WHERE idempotency_keys.created_at < $5`,
+        [scope, key, requestHash, now, now - ttlMs],
+      );
+      if (claimed.rowCount) return { state: 'new' };
+      const r = (await c.query('SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, key])).rows[0] as Row;
+      if (r.status == null) return { state: 'pending', requestHash: r.request_hash as string };
+      return { state: 'done', requestHash: r.request_hash as string, status: r.status as number, body: r.body as string };
+    });
+  }
+
+  async completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void> {
+    await this.pool.query('UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4', [status, body, scope, key]);
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    await this.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL', [scope, key]);
+  }
+
+  async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
+    if (addresses.length === 0) return new Set();
+    const { rows } = await this.pool.query('SELECT address FROM suppressions WHERE address = ANY($1::text[])', [addresses.map((a) => a.toLowerCase())]);
+    return new Set((rows as { address: string }[]).map((r) => r.address));
+  }
+
+  async addSuppression(s: Suppression): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO suppressions (address, reason, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
+      [s.address.toLowerCase(), s.reason, s.createdAt],
+    );
+  }
+
+  async removeSuppression(address: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM suppressions WHERE address = $1', [address.toLowerCase()])).rowCount ?? 0) > 0;
+  }
+
+  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
+    const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 ORDER BY address LIMIT $2', [q.after ?? '', q.limit ?? null]);
+    return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
+  }
+
+  watchWork(listener: () => void): () => void {
+    this.watchers.add(listener);
+    this.listen();
+    return () => void this.watchers.delete(listener);
+  }
+
+  private wakeWatchers(): void {
+    for (const w of [...this.watchers]) w();
+  }
+
+  /** One dedicated connection LISTENs for the whole process (a pooled one would be handed to other queries). */
+  private listen(): void {
+    if (this.listenClient || this.closing) return;
+    const client = new pg.Client({
+      connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, fallback_application_name: 'smarthost listen',
+    });
+    this.listenClient = client;
+    client.on('notification', () => this.wakeWatchers());
+    const lost = () => {
+      if (this.listenClient !== client) return;
+      this.listenClient = undefined;
+      client.end().catch(() => {});
+      if (!this.closing) this.relistenTimer = setTimeout(() => this.listen(), RELISTEN_DELAY_MS);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.connect().then(() => client.query(`LISTEN ${WORK_CHANNEL}`)).then(
+      // Work committed before LISTEN took effect sent its NOTIFY to nobody: look once.
+      () => this.wakeWatchers(),
+      lost,
+    );
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      clearTimeout(this.relistenTimer);
+      const listener = this.listenClient;
+      this.listenClient = undefined;
+      await listener?.end().catch(() => {});
+      // Enqueues already accepted still commit (and their callers hear so) before the pool goes.
+      await Promise.allSettled([...this.enqueuing]);
+      await this.pool.end();
+    })());
+  }
+}
+
+/** INSERT INTO events … for `events`, with parameters numbered from `first` (to follow a CTE's). */
+function insertEvents(events: NewEvent[], first: number): { sql: string; params: unknown[] } {
+  const p = (k: number) => `$${first + k}`;
+  return {
+    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail)
+      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail
+      FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bigint[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[],
+                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[])
+        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, n)
+      ORDER BY n`,
+    params: [
+      events.map((e) => e.messageId), events.map((e) => e.recipient), events.map((e) => e.type), events.map((e) => e.at),
+      events.map((e) => e.route ?? null), events.map((e) => e.relay ?? null), events.map((e) => e.tls ?? null),
+      events.map((e) => e.reply?.code ?? null), events.map((e) => e.reply?.enhanced ?? null), events.map((e) => e.reply?.text ?? null),
+      events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null),
+    ],
+  };
+}
+
+function eventRow(r: Row): StoredEvent {
+  return {
+    id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
+    type: r.type as StoredEvent['type'], at: r.at as number,
+    ...(r.route != null && { route: r.route as string }),
+    ...(r.relay != null && { relay: r.relay as string }),
+    ...(r.tls != null && { tls: r.tls as string }),
+    ...(r.reply_code != null && {
+      reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
+    }),
+    ...(r.attempt != null && { attempt: r.attempt as number }),
+    ...(r.detail != null && { detail: r.detail as string }),
+  };
+}
+
+function recipientRow(r: Row) {
+  return {
+    id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
+    status: r.status as RecipientStatus, attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
+  };
+}
+
+function credentialRow(r: Row): Credential {
+  return {
+    username: r.username as string, passwordHash: r.password_hash as string,
+    allowedSenders: r.allowed_senders as string[], disabled: r.disabled as boolean, createdAt: r.created_at as number,
+  };
+}
+
+function apiKeyRow(r: Row): ApiKey {
+  return {
+    id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
+    allowedSenders: r.allowed_senders as string[], createdAt: r.created_at as number, revokedAt: r.revoked_at as number | null,
+  };
+}
