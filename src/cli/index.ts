@@ -1,6 +1,8 @@
 // The `smarthost` command line.
 import { Command } from 'commander';
 import { registerCredentials } from './commands/credentials.ts';
+import { registerDoctor } from './commands/doctor.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
@@ -16,5 +18,7 @@ registerCredentials(program);
 registerKeys(program);
 registerSuppressions(program);
 registerQueue(program);
+registerDoctor(program);
+registerExplain(program);
 
 await program.parseAsync();
