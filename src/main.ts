@@ -15,6 +15,8 @@ import { Scheduler } from './queue/scheduler.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { loadOrCreateCertificate } from './tls/self-signed.ts';
+import { createAddressGuard } from './webhooks/address-guard.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 
 export interface Smarthost {
   store: Store;
@@ -67,10 +69,12 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     { store, accept, logger, metrics },
   );
   await smtp.listen();
+  const webhookGuard = createAddressGuard(config.webhookAllowedNetworks);
+  const webhooks = new WebhookDispatcher(store, logger, metrics, { guard: webhookGuard, timeoutMs: config.webhookTimeout });
   const http = config.httpPort === 0 ? undefined : createHttpIngress(
     { listen: config.listen, port: config.httpPort, tls: config.tlsCert ? tls : undefined },
     {
-      store, accept, logger, metrics, maxMessageSize: config.maxMessageSize,
+      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize,
       readiness: async () => {
         const problems: string[] = [];
         await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));
@@ -81,6 +85,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
   );
   await http?.listen();
   scheduler.start();
+  webhooks.start();
   logger.info({ route: transport.name, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
 
   let closing: Promise<void> | undefined;
@@ -91,6 +96,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
         await http?.close();
         await smtp.close(); // stop accepting; sessions in DATA finish first
         await scheduler.stop(config.shutdownGrace); // finish or release in-flight deliveries
+        await webhooks.stop();
         await router.close();
         await store.close();
         logger.info('smarthost stopped');

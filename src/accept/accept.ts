@@ -1,22 +1,31 @@
-// The one accept step both ingresses call: may this sender send this message,
-// add the trace headers, note suppressed recipients, and commit it durably.
+// The one accept step both ingresses call: may this sender send this message
+// (senders, rate limit and quota), add the trace headers, note suppressed and
+// sandboxed recipients, and commit it durably.
 // The caller answers 250 / 202 only after this resolves.
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Logger } from 'pino';
 import { reply, SmtpError } from '../delivery/smtp-reply.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { newMessageId } from '../store/ids.ts';
-import type { MessageSource, Store, Tag } from '../store/store.ts';
+import type { ApiKey, Credential, MessageSource, SendingPolicy, Store, Tag } from '../store/store.ts';
 import { fieldValue, findFields, parseMessage, serialize } from './headers.ts';
+import { consumeSendLimit, RateLimited } from './limits.ts';
 import { senderAllowed, senderNotAllowed } from './sender-policy.ts';
 import { dateHeader, messageIdHeader, receivedHeader } from './trace-headers.ts';
 
-/** Who is sending: an SMTP credential or an API key, with the senders it may use. */
+/** Who is sending: an SMTP credential or an API key (over either ingress), with the senders it may use and its limits. */
 export interface Principal {
   kind: 'credential' | 'key';
   name: string;
+  /** The username, or the key's id (two keys may share a name): limits are counted per id. */
+  id: string;
   allowedSenders: readonly string[];
+  policy: SendingPolicy;
 }
+
+export const credentialPrincipal = (c: Credential): Principal =>
+  ({ kind: 'credential', name: c.username, id: c.username, allowedSenders: c.allowedSenders, policy: c.policy });
+export const keyPrincipal = (k: ApiKey): Principal => ({ kind: 'key', name: k.name, id: k.id, allowedSenders: k.allowedSenders, policy: k.policy });
 
 export interface Submission {
   source: MessageSource;
@@ -36,6 +45,8 @@ export interface Submission {
 export interface Accepted {
   id: string;
   suppressed: string[];
+  /** Recorded only: the principal is in sandbox mode. */
+  sandboxed: boolean;
 }
 
 export type Accept = (submission: Submission) => Promise<Accepted>;
@@ -85,11 +96,23 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
     // Bcc: recipients are in the envelope; the header must not reach anyone.
     const raw = serialize([received], parsed, (f) => f.name === 'bcc', added);
 
-    const suppressed = await store.suppressedAmong(sub.recipients);
+    // A sandbox never delivers, so the suppression list has nothing to say about its recipients.
+    const sandboxed = !!principal?.policy.sandbox;
+    const suppressed = sandboxed ? new Set<string>() : await store.suppressedAmong(sub.recipients);
     const recipients = sub.recipients.map((address) => ({
       address,
-      status: suppressed.has(address.toLowerCase()) ? ('suppressed' as const) : ('queued' as const),
+      status: sandboxed ? ('sandboxed' as const) : suppressed.has(address.toLowerCase()) ? ('suppressed' as const) : ('queued' as const),
     }));
+    // Counted last, after every other refusal, so only a message about to be committed uses up the limit.
+    // A store failure below leaves it counted: the client retries into a count one too high, never too low.
+    if (principal)
+      await consumeSendLimit(store, principal, now.getTime()).catch((err: unknown) => {
+        if (err instanceof RateLimited)
+          logger.info({ event: 'rate_limit', user: principalLabel(principal), limit: err.limit, ingress: sub.source }, 'message refused: over its limit');
+        if (err instanceof SmtpError) throw err;
+        logger.error({ err, msg_id: id }, 'store failed to count a message against its rate limit');
+        throw new SmtpError(storageError, { cause: err });
+      });
     try {
       await store.enqueue({
         id, sender: sub.sender, recipients, raw, source: sub.source, credential: principal ? principalLabel(principal) : null,
@@ -101,7 +124,7 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
     }
     metrics.accepted.inc({ ingress: sub.source });
     onQueued();
-    return { id, suppressed: recipients.filter((r) => r.status === 'suppressed').map((r) => r.address) };
+    return { id, suppressed: recipients.filter((r) => r.status === 'suppressed').map((r) => r.address), sandboxed };
   };
 }
 

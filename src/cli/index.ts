@@ -7,6 +7,7 @@ import { registerKeys } from './commands/keys.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSuppressions } from './commands/suppressions.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 
 const program = new Command()
   .name('smarthost')
@@ -18,6 +19,7 @@ registerCredentials(program);
 registerKeys(program);
 registerSuppressions(program);
 registerQueue(program);
+registerWebhooks(program);
 registerDoctor(program);
 registerExplain(program);
 

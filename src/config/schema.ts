@@ -2,6 +2,7 @@
 // and what it means. Defaults that decide behaviour live here, not in code.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseUserEntry } from '../credentials/seed.ts';
 import { parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
 
@@ -42,17 +43,12 @@ const databaseUrl = z
   .transform((s) => s.trim())
   .refine((s) => s === '' || /^postgres(ql)?:\/\/[^/]/.test(s), 'must look like postgres://user:pass@host:5432/dbname (or postgresql://)')
   .transform((s) => (s === '' ? undefined : s));
-// Comma-separated only: passwords may contain spaces.
+// Comma-separated only: passwords may contain spaces. Each entry may end in a policy, `?rate=60&quota=10000…`.
 const users = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
   .superRefine((items, ctx) => {
-  for (const item of items)
-    if (!/^[^:]+:.+:[^:]+$/.test(item))
-      ctx.addIssue({
-        code: 'custom',
-        message: `entries are user:password:domain[;domain…] (use * as the domain to allow any sender), got ${item.split(':')[0]}:…`,
-      });
+  for (const item of items) for (const message of parseUserEntry(item).problems) ctx.addIssue({ code: 'custom', message });
 });
 
 /** Schema keys are camelCase; `envName` maps each to SMARTHOST_<UPPER_SNAKE>. */
@@ -102,6 +98,9 @@ export const configSchema = z.object({
   /** On SIGTERM: how long open SMTP sessions and deliveries in flight may take to finish. */
   shutdownGrace: duration.default(10_000),
   users: users.default([]),
+  /** Webhook URLs may reach these networks even though they are private (loopback, RFC 1918, …). */
+  webhookAllowedNetworks: cidrs.default([]),
+  webhookTimeout: duration.default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

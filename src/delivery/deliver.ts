@@ -2,6 +2,7 @@
 // transport, turn each outcome into recipient state and an event, bounce
 // (DSN + suppression) or schedule the retry. Never throws for a remote refusal.
 import type { Logger } from 'pino';
+import { explainReply } from '../doctor/explain.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { retryDecision } from '../queue/backoff.ts';
 import type { ClaimedRecipient, RecipientUpdate, Store } from '../store/store.ts';
@@ -65,18 +66,20 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     if (status === 'delivered') deps.metrics.deliveryLatency.observe({ transport: group.transport.name }, (now - r.messageCreatedAt) / 1000);
     if (status === 'bounced' || status === 'expired') failed.push({ rcpt: r, outcome, expired: status === 'expired' });
     const line = formatReply(outcome.reply);
+    const category = status === 'delivered' ? undefined : explainReply(outcome.reply).category;
     updates.push({
       recipientId: r.id, status, attempts, nextAttemptAt, lastReply: line,
       event: {
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
         route: group.transport.name, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
+        ...(category && { category }),
       },
     });
     // One line per recipient and attempt, with the fields Postfix operators read.
     logger.info({
       event: 'delivery', msg_id: r.messageId, to: r.address, transport: group.transport.name, relay: outcome.relay,
       tls: outcome.tls, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
-      status, reply: line, attempt: attempts, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
+      status, reply: line, attempt: attempts, category, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
     }, `${r.address}: ${status}`);
   }
 

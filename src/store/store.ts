@@ -2,8 +2,11 @@
 // implement it and pass the same contract suite (test/contract/store.ts).
 // Everything is async so that a networked adapter fits the same shape.
 import type { SmtpReply } from '../delivery/smtp-reply.ts';
+import type { Category } from '../doctor/explain.ts';
+import type { SendAllowance, SendCounts, SendLimits } from './rate-windows.ts';
 
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
+/** 'sandboxed': accepted from a sandbox credential, recorded and never delivered. */
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed';
 /** Statuses that still await delivery. */
 export const PENDING: readonly RecipientStatus[] = ['queued', 'deferred'];
 
@@ -13,8 +16,8 @@ export interface NewMessage {
   id: string;
   /** Envelope sender; '' for the null sender `<>`. */
   sender: string;
-  /** Recipients with their initial status: 'queued', or 'suppressed' when on the list at accept time. */
-  recipients: { address: string; status: 'queued' | 'suppressed' }[];
+  /** Recipients with their initial status: 'queued', 'suppressed' when on the list at accept time, or 'sandboxed'. Each gets an event of that type. */
+  recipients: { address: string; status: 'queued' | 'suppressed' | 'sandboxed' }[];
   raw: Buffer;
   source: MessageSource;
   credential: string | null;
@@ -59,7 +62,8 @@ export interface ClaimedRecipient extends RecipientRow {
   messageCreatedAt: number;
 }
 
-export type EventType = 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'dsn' | 'retry' | 'deleted';
+export type EventType =
+  | 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'dsn' | 'retry' | 'deleted';
 
 export interface NewEvent {
   messageId: string;
@@ -72,6 +76,8 @@ export interface NewEvent {
   reply?: SmtpReply;
   attempt?: number;
   detail?: string;
+  /** For deferrals and bounces: what kind of failure (auth, tls, dns, policy, mailbox, rate, …). */
+  category?: Category;
 }
 
 export interface StoredEvent extends NewEvent {
@@ -89,6 +95,20 @@ export interface RecipientUpdate {
   event: NewEvent;
 }
 
+/** Limits of one credential or API key, the same over SMTP and HTTP; `{}` when none are set. */
+export interface SendingPolicy {
+  /** Messages per clock minute. */
+  ratePerMinute?: number;
+  /** Messages per UTC day. */
+  dailyQuota?: number;
+  /** Bytes; counts only below SMARTHOST_MAX_MESSAGE_SIZE. */
+  maxMessageSize?: number;
+  /** CIDRs it may authenticate from; absent or empty: anywhere. */
+  sourceNetworks?: string[];
+  /** Accept and record messages, never deliver them. */
+  sandbox?: boolean;
+}
+
 export interface Credential {
   username: string;
   passwordHash: string;
@@ -96,6 +116,7 @@ export interface Credential {
   allowedSenders: string[];
   disabled: boolean;
   createdAt: number;
+  policy: SendingPolicy;
 }
 
 export interface Suppression {
@@ -136,6 +157,7 @@ export interface ApiKey {
   allowedSenders: string[];
   createdAt: number;
   revokedAt: number | null;
+  policy: SendingPolicy;
 }
 
 export interface EventQuery {
@@ -152,6 +174,47 @@ export type IdempotencyClaim =
   | { state: 'new' }
   | { state: 'pending'; requestHash: string }
   | { state: 'done'; requestHash: string; status: number; body: string };
+
+/** Event types a webhook can subscribe to. */
+export const WEBHOOK_EVENTS = ['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed'] as const;
+
+export interface Webhook {
+  id: string;
+  url: string;
+  /** `whsec_…`, the Standard Webhooks signing secret. */
+  secret: string;
+  events: EventType[];
+  createdAt: number;
+}
+
+export interface WebhookStatus extends Webhook {
+  pending: number;
+  delivered: number;
+  failed: number;
+  lastError: string | null;
+  lastAttemptAt: number | null;
+}
+
+/** An outbox row leased to one sender: the event to announce and where to. */
+export interface WebhookDelivery {
+  outboxId: number;
+  webhook: Webhook;
+  event: StoredEvent;
+  attempts: number;
+  /** Envelope sender of the event's message, when the message still exists. */
+  sender: string | null;
+}
+
+export interface WebhookAttempt {
+  outboxId: number;
+  owner: string;
+  at: number;
+  status?: number;
+  error?: string;
+  /** 'retry' keeps the row pending until nextAttemptAt; 'failed' gives up. */
+  outcome: 'delivered' | 'retry' | 'failed';
+  nextAttemptAt?: number;
+}
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -199,6 +262,16 @@ export interface Store {
   listApiKeys(): Promise<ApiKey[]>;
   /** Revokes by id or name; false when none matched or already revoked. */
   revokeApiKey(idOrName: string, now: number): Promise<boolean>;
+  /** Replaces what is given on the active key(s) with this id or name; false when none matched. */
+  updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean>;
+
+  /**
+   * Counts one message for `principal` in the current minute and day windows (those with a limit), only
+   * when it fits, atomically across every process sharing the store; otherwise says which window is full.
+   */
+  consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance>;
+  /** What `principal` has sent in the windows holding `now`, without counting anything. */
+  sendCounts(principal: string, now: number): Promise<SendCounts>;
 
   /**
    * Claims (scope, key) for one request. The first caller gets 'new' and must
@@ -211,6 +284,19 @@ export interface Store {
 
   /** Events across all messages, oldest first. */
   queryEvents(q: EventQuery): Promise<StoredEvent[]>;
+
+  // Webhooks: every new event matching a webhook's types gets an outbox row in
+  // the same transaction as the event (a trigger in both adapters).
+  addWebhook(w: Webhook): Promise<void>;
+  listWebhooks(): Promise<WebhookStatus[]>;
+  removeWebhook(id: string): Promise<boolean>;
+  claimWebhookDeliveries(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<WebhookDelivery[]>;
+  /** Records one POST attempt and moves the outbox row on; fenced by the lease owner. */
+  recordWebhookAttempt(a: WebhookAttempt): Promise<void>;
+  /** Attempts of one webhook, newest first. */
+  listWebhookAttempts(webhookId: string, limit: number): Promise<(WebhookAttempt & { eventId: number })[]>;
+  /** Sends again what failed (and, with `since`, what was delivered since then); returns how many. */
+  replayWebhook(id: string, now: number, since?: number): Promise<number>;
 
   /** The subset of `addresses` (lower-cased) that are suppressed. */
   suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;

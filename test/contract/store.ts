@@ -120,9 +120,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   withStore('credentials: upsert, disable, remove', async (s) => {
-    await s.upsertCredential({ username: 'app', passwordHash: 'h1', allowedSenders: ['example.com'], disabled: false, createdAt: 1 });
-    await s.upsertCredential({ username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1 });
-    assert.deepEqual(await s.getCredential('app'), { username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1 });
+    await s.upsertCredential({ username: 'app', passwordHash: 'h1', allowedSenders: ['example.com'], disabled: false, createdAt: 1, policy: { sandbox: true } });
+    const policy = { ratePerMinute: 60, dailyQuota: 10_000, maxMessageSize: 1_000_000, sourceNetworks: ['10.0.0.0/8', '::1'] };
+    await s.upsertCredential({ username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1, policy });
+    assert.deepEqual(await s.getCredential('app'), { username: 'app', passwordHash: 'h2', allowedSenders: ['example.com', 'x@y.test'], disabled: false, createdAt: 1, policy });
     assert.equal(await s.setCredentialDisabled('app', true), true);
     assert.equal((await s.getCredential('app'))?.disabled, true);
     assert.equal(await s.setCredentialDisabled('nobody', true), false);
@@ -179,7 +180,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   withStore('insertCredential creates once and never overwrites', async (s) => {
-    const c = { username: 'smarthost', passwordHash: 'h1', allowedSenders: ['*'], disabled: false, createdAt: 1 };
+    const c = { username: 'smarthost', passwordHash: 'h1', allowedSenders: ['*'], disabled: false, createdAt: 1, policy: {} };
     const results = await Promise.all([s.insertCredential(c), s.insertCredential({ ...c, passwordHash: 'h2' })]);
     assert.deepEqual(results.sort(), [false, true]);
     assert.equal((await s.listCredentials()).length, 1);
@@ -211,7 +212,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   withStore('api keys: create, find by hash, list, revoke by id or name', async (s) => {
-    const key = { id: 'k1', name: 'ci', keyHash: 'h'.repeat(64), prefix: 'sh_abcd', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null };
+    const key = { id: 'k1', name: 'ci', keyHash: 'h'.repeat(64), prefix: 'sh_abcd', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {} };
     await s.createApiKey(key);
     assert.deepEqual(await s.findApiKey(key.keyHash), key);
     assert.equal(await s.findApiKey('nope'), undefined);
@@ -219,6 +220,57 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.revokeApiKey('ci', 9), true);
     assert.equal((await s.findApiKey(key.keyHash))?.revokedAt, 9);
     assert.equal(await s.revokeApiKey('k1', 10), false, 'revoked twice');
+  });
+
+  withStore('updateApiKey changes only what it is given, on active keys, by id or name', async (s) => {
+    const key = { id: 'k1', name: 'ci', keyHash: 'a'.repeat(64), prefix: 'sh_a', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {} };
+    await s.createApiKey(key);
+    assert.equal(await s.updateApiKey('ci', { allowedSenders: ['example.com', 'x@y.test'] }), true);
+    assert.equal(await s.updateApiKey('k1', { policy: { ratePerMinute: 5, sandbox: true } }), true);
+    assert.deepEqual(await s.findApiKey(key.keyHash), { ...key, allowedSenders: ['example.com', 'x@y.test'], policy: { ratePerMinute: 5, sandbox: true } });
+    assert.equal(await s.updateApiKey('nobody', { policy: {} }), false);
+    await s.revokeApiKey('k1', 9);
+    assert.equal(await s.updateApiKey('k1', { policy: {} }), false, 'a revoked key was changed');
+  });
+
+  withStore('consumeSend counts per minute and per UTC day, only what fits, and says when to retry', async (s) => {
+    const day = Date.UTC(2030, 0, 2);
+    const at = (min: number, sec = 0) => day + min * 60_000 + sec * 1_000;
+    const limits = { perMinute: 2, perDay: 3 };
+    assert.deepEqual(await s.consumeSend('credential:a', at(0, 10), limits), { ok: true });
+    assert.deepEqual(await s.consumeSend('credential:a', at(0, 20), limits), { ok: true });
+    assert.deepEqual(await s.consumeSend('credential:a', at(0, 45), limits), { ok: false, limit: 'minute', retryAfterMs: 15_000 });
+    assert.deepEqual(await s.sendCounts('credential:a', at(0, 50)), { minute: 2, day: 2 }, 'a refusal was counted');
+    assert.deepEqual(await s.consumeSend('credential:b', at(0, 50), limits), { ok: true }, 'another principal was counted with it');
+    assert.deepEqual(await s.consumeSend('credential:a', at(1), limits), { ok: true }, 'a new minute');
+    assert.deepEqual(await s.consumeSend('credential:a', at(2), limits), { ok: false, limit: 'day', retryAfterMs: 86_400_000 - 120_000 });
+    assert.deepEqual(await s.sendCounts('credential:a', at(2)), { minute: 0, day: 3 });
+    assert.deepEqual(await s.consumeSend('credential:a', day + 86_400_000, limits), { ok: true }, 'a new day');
+    assert.deepEqual(await s.sendCounts('credential:a', day + 86_400_000), { minute: 1, day: 1 });
+    assert.deepEqual(await s.consumeSend('key:k', at(0), {}), { ok: true }, 'no limits');
+    assert.deepEqual(await s.sendCounts('key:k', at(0)), { minute: 0, day: 0 });
+  });
+
+  withStore('consumeSend from two handles at once lets exactly the limit through', async (s) => {
+    const other = await factory.sibling(s);
+    try {
+      const now = Date.UTC(2030, 0, 2, 12);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : s).consumeSend('key:shared', now, { perMinute: 7 })));
+      assert.equal(results.filter((r) => r.ok).length, 7);
+      assert.deepEqual(await other.sendCounts('key:shared', now), { minute: 7, day: 0 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  withStore('sandboxed recipients get a sandboxed event and are never claimed', async (s) => {
+    const m = msg({ recipients: [{ address: 'a@x.test', status: 'sandboxed' }] });
+    await s.enqueue(m);
+    assert.deepEqual((await s.listEvents(m.id)).map((e) => [e.type, e.recipient]), [['sandboxed', 'a@x.test']]);
+    assert.equal((await s.claimDue({ now: 1e12, limit: 10, leaseMs: 1_000, owner: 'n1' })).length, 0);
+    assert.equal(await s.countPending(), 0);
+    assert.equal(await s.retryMessage(m.id, 2_000), 0);
+    assert.deepEqual((await s.listMessages({ limit: 10, status: 'sandboxed' })).map((x) => x.id), [m.id]);
   });
 
   withStore('idempotency keys: new, then pending, then done; release frees; expiry forgets', async (s) => {
@@ -258,5 +310,44 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await s.recordResults([{ recipientId: r!.id, status: 'delivered', attempts: 1, lastReply: '250 ok', event: { messageId: m.id, recipient: r!.address, type: 'delivered', at: 11_000 } }], 'slow');
     assert.equal((await s.getMessageSummary(m.id))?.recipients[0]?.status, 'queued');
     assert.equal((await s.listEvents(m.id)).filter((e) => e.type === 'delivered').length, 1);
+  });
+
+  withStore('webhooks: events fill the outbox in their own transaction; claim, retry, deliver, fail, replay', async (s) => {
+    await s.addWebhook({ id: 'wh1', url: 'https://hooks.example/a', secret: 'whsec_x', events: ['queued', 'delivered'], createdAt: 1 });
+    await s.addWebhook({ id: 'wh2', url: 'https://hooks.example/b', secret: 'whsec_y', events: ['bounced'], createdAt: 2 });
+    const m = msg();
+    await s.enqueue(m);
+    const claimed = await s.claimWebhookDeliveries({ now: 5_000, limit: 10, leaseMs: 1_000, owner: 'n1' });
+    assert.equal(claimed.length, 1, 'only wh1 subscribes to queued');
+    const d = claimed[0]!;
+    assert.equal(d.webhook.id, 'wh1');
+    assert.deepEqual(d.webhook.events, ['queued', 'delivered']);
+    assert.equal(d.event.type, 'queued');
+    assert.equal(d.event.messageId, m.id);
+    assert.equal(d.sender, 'app@example.com');
+    assert.equal((await s.claimWebhookDeliveries({ now: 5_500, limit: 10, leaseMs: 1_000, owner: 'n2' })).length, 0, 'leased twice');
+
+    await s.recordWebhookAttempt({ outboxId: d.outboxId, owner: 'n1', at: 5_100, status: 500, error: 'HTTP 500', outcome: 'retry', nextAttemptAt: 9_000 });
+    assert.equal((await s.claimWebhookDeliveries({ now: 8_999, limit: 10, leaseMs: 1_000, owner: 'n1' })).length, 0);
+    const again = await s.claimWebhookDeliveries({ now: 9_000, limit: 10, leaseMs: 1_000, owner: 'n1' });
+    assert.equal(again[0]?.attempts, 1);
+    // A stale owner's result is ignored.
+    await s.recordWebhookAttempt({ outboxId: d.outboxId, owner: 'zombie', at: 9_050, status: 200, outcome: 'delivered' });
+    await s.recordWebhookAttempt({ outboxId: d.outboxId, owner: 'n1', at: 9_100, status: 410, error: 'HTTP 410', outcome: 'failed' });
+    let [status] = (await s.listWebhooks()).filter((w) => w.id === 'wh1');
+    assert.deepEqual([status!.pending, status!.delivered, status!.failed, status!.lastError, status!.lastAttemptAt], [0, 0, 1, 'HTTP 410', 9_100]);
+    assert.deepEqual((await s.listWebhookAttempts('wh1', 10)).map((a) => [a.status, a.outcome]), [[410, 'failed'], [500, 'retry']]);
+
+    assert.equal(await s.replayWebhook('wh1', 10_000), 1);
+    const replayed = await s.claimWebhookDeliveries({ now: 10_000, limit: 10, leaseMs: 1_000, owner: 'n1' });
+    await s.recordWebhookAttempt({ outboxId: replayed[0]!.outboxId, owner: 'n1', at: 10_001, status: 204, outcome: 'delivered' });
+    [status] = (await s.listWebhooks()).filter((w) => w.id === 'wh1');
+    assert.deepEqual([status!.pending, status!.delivered, status!.failed], [0, 1, 0]);
+    assert.equal(await s.replayWebhook('wh1', 11_000), 0, 'nothing failed');
+    assert.equal(await s.replayWebhook('wh1', 11_000, 0), 1, 'replay delivered ones since a time');
+
+    assert.equal(await s.removeWebhook('wh1'), true);
+    assert.equal(await s.removeWebhook('wh1'), false);
+    assert.deepEqual((await s.listWebhooks()).map((w) => w.id), ['wh2']);
   });
 }

@@ -91,3 +91,37 @@ test('queue list, show, retry and delete; suppressions add, list, remove', async
   assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).stdout.trim(), 'bad@example.org removed');
   assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).code, 1);
 });
+
+test('policy flags: credentials add and policy, keys create, policy, allow and disallow', async () => {
+  const env = dataDir();
+  const add = await cli(['credentials', 'add', 'grafana', '--password', 'pw-123456', '--allow-domain', 'example.com', '--rate-limit', '60',
+    '--daily-quota', '1000', '--max-size', '100000', '--source-cidr', '10.0.0.0/8', '--source-cidr', '::1', '--sandbox'], env);
+  assert.equal(add.stdout, 'created grafana, may send from: example.com\ngrafana limits: 60/min, 1000/day, max 100000 B, from 10.0.0.0/8 ::1, sandbox\n');
+  assert.equal((await cli(['credentials', 'policy', 'grafana', '--rate-limit', '30', '--no-sandbox'], env)).stdout,
+    'grafana limits: 30/min, 1000/day, max 100000 B, from 10.0.0.0/8 ::1\n');
+  assert.equal((await cli(['credentials', 'policy', 'grafana', '--clear', '--daily-quota', '5'], env)).stdout, 'grafana limits: 5/day\n');
+  assert.match((await cli(['credentials', 'list'], env)).stdout, /^grafana\tenabled\texample\.com\t\S+\t5\/day$/m);
+  const bad = await cli(['credentials', 'policy', 'grafana', '--rate-limit', 'abc', '--source-cidr', '10.0.0.0/99'], env);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, '--rate-limit must be a whole number above 0, got "abc"\n--source-cidr "10.0.0.0/99" is not an address or CIDR\n');
+  assert.equal((await cli(['credentials', 'policy', 'nobody', '--sandbox'], env)).code, 1);
+
+  const created = await cli(['keys', 'create', 'ci', '--allow-domain', 'example.com', '--rate-limit', '10'], env);
+  const lines = created.stdout.trim().split('\n');
+  assert.equal(lines[1], 'ci limits: 10/min');
+  assert.match(lines[lines.length - 1]!, /^sh_\S+$/);
+  assert.equal((await cli(['keys', 'policy', 'ci', '--sandbox'], env)).stdout, 'ci limits: 10/min, sandbox\n');
+  assert.equal((await cli(['keys', 'allow', 'ci', 'other.org'], env)).stdout, 'ci may send from: example.com, other.org\n');
+  assert.equal((await cli(['keys', 'disallow', 'ci', 'example.com'], env)).stdout, 'ci may send from: other.org\n');
+  assert.match((await cli(['keys', 'list'], env)).stdout, /\tci\tsh_\S+…\tactive\tother\.org\t10\/min, sandbox$/m);
+  const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  const [key] = await store.listApiKeys();
+  await store.close();
+  assert.deepEqual([key?.allowedSenders, key?.policy], [['other.org'], { ratePerMinute: 10, sandbox: true }]);
+
+  await cli(['keys', 'create', 'ci', '--allow-domain', 'example.com'], env);
+  const ambiguous = await cli(['keys', 'allow', 'ci', 'x.org'], env);
+  assert.deepEqual([ambiguous.code, ambiguous.stdout], [1, '2 active keys are named ci; give its id (smarthost keys list)\n']);
+  assert.equal((await cli(['keys', 'allow', key!.id, 'x.org'], env)).stdout, 'ci may send from: other.org, x.org\n');
+  assert.deepEqual(await cli(['keys', 'policy', 'nope', '--clear'], env), { code: 1, stdout: 'no active key nope\n', stderr: '' });
+});

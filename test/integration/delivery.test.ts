@@ -77,6 +77,8 @@ test('4xx defers and the retry delivers; the event log shows both attempts', asy
   await waitFor('retry delivery', async () => (await statusOf(s, id))['x@flaky.test'] === 'delivered', 15_000);
   const events = (await s.store.listEvents(id)).map((e) => [e.type, e.reply?.code, e.attempt]);
   assert.deepEqual(events, [['queued', undefined, undefined], ['deferred', 451, 1], ['delivered', 250, 2]]);
+  // Every deferral and bounce carries its explained category (doctor/explain.ts).
+  assert.equal((await s.store.listEvents(id)).find((e) => e.type === 'deferred')?.category, 'greylist');
   assert.equal(w.flaky.messages.length, 1);
 });
 
@@ -99,6 +101,7 @@ test('5xx bounces one recipient, delivers the other, sends one DSN to the sender
   assert.match(text, /Diagnostic-Code: smtp; ?550 5\.1\.1 No such user/);
   assert.doesNotMatch(text, /Final-Recipient: rfc822; ?known@/);
   assert.deepEqual((await s.store.listSuppressions()).map((x) => x.address), ['unknown@reject.test']);
+  assert.equal((await s.store.listEvents(id)).find((e) => e.type === 'bounced')?.category, 'mailbox');
 
   // Later mail to the suppressed address is accepted, recorded as suppressed, and never attempted.
   const before = w.reject.connections;

@@ -3,7 +3,7 @@ import { formatReply } from '../../delivery/smtp-reply.ts';
 import type { RecipientStatus } from '../../store/store.ts';
 import { withStore } from '../with-store.ts';
 
-const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed'];
+const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed'];
 
 export function registerQueue(program: Command): void {
   const cmd = program.command('queue').description('inspect and act on queued messages');
@@ -38,7 +38,7 @@ export function registerQueue(program: Command): void {
         console.log(`  ${r.address}\t${r.status}\tattempts=${r.attempts}${r.status === 'deferred' ? `\tnext=${new Date(r.nextAttemptAt).toISOString()}` : ''}${r.lastReply ? `\t${r.lastReply}` : ''}`);
       console.log('events:');
       for (const e of await store.listEvents(id))
-        console.log(`  ${new Date(e.at).toISOString()}\t${e.type}\t${e.recipient ?? ''}\t${[e.route, e.relay, e.tls, e.reply && formatReply(e.reply), e.detail].filter(Boolean).join('\t')}`);
+        console.log(`  ${new Date(e.at).toISOString()}\t${e.type}\t${e.recipient ?? ''}\t${[e.route, e.relay, e.tls, e.reply && formatReply(e.reply), e.category && `(${e.category})`, e.detail].filter(Boolean).join('\t')}`);
     }),
   );
 

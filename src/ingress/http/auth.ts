@@ -1,7 +1,8 @@
 // API key authentication: `Authorization: Bearer <key>` (Resend and the query
 // API) or `X-Postmark-Server-Token` (Postmark's SDK).
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../../accept/accept.ts';
+import { keyPrincipal, type Principal } from '../../accept/accept.ts';
+import { sourceAllowed } from '../../accept/limits.ts';
 import { findActiveKey } from '../../credentials/api-keys.ts';
 import type { Store } from '../../store/store.ts';
 import { ApiError } from './errors.ts';
@@ -13,5 +14,7 @@ export async function authenticateRequest(req: FastifyRequest, store: Store): Pr
   if (!token) throw new ApiError(401, 'missing_api_key', 'Missing API key: send Authorization: Bearer <key>');
   const key = await findActiveKey(store, token);
   if (!key) throw new ApiError(401, 'invalid_api_key', 'API key is invalid or revoked');
-  return { kind: 'key', name: key.name, allowedSenders: key.allowedSenders };
+  // The key is right but this is not a network it may be used from (its policy's source CIDRs).
+  if (!sourceAllowed(key.policy, req.ip)) throw new ApiError(403, 'validation_error', 'This API key is not allowed from your address');
+  return keyPrincipal(key);
 }

@@ -56,7 +56,7 @@ export const postmarkBatch = z.array(z.unknown()).min(1).max(500).describe('Post
 export const suppressionInput = z.strictObject({ email: z.string(), reason: z.string().max(500).optional() });
 
 export const listQuery = z.strictObject({
-  status: z.enum(['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed']).optional(),
+  status: z.enum(['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed']).optional(),
   recipient: z.string().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -65,7 +65,7 @@ export const listQuery = z.strictObject({
 
 export const eventsQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
-  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'dsn', 'retry', 'deleted']).optional(),
+  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'sandboxed', 'dsn', 'retry', 'deleted']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.coerce.number().int().min(0).optional(),
 });

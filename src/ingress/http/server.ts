@@ -10,6 +10,8 @@ import { healthRoutes } from './routes/health-routes.ts';
 import { openApiRoutes } from './routes/openapi-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { sendRoutes } from './routes/send-routes.ts';
+import { webhookRoutes } from './routes/webhook-routes.ts';
+import type { createAddressGuard } from '../../webhooks/address-guard.ts';
 
 export interface HttpDeps {
   store: Store;
@@ -17,6 +19,8 @@ export interface HttpDeps {
   logger: Logger;
   metrics: Metrics;
   maxMessageSize: number;
+  /** Checks webhook destinations against SMARTHOST_WEBHOOK_ALLOWED_NETWORKS. */
+  webhookGuard: ReturnType<typeof createAddressGuard>;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
 }
@@ -69,6 +73,7 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   sendRoutes(app, deps);
   // The query API authenticates every route in its own encapsulated context.
   app.register(async (scope) => queryRoutes(scope, deps));
+  app.register(async (scope) => webhookRoutes(scope, deps));
 
   const ingress: HttpIngress = {
     app,

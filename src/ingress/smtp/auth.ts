@@ -1,9 +1,12 @@
-// AUTH PLAIN/LOGIN against stored credentials, with failure throttling per
-// connection and per address. Passwords are never logged.
+// AUTH PLAIN/LOGIN against stored credentials or API keys, with failure
+// throttling per connection and per address. Passwords are never logged.
 import type { Logger } from 'pino';
+import { credentialPrincipal, keyPrincipal, type Principal } from '../../accept/accept.ts';
+import { notFromHere, sourceAllowed } from '../../accept/limits.ts';
+import { findActiveKey, looksLikeApiKey } from '../../credentials/api-keys.ts';
 import { DUMMY_HASH, verifyPassword } from '../../credentials/password.ts';
-import { reply, SmtpError } from '../../delivery/smtp-reply.ts';
-import type { Credential, Store } from '../../store/store.ts';
+import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
+import type { Store } from '../../store/store.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
 
 export const authFailed = reply(535, '5.7.8', 'Authentication credentials invalid');
@@ -27,8 +30,8 @@ export interface AuthDeps {
   logger: Logger;
 }
 
-/** Resolves the credential, or throws the reply to send (and counts the failure). */
-export async function authenticate(a: AuthAttempt, { store, throttle, failuresPerConnection, logger }: AuthDeps): Promise<Credential> {
+/** Resolves who logged in, or throws the reply to send (and counts the failure). */
+export async function authenticate(a: AuthAttempt, { store, throttle, failuresPerConnection, logger }: AuthDeps): Promise<Principal> {
   const log = logger.child({ event: 'auth', method: a.method, user: a.username, client: a.clientAddress });
   if (throttle.locked(a.clientAddress)) {
     log.warn({ result: 'throttled' }, 'auth refused: too many recent failures from this address');
@@ -37,16 +40,27 @@ export async function authenticate(a: AuthAttempt, { store, throttle, failuresPe
   // XCLIENT LOGIN= would let a proxy assert any identity; we never trust it.
   if (a.method === 'XCLIENT' || a.password === null) throw new SmtpError(xclientRefused);
 
+  const fail = (reason: string, answer: SmtpReply): never => {
+    throttle.recordFailure(a.clientAddress);
+    log.warn({ result: 'failed', reason }, 'authentication failed');
+    if (a.connectionFailures + 1 >= failuresPerConnection || throttle.locked(a.clientAddress)) throw new SmtpError(tooManyAuthFailures);
+    throw new SmtpError(answer);
+  };
+  const admit = (p: Principal): Principal => {
+    // The right secret from the wrong network still counts as a failure: a leaked password is what this guards against.
+    if (!sourceAllowed(p.policy, a.clientAddress)) return fail('source address not allowed', notFromHere(p.kind));
+    log.info({ result: 'ok', kind: p.kind }, 'authenticated');
+    return p;
+  };
+
+  // An API key is also an SMTP password, with the key's name as the username (as Resend's SMTP takes
+  // its keys): the key's policy and counts then hold across SMTP and HTTP together.
+  const key = looksLikeApiKey(a.password) ? await findActiveKey(store, a.password) : undefined;
+  if (key && key.name === a.username) return admit(keyPrincipal(key));
+
   const credential = await store.getCredential(a.username);
   // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
   const ok = await verifyPassword(a.password, credential?.passwordHash ?? DUMMY_HASH);
-  if (credential && ok && !credential.disabled) {
-    log.info({ result: 'ok' }, 'authenticated');
-    return credential;
-  }
-  throttle.recordFailure(a.clientAddress);
-  const reason = !credential ? 'unknown user' : !ok ? 'wrong password' : 'disabled';
-  log.warn({ result: 'failed', reason }, 'authentication failed');
-  if (a.connectionFailures + 1 >= failuresPerConnection || throttle.locked(a.clientAddress)) throw new SmtpError(tooManyAuthFailures);
-  throw new SmtpError(credential && ok ? credentialDisabled : authFailed);
+  if (credential && ok && !credential.disabled) return admit(credentialPrincipal(credential));
+  return fail(!credential ? 'unknown user' : !ok ? 'wrong password' : 'disabled', credential && ok ? credentialDisabled : authFailed);
 }

@@ -4,11 +4,12 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Accept, Principal } from '../../accept/accept.ts';
-import { diskFull } from '../../accept/accept.ts';
+import { diskFull, principalLabel, storageError } from '../../accept/accept.ts';
+import { checkSendLimits, maxMessageSizeFor } from '../../accept/limits.ts';
 import { senderAllowed, senderNotAllowed } from '../../accept/sender-policy.ts';
 import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
-import type { Credential, Store } from '../../store/store.ts';
+import type { Store } from '../../store/store.ts';
 import { authenticate } from './auth.ts';
 import { AuthThrottle } from './auth-throttle.ts';
 import { DataScanner } from './data-scanner.ts';
@@ -19,8 +20,6 @@ export const tooManyRecipients = (max: number) => reply(452, '4.5.3', `Too many 
 export const messageTooBig = (max: number) => reply(552, '5.3.4', `Message too big (at most ${max} bytes)`);
 export const tooManyConnections = reply(421, '4.7.0', 'Too many connections from your address; try again later');
 export const sessionExpired = reply(421, '4.4.2', 'Session time limit exceeded; closing connection');
-
-const asPrincipal = (c: Credential): Principal => ({ kind: 'credential', name: c.username, allowedSenders: c.allowedSenders });
 
 export interface SmtpIngressOptions {
   hostname: string;
@@ -44,7 +43,8 @@ export interface SmtpIngressOptions {
 }
 
 interface SessionState {
-  credential?: Credential;
+  /** Who logged in: a credential, or an API key used as the password. */
+  principal?: Principal;
   authFailures: number;
   ip: string;
   timer: NodeJS.Timeout;
@@ -72,7 +72,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
 
   const fail = (cb: (err?: Error | null) => void, r: SmtpReply) => cb(new SmtpError(r));
   const state = (session: SMTPServerSession) => sessions.get(session.id);
-  const authorised = (session: SMTPServerSession) => !!state(session)?.credential || opts.isTrusted(session.remoteAddress);
+  const authorised = (session: SMTPServerSession) => !!state(session)?.principal || opts.isTrusted(session.remoteAddress);
 
   const handlers = (server: () => SMTPServer, listener: string): Partial<SMTPServerOptions> => ({
     onConnect(session, cb) {
@@ -99,7 +99,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
       if (left > 0) perIp.set(s.ip, left);
       else perIp.delete(s.ip);
       logger.info({
-        event: 'session', session: session.id, client: s.ip, helo: session.hostNameAppearsAs, user: s.credential?.username,
+        event: 'session', session: session.id, client: s.ip, helo: session.hostNameAppearsAs, user: s.principal && principalLabel(s.principal),
         tls: session.tlsOptions ? session.tlsOptions.version : undefined, messages: s.messages,
         auth_failures: s.authFailures, duration_ms: Date.now() - s.startedAt,
       }, 'session closed');
@@ -111,9 +111,9 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
         { method: auth.method, username: auth.username ?? '', password: auth.password ?? null, clientAddress: s.ip, connectionFailures: s.authFailures },
         { store: deps.store, throttle, failuresPerConnection: opts.authFailuresPerConnection, logger },
       ).then(
-        (credential) => {
-          s.credential = credential;
-          cb(null, { user: credential.username });
+        (principal) => {
+          s.principal = principal;
+          cb(null, { user: principal.name });
         },
         (err: unknown) => {
           s.authFailures++;
@@ -124,10 +124,24 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
     },
     onMailFrom(address, session, cb) {
       if (!authorised(session)) return fail(cb, authRequired);
-      const credential = state(session)?.credential;
-      if (credential && address.address && !senderAllowed(credential.allowedSenders, address.address))
-        return cb(senderNotAllowed(asPrincipal(credential), address.address, 'envelope'));
-      opts.enoughSpace().then((ok) => (ok ? cb() : fail(cb, diskFull)), () => fail(cb, diskFull));
+      const principal = state(session)?.principal;
+      if (principal && address.address && !senderAllowed(principal.allowedSenders, address.address))
+        return cb(senderNotAllowed(principal, address.address, 'envelope'));
+      // RFC 1870 §6.2: a declared SIZE over this sender's own cap is refused before any data is sent.
+      const max = maxMessageSizeFor(principal, opts.maxMessageSize);
+      const declared = address.args ? Number(address.args.SIZE ?? 0) : 0;
+      if (declared > max) return fail(cb, messageTooBig(max));
+      // Already over its limit: say so now rather than after DATA (nothing is counted until the commit).
+      const ready = async () => {
+        if (principal)
+          await checkSendLimits(deps.store, principal, Date.now()).catch((err: unknown) => {
+            if (err instanceof SmtpError) throw err;
+            logger.error({ err, session: session.id }, 'store failed to read rate limit counts');
+            throw new SmtpError(storageError, { cause: err });
+          });
+        if (!(await opts.enoughSpace().catch(() => false))) throw new SmtpError(diskFull);
+      };
+      ready().then(() => cb(), (err: SmtpError) => cb(err));
     },
     onRcptTo(_address, session, cb) {
       if (!authorised(session)) return fail(cb, authRequired);
@@ -146,6 +160,8 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
   });
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const s = state(session);
+    const max = maxMessageSizeFor(s?.principal, opts.maxMessageSize);
     const scanner = new DataScanner();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -153,23 +169,22 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
       scanner.push(chunk);
       size += chunk.length;
       // Past the limit or a bad byte: keep reading to the end of DATA, but stop keeping the bytes.
-      if (!scanner.problem && size <= opts.maxMessageSize) chunks.push(chunk);
+      if (!scanner.problem && size <= max) chunks.push(chunk);
     }
     if (!authorised(session)) throw new SmtpError(authRequired);
-    if (stream.sizeExceeded || size > opts.maxMessageSize) throw new SmtpError(messageTooBig(opts.maxMessageSize));
+    if (stream.sizeExceeded || size > max) throw new SmtpError(messageTooBig(max));
     const problem = scanner.end();
     if (problem) throw new SmtpError(problem);
-    const s = state(session);
     const envelope = session.envelope;
     const mailFrom = envelope.mailFrom;
     const accepted = await deps.accept({
-      source: 'smtp', principal: s?.credential && asPrincipal(s.credential), clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs,
+      source: 'smtp', principal: s?.principal, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs,
       protocol: session.transmissionType, tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.name}` : undefined,
       sender: mailFrom ? mailFrom.address : '', recipients: envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks, size),
     });
     if (s) s.messages++;
     // The store's commit has returned: only now may the client hear 250.
-    return `2.0.0 Ok: queued as ${accepted.id}`;
+    return `2.0.0 Ok: queued as ${accepted.id}${accepted.sandboxed ? ' (sandbox: recorded, not delivered)' : ''}`;
   }
 
   function expire(server: SMTPServer, sessionId: string): void {

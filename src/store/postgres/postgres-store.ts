@@ -4,14 +4,20 @@
 // dies only delays its claims until the lease runs out. Commits are flushed
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
-import type { SmtpReply } from '../../delivery/smtp-reply.ts';
+import type {
+  SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
 import { domainOf } from '../sqlite/sqlite-store.ts';
 import type {
   ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
-  RecipientStatus, RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
+  RecipientStatus, RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
+import type { SendingPolicy } from '../store.ts';
+import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { consumeSend, sendCounts } from './rate-counters.ts';
+import { PostgresWebhooks } from './webhooks.ts';
+import type { Category } from '../../doctor/explain.ts';
 
 type Row = Record<string, unknown>;
 
@@ -57,6 +63,7 @@ export class PostgresStore implements Store {
   private listenClient: pg.Client | undefined;
   private relistenTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private readonly webhooks: PostgresWebhooks;
 
   constructor(readonly url: string) {
     this.pool = new pg.Pool({
@@ -66,6 +73,7 @@ export class PostgresStore implements Store {
     // pool drops it and the next query opens a new one. Unhandled, it would
     // crash the process.
     this.pool.on('error', () => {});
+    this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
     // flushes locally, and the operator's choice about standbys stands. Queued
@@ -150,8 +158,7 @@ export class PostgresStore implements Store {
       [rcpts.map((x) => x.m.id), rcpts.map((x) => x.r.address), rcpts.map((x) => domainOf(x.r.address)),
         rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt)],
     );
-    const events = rcpts.map(({ m, r }): NewEvent =>
-      ({ messageId: m.id, recipient: r.address, type: r.status === 'suppressed' ? 'suppressed' : 'queued', at: m.createdAt }));
+    const events = rcpts.map(({ m, r }): NewEvent => ({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt }));
     const ins = insertEvents(events, 1);
     await c.query(ins.sql, ins.params);
     // Delivered to listeners only when this transaction commits.
@@ -329,18 +336,18 @@ export class PostgresStore implements Store {
 
   async upsertCredential(c: Credential): Promise<void> {
     await this.pool.query(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
-         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled`,
-      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt],
+         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled, policy = excluded.policy`,
+      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt, JSON.stringify(c.policy)],
     );
   }
 
   async insertCredential(c: Credential): Promise<boolean> {
     const r = await this.pool.query(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (username) DO NOTHING`,
-      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt],
+      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt, JSON.stringify(c.policy)],
     );
     return (r.rowCount ?? 0) > 0;
   }
@@ -355,8 +362,8 @@ export class PostgresStore implements Store {
 
   async createApiKey(k: ApiKey): Promise<void> {
     await this.pool.query(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt],
+      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt, JSON.stringify(k.policy)],
     );
   }
 
@@ -372,6 +379,23 @@ export class PostgresStore implements Store {
   async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
     const r = await this.pool.query('UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [now, idOrName]);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE api_keys SET allowed_senders = COALESCE($1::text[], allowed_senders), policy = COALESCE($2, policy)
+       WHERE (id = $3 OR name = $3) AND revoked_at IS NULL`,
+      [change.allowedSenders ?? null, change.policy ? JSON.stringify(change.policy) : null, idOrName],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance> {
+    return this.tx((c) => consumeSend(c, principal, now, limits));
+  }
+
+  sendCounts(principal: string, now: number): Promise<SendCounts> {
+    return sendCounts(this.pool, principal, now);
   }
 
   async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
@@ -397,6 +421,34 @@ export class PostgresStore implements Store {
 
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
     await this.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL', [scope, key]);
+  }
+
+  async addWebhook(w: Webhook): Promise<void> {
+    await this.webhooks.add(w);
+  }
+
+  listWebhooks(): Promise<WebhookStatus[]> {
+    return this.webhooks.list();
+  }
+
+  removeWebhook(id: string): Promise<boolean> {
+    return this.webhooks.remove(id);
+  }
+
+  claimWebhookDeliveries(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<WebhookDelivery[]> {
+    return this.webhooks.claim(opts);
+  }
+
+  recordWebhookAttempt(a: WebhookAttempt): Promise<void> {
+    return this.webhooks.record(a);
+  }
+
+  listWebhookAttempts(webhookId: string, limit: number): Promise<(WebhookAttempt & { eventId: number })[]> {
+    return this.webhooks.attempts(webhookId, limit);
+  }
+
+  replayWebhook(id: string, now: number, since?: number): Promise<number> {
+    return this.webhooks.replay(id, now, since);
   }
 
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
@@ -472,17 +524,17 @@ export class PostgresStore implements Store {
 function insertEvents(events: NewEvent[], first: number): { sql: string; params: unknown[] } {
   const p = (k: number) => `$${first + k}`;
   return {
-    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail)
-      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail
+    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category)
+      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category
       FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bigint[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[],
-                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[])
-        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, n)
+                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[], ${p(12)}::text[])
+        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, n)
       ORDER BY n`,
     params: [
       events.map((e) => e.messageId), events.map((e) => e.recipient), events.map((e) => e.type), events.map((e) => e.at),
       events.map((e) => e.route ?? null), events.map((e) => e.relay ?? null), events.map((e) => e.tls ?? null),
       events.map((e) => e.reply?.code ?? null), events.map((e) => e.reply?.enhanced ?? null), events.map((e) => e.reply?.text ?? null),
-      events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null),
+      events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null), events.map((e) => e.category ?? null),
     ],
   };
 }
@@ -499,6 +551,7 @@ function eventRow(r: Row): StoredEvent {
     }),
     ...(r.attempt != null && { attempt: r.attempt as number }),
     ...(r.detail != null && { detail: r.detail as string }),
+    ...(r.category != null && { category: r.category as Category }),
   };
 }
 
@@ -513,7 +566,7 @@ function recipientRow(r: Row) {
 function credentialRow(r: Row): Credential {
   return {
     username: r.username as string, passwordHash: r.password_hash as string,
-    allowedSenders: r.allowed_senders as string[], disabled: r.disabled as boolean, createdAt: r.created_at as number,
+    allowedSenders: r.allowed_senders as string[], disabled: r.disabled as boolean, createdAt: r.created_at as number, policy: policyOf(r),
   };
 }
 
@@ -521,5 +574,9 @@ function apiKeyRow(r: Row): ApiKey {
   return {
     id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
     allowedSenders: r.allowed_senders as string[], createdAt: r.created_at as number, revokedAt: r.revoked_at as number | null,
+    policy: policyOf(r),
   };
 }
+
+/** Rows from before the policy column have none set. */
+const policyOf = (r: Row): SendingPolicy => (r.policy ? (JSON.parse(r.policy as string) as SendingPolicy) : {});

@@ -82,4 +82,58 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN tags TEXT;
   `,
+  `
+  -- Per-credential sending policy (rate, quota, size, source networks, sandbox), JSON.
+  ALTER TABLE credentials ADD COLUMN policy TEXT;
+  ALTER TABLE api_keys ADD COLUMN policy TEXT;
+  -- Fixed-window counters per principal: window_name is 'minute' or 'day'.
+  CREATE TABLE rate_counters (
+    principal TEXT NOT NULL,
+    window_name TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (principal, window_name)
+  );
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    -- Comma-separated event types it receives.
+    events TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    last_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_outbox_hook ON webhook_outbox(webhook_id, id);
+  CREATE TABLE webhook_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox_id INTEGER NOT NULL REFERENCES webhook_outbox(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    error TEXT,
+    outcome TEXT NOT NULL
+  );
+  CREATE INDEX webhook_attempts_outbox ON webhook_attempts(outbox_id);
+  -- The outbox row is written by the same transaction as the event it announces.
+  CREATE TRIGGER events_to_outbox AFTER INSERT ON events BEGIN
+    INSERT INTO webhook_outbox (webhook_id, event_id, status, next_attempt_at, created_at)
+    SELECT id, NEW.id, 'pending', NEW.at, NEW.at FROM webhooks WHERE (',' || events || ',') LIKE ('%,' || NEW.type || ',%');
+  END;
+  `,
+  `
+  -- What kind of failure a deferral or bounce was (doctor/explain.ts), for reports and the dashboard.
+  ALTER TABLE events ADD COLUMN category TEXT;
+  `,
 ];

@@ -8,9 +8,14 @@ import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
   ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
-  RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression,
+  RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
+import type { SendingPolicy } from '../store.ts';
+import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { createRateCounters } from './rate-counters.ts';
+import { SqliteWebhooks } from './webhooks.ts';
+import type { Category } from '../../doctor/explain.ts';
 
 type Row = Record<string, unknown>;
 
@@ -24,6 +29,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
   private readonly watchers = new Set<() => void>();
+  private readonly rates: ReturnType<typeof createRateCounters>;
+  private readonly webhooks: SqliteWebhooks;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -34,6 +41,8 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.rates = createRateCounters(this.db);
+    this.webhooks = new SqliteWebhooks(this.db, eventRow);
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -48,7 +57,7 @@ export class SqliteStore implements Store {
           m.tags?.length ? JSON.stringify(m.tags) : null);
         for (const r of m.recipients) {
           insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
-          insertEvent({ messageId: m.id, recipient: r.address, type: r.status === 'suppressed' ? 'suppressed' : 'queued', at: m.createdAt });
+          insertEvent({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt });
         }
       }
     });
@@ -70,12 +79,12 @@ export class SqliteStore implements Store {
 
   private eventInserter(): (e: NewEvent) => void {
     const stmt = this.db.prepare(
-      `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return (e) =>
       void stmt.run(e.messageId, e.recipient, e.type, e.at, e.route ?? null, e.relay ?? null, e.tls ?? null,
-        e.reply?.code ?? null, e.reply?.enhanced ?? null, e.reply?.text ?? null, e.attempt ?? null, e.detail ?? null);
+        e.reply?.code ?? null, e.reply?.enhanced ?? null, e.reply?.text ?? null, e.attempt ?? null, e.detail ?? null, e.category ?? null);
   }
 
   enqueue(msg: NewMessage): Promise<void> {
@@ -219,17 +228,17 @@ export class SqliteStore implements Store {
 
   async upsertCredential(c: Credential): Promise<void> {
     this.db.prepare(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
-         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled`,
-    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt);
+         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled, policy = excluded.policy`,
+    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt, JSON.stringify(c.policy));
   }
 
   async insertCredential(c: Credential): Promise<boolean> {
     return this.db.prepare(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (username) DO NOTHING`,
-    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt).changes > 0;
+    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt, JSON.stringify(c.policy)).changes > 0;
   }
 
   async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
@@ -242,8 +251,8 @@ export class SqliteStore implements Store {
 
   async createApiKey(k: ApiKey): Promise<void> {
     this.db.prepare(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt);
+      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt, JSON.stringify(k.policy));
   }
 
   async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
@@ -257,6 +266,22 @@ export class SqliteStore implements Store {
 
   async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(now, idOrName, idOrName).changes > 0;
+  }
+
+  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
+    return this.db.prepare(
+      `UPDATE api_keys SET allowed_senders = COALESCE(?, allowed_senders), policy = COALESCE(?, policy)
+       WHERE (id = ? OR name = ?) AND revoked_at IS NULL`,
+    ).run(change.allowedSenders ? JSON.stringify(change.allowedSenders) : null, change.policy ? JSON.stringify(change.policy) : null, idOrName, idOrName)
+      .changes > 0;
+  }
+
+  async consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance> {
+    return this.rates.consume(principal, now, limits);
+  }
+
+  async sendCounts(principal: string, now: number): Promise<SendCounts> {
+    return this.rates.counts(principal, now);
   }
 
   async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
@@ -278,6 +303,34 @@ export class SqliteStore implements Store {
 
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
     this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL').run(scope, key);
+  }
+
+  async addWebhook(w: Webhook): Promise<void> {
+    this.webhooks.add(w);
+  }
+
+  async listWebhooks(): Promise<WebhookStatus[]> {
+    return this.webhooks.list();
+  }
+
+  async removeWebhook(id: string): Promise<boolean> {
+    return this.webhooks.remove(id);
+  }
+
+  async claimWebhookDeliveries(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<WebhookDelivery[]> {
+    return this.webhooks.claim(opts);
+  }
+
+  async recordWebhookAttempt(a: WebhookAttempt): Promise<void> {
+    this.webhooks.record(a);
+  }
+
+  async listWebhookAttempts(webhookId: string, limit: number): Promise<(WebhookAttempt & { eventId: number })[]> {
+    return this.webhooks.attempts(webhookId, limit);
+  }
+
+  async replayWebhook(id: string, now: number, since?: number): Promise<number> {
+    return this.webhooks.replay(id, now, since);
   }
 
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
@@ -341,6 +394,7 @@ function eventRow(r: Row): StoredEvent {
     }),
     ...(r.attempt != null && { attempt: r.attempt as number }),
     ...(r.detail != null && { detail: r.detail as string }),
+    ...(r.category != null && { category: r.category as Category }),
   };
 }
 
@@ -348,7 +402,7 @@ function apiKeyRow(r: Row): ApiKey {
   return {
     id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
     allowedSenders: JSON.parse(r.allowed_senders as string) as string[], createdAt: r.created_at as number,
-    revokedAt: r.revoked_at as number | null,
+    revokedAt: r.revoked_at as number | null, policy: policyOf(r),
   };
 }
 
@@ -364,5 +418,9 @@ function credentialRow(r: Row): Credential {
   return {
     username: r.username as string, passwordHash: r.password_hash as string,
     allowedSenders: JSON.parse(r.allowed_senders as string) as string[], disabled: r.disabled === 1, createdAt: r.created_at as number,
+    policy: policyOf(r),
   };
 }
+
+/** Rows from before migration 4 have no policy: none set. */
+const policyOf = (r: Row): SendingPolicy => (r.policy ? (JSON.parse(r.policy as string) as SendingPolicy) : {});

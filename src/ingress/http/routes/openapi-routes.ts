@@ -2,6 +2,7 @@
 // browsable /docs page built from it with no outside assets.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { webhookInput } from './webhook-routes.ts';
 import { eventsQuery, listQuery, pageQuery, postmarkBatch, postmarkEmail, resendBatch, resendEmail, suppressionInput } from '../schemas.ts';
 
 const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
@@ -30,6 +31,12 @@ export function openApiDocument(): object {
         post: { summary: 'Suppress an address', security: bearer, requestBody: body(suppressionInput), responses: { 201: { description: 'suppressed' } } },
       },
       '/suppressions/{email}': { delete: { summary: 'Remove a suppression', security: bearer, parameters: [{ name: 'email', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' } } } },
+      '/webhooks': {
+        get: { summary: 'Webhook endpoints with pending, delivered and failed counts and the last error', security: bearer, responses: ok('endpoints') },
+        post: { summary: 'Add an endpoint; the answer carries its whsec_ signing secret once', security: bearer, requestBody: body(webhookInput), responses: { 201: { description: 'created' } } },
+      },
+      '/webhooks/{id}': { delete: { summary: 'Remove an endpoint', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' } } } },
+      '/webhooks/{id}/replay': { post: { summary: 'Send failed events again (with since: also those delivered since then)', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok('{replayed: n}') } },
       '/healthz': { get: { summary: 'Process is up', responses: ok('ok') } },
       '/readyz': { get: { summary: 'Store reachable and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: ok('text exposition format') } },

@@ -8,11 +8,11 @@ import type { EmailInput } from '../email-input.ts';
 import { ApiError, postmarkBody, validation } from '../errors.ts';
 import { withIdempotency } from '../idempotency.ts';
 import { postmarkBatch, resendBatch } from '../schemas.ts';
-import { sendEmail, type SendContext } from '../send.ts';
+import { checkRoomFor, sendEmail, type SendContext } from '../send.ts';
 
 export function sendRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const context = async (req: FastifyRequest): Promise<SendContext> => ({
-    accept: deps.accept, principal: await authenticateRequest(req, deps.store), clientAddress: req.ip,
+    accept: deps.accept, store: deps.store, principal: await authenticateRequest(req, deps.store), clientAddress: req.ip,
     secure: req.protocol === 'https', maxMessageSize: deps.maxMessageSize,
   });
   const idempotencyKey = (req: FastifyRequest) => req.headers['idempotency-key'] as string | undefined;
@@ -34,6 +34,7 @@ export function sendRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const items = batch(resendBatch, req.body);
     // Validate every email before queuing any, so a bad item does not leave half a batch sent.
     const inputs = items.map((item, i) => atIndex(i, () => fromResend(item)));
+    await checkRoomFor(inputs.length, ctx);
     const data = [];
     for (const input of inputs) data.push({ id: (await sendEmail(input, ctx)).id });
     return { status: 200, body: { data } };
