@@ -1,6 +1,6 @@
 // The HTTPS ingress: a Fastify server for the sending API (a second entry into
 // the same accept step as SMTP), the query API, health and metrics.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../../accept/accept.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -43,7 +43,8 @@ const isPostmarkRoute = (url: string) => /^\/email(\/batch)?(\?|$)/.test(url);
 export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): HttpIngress {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // One log line per request is noise next to the accept/delivery lines; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
     // Base64 grows a message by 4/3; leave room for the JSON around it.
     bodyLimit: Math.ceil(deps.maxMessageSize * 1.4) + 1024 * 1024,
     ...(opts.tls && { https: { key: opts.tls.key, cert: opts.tls.cert } }),
