@@ -15,15 +15,19 @@ export function parseCidr(text: string): Cidr | undefined {
 }
 
 export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolean {
-  const list = new BlockList();
+  // One list per family: BlockList matches an IPv4 address against IPv6 rules that
+  // cover ::ffff:0:0/96, so a mistyped `::1/64` would otherwise trust all of IPv4.
+  const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
   for (const text of cidrs) {
     const c = parseCidr(text);
-    if (c) list.addSubnet(c.address, c.prefix, c.family);
+    if (c) lists[c.family].addSubnet(c.address, c.prefix, c.family);
   }
   return (ip: string) => {
     // smtp-server reports IPv4 clients on dual-stack sockets as ::ffff:a.b.c.d
     const plain = ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     const version = isIP(plain);
-    return version !== 0 && list.check(plain, version === 4 ? 'ipv4' : 'ipv6');
+    if (version === 0) return false;
+    const family = version === 4 ? 'ipv4' : 'ipv6';
+    return lists[family].check(plain, family);
   };
 }

@@ -25,8 +25,13 @@ export interface DeliverDeps {
 const lostOutcome = reply(451, '4.3.0', 'Delivery attempt ended without a result; will retry');
 const messageGone = reply(554, '5.3.0', 'Message body missing from the queue');
 
-/** RFC 3463: 5.1.x (bad address or domain) and 5.2.1 (mailbox disabled) mean the address itself is dead. */
-export const isHardBounce = (r: SmtpReply) => r.enhanced.startsWith('5.1.') || r.enhanced === '5.2.1';
+/**
+ * RFC 3463: 5.1.1 (no such mailbox) and 5.2.1 (mailbox disabled), said by the
+ * receiving server itself (the outcome names a relay), mean the address is dead.
+ * Local verdicts such as NXDOMAIN (5.1.2) can be passing DNS trouble and must
+ * not suppress a whole domain.
+ */
+export const isHardBounce = (o: RecipientOutcome) => !!o.relay && (o.reply.enhanced === '5.1.1' || o.reply.enhanced === '5.2.1');
 
 export async function deliverGroup(group: DeliveryGroup, owner: string, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
   const { store, logger } = deps;
@@ -86,7 +91,7 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
   if (msg && failed.length) await sendDsn(msg, failed, now, deps);
   await store.recordResults(updates, owner);
   for (const f of failed)
-    if (!f.expired && isHardBounce(f.outcome.reply))
+    if (!f.expired && isHardBounce(f.outcome))
       await store.addSuppression({ address: f.rcpt.address, reason: `hard bounce: ${formatReply(f.outcome.reply)}`, createdAt: now });
 }
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { deliverGroup, type DeliverDeps } from '../delivery/deliver.ts';
-import type { Router } from '../delivery/router.ts';
+import type { DeliveryGroup, Router } from '../delivery/router.ts';
 import type { Store } from '../store/store.ts';
 
 export interface SchedulerOptions {
@@ -17,6 +17,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly owner = randomUUID();
   private readonly active = new Set<Promise<void>>();
+  /** Claimed groups not started yet: at most `concurrency` sessions run at once. */
+  private readonly waiting: DeliveryGroup[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -39,7 +41,7 @@ export class Scheduler {
     // Groups may wait for a per-destination slot longer than one lease: while this
     // process lives it keeps its leases, so nobody else starts the same delivery.
     this.renewal ??= setInterval(() => {
-      if (this.active.size === 0) return;
+      if (this.active.size === 0 && this.waiting.length === 0) return;
       this.store.renewLeases(this.owner, Date.now() + this.opts.leaseMs).catch((err) => this.logger.error({ err }, 'lease renewal failed'));
     }, Math.max(100, this.opts.leaseMs / 3));
     this.renewal.unref();
@@ -56,10 +58,13 @@ export class Scheduler {
       this.woken = false;
       const free = this.opts.concurrency - this.active.size;
       let claimedAny = false;
-      if (free > 0) {
+      if (free > 0 && this.waiting.length === 0) {
+        // Claim a few recipients per free slot, so one message's recipients of a domain share a session;
+        // the groups beyond the free slots wait here (their leases renewed) rather than all connecting at once.
         const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
         claimedAny = claimed.length > 0;
-        for (const group of this.router.group(claimed)) this.track(deliverGroup(group, this.owner, this.abort.signal, this.deliverDeps));
+        this.waiting.push(...this.router.group(claimed));
+        this.startWaiting();
       }
       if (this.stopped) break;
       if (claimedAny && this.active.size < this.opts.concurrency) continue;
@@ -67,14 +72,19 @@ export class Scheduler {
     }
   }
 
-  private track(p: Promise<void>): void {
-    const tracked = p
-      .catch((err) => this.logger.error({ err }, 'delivery group failed; its leases expire and it is retried'))
-      .finally(() => {
-        this.active.delete(tracked);
-        this.wakeUp?.();
-      });
-    this.active.add(tracked);
+  /** Starts waiting groups while fewer than `concurrency` sessions run. */
+  private startWaiting(): void {
+    while (!this.stopped && this.active.size < this.opts.concurrency && this.waiting.length) {
+      const group = this.waiting.shift()!;
+      const tracked = deliverGroup(group, this.owner, this.abort.signal, this.deliverDeps)
+        .catch((err) => this.logger.error({ err }, 'delivery group failed; its leases expire and it is retried'))
+        .finally(() => {
+          this.active.delete(tracked);
+          this.startWaiting();
+          this.wakeUp?.();
+        });
+      this.active.add(tracked);
+    }
   }
 
   private async idleTime(): Promise<number> {

@@ -36,6 +36,9 @@ export function postWebhook(
       lookup: opts.guard.lookup as never,
       timeout: opts.timeoutMs,
     });
+    // `timeout` only fires after that much silence; a peer trickling bytes needs a hard deadline too.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('response', (res) => {
       res.resume();
       const status = res.statusCode ?? 0;

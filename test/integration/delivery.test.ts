@@ -119,6 +119,7 @@ test('null MX bounces at once with 5.1.10; no DSN for a null sender', async (t) 
   await waitFor('bounce', async () => (await statusOf(s, id))['a@nullmx.test'] === 'bounced');
   const bounce = (await s.store.listEvents(id)).find((e) => e.type === 'bounced');
   assert.equal(bounce?.reply?.enhanced, '5.1.10');
+  assert.equal((await s.store.listSuppressions()).length, 0, 'a DNS verdict must not suppress the address');
   await waitFor('DSN', () => w.senderMx.messages[0]);
 
   const nodemailer = (await import('nodemailer')).default;

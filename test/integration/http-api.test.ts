@@ -113,6 +113,10 @@ test('POST /emails/batch: every email validated first; one bad email refuses the
   const bad = await call('POST', '/emails/batch', [email(), email({ to: 'nope' })]);
   assert.deepEqual(bad.body, { statusCode: 422, name: 'validation_error', message: 'emails[1]: to: invalid email address "nope"' });
   assert.equal((await call('POST', '/emails/batch', Array.from({ length: 101 }, () => email()))).status, 422);
+  const notAllowed = await call('POST', '/emails/batch', [email(), email({ from: 'ceo@bank.example' })]);
+  assert.deepEqual({ status: notAllowed.status, message: notAllowed.body.message }, {
+    status: 403, message: 'emails[1]: From: address <ceo@bank.example> not allowed for this API key (allow it with: smarthost keys allow ci bank.example)',
+  });
   assert.equal(await stored(s), 2);
 });
 

@@ -26,3 +26,35 @@ test('a slow destination behind a per-destination limit gets each message exactl
     assert.equal(delivered.length, 1, id);
   }
 });
+
+test('SMARTHOST_DELIVERY_CONCURRENCY bounds the delivery sessions open at once', async (t) => {
+  const { SMTPServer } = await import('smtp-server');
+  let open = 0;
+  let peak = 0;
+  const mx = new SMTPServer({
+    authOptional: true, disabledCommands: ['STARTTLS'], disableReverseLookup: true, logger: false,
+    onConnect(_s, cb) {
+      peak = Math.max(peak, ++open);
+      cb();
+    },
+    onClose() {
+      open--;
+    },
+    onData(stream, _s, cb) {
+      stream.resume();
+      stream.on('end', () => setTimeout(() => cb(), 100));
+    },
+  });
+  await new Promise<void>((r) => mx.listen(0, '127.0.0.2', r));
+  t.after(() => new Promise<void>((r) => mx.close(() => r())));
+  const domains = Array.from({ length: 10 }, (_, i) => `d${i}.test`);
+  const dns = await startDnsServer(Object.fromEntries(domains.map((d) => [d, { a: ['127.0.0.2'] }])), t);
+  const s = await startTestSmarthost(t, {
+    SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String((mx.server.address() as { port: number }).port),
+    SMARTHOST_DELIVERY_CONCURRENCY: '2', SMARTHOST_PER_DESTINATION_CONCURRENCY: '10',
+  });
+  // One message to ten domains: one claim yields ten delivery groups at once.
+  await submit(s.ports.submission, { to: domains.map((d) => `r@${d}`) });
+  await waitFor('all delivered', async () => (await s.store.countPending()) === 0, 20_000);
+  assert.ok(peak >= 1 && peak <= 2, `${peak} sessions were open at once`);
+});

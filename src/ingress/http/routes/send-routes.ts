@@ -1,11 +1,11 @@
 // POST /emails and /emails/batch (Resend), POST /email and /email/batch (Postmark).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { principalLabel } from '../../../accept/accept.ts';
 import type { HttpDeps } from '../server.ts';
 import { authenticateRequest } from '../auth.ts';
 import { fromPostmark, fromResend } from '../dialects.ts';
 import type { EmailInput } from '../email-input.ts';
-import { ApiError, postmarkBody, validation } from '../errors.ts';
+import { senderAllowed, senderNotAllowed } from '../../../accept/sender-policy.ts';
+import { ApiError, fromSmtpReply, postmarkBody, validation } from '../errors.ts';
 import { withIdempotency } from '../idempotency.ts';
 import { postmarkBatch, resendBatch } from '../schemas.ts';
 import { checkRoomFor, sendEmail, type SendContext } from '../send.ts';
@@ -20,7 +20,7 @@ export function sendRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const handle = (path: string, run: (req: FastifyRequest, ctx: SendContext) => Promise<{ status: number; body: unknown }>) =>
     app.post(path, async (req, reply) => {
       const ctx = await context(req);
-      const answer = await withIdempotency(deps.store, principalLabel(ctx.principal), idempotencyKey(req), { path, body: req.body }, () => run(req, ctx));
+      const answer = await withIdempotency(deps.store, `${ctx.principal.kind}:${ctx.principal.id}`, idempotencyKey(req), { path, body: req.body }, () => run(req, ctx));
       return reply.code(answer.status).send(answer.body);
     });
 
@@ -34,6 +34,11 @@ export function sendRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const items = batch(resendBatch, req.body);
     // Validate every email before queuing any, so a bad item does not leave half a batch sent.
     const inputs = items.map((item, i) => atIndex(i, () => fromResend(item)));
+    // The sender rules too, so that the refusals a client can fix never come after half the batch was queued.
+    inputs.forEach((input, i) =>
+      atIndex(i, () => {
+        if (!senderAllowed(ctx.principal.allowedSenders, input.from.address)) throw fromSmtpReply(senderNotAllowed(ctx.principal, input.from.address, 'From:').reply);
+      }));
     await checkRoomFor(inputs.length, ctx);
     const data = [];
     for (const input of inputs) data.push({ id: (await sendEmail(input, ctx)).id });
