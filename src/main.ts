@@ -5,6 +5,8 @@ import { createDiskGuard } from './accept/disk-space.ts';
 import { networkMatcher } from './config/cidr.ts';
 import type { Config } from './config/schema.ts';
 import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
+import { createSecretBox } from './dkim/secret.ts';
+import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
 import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
 import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
@@ -29,6 +31,11 @@ export interface Smarthost {
 
 export async function startSmarthost(config: Config, logger: Logger, print: (line: string) => void = console.log): Promise<Smarthost> {
   const store = await openStore(config);
+  const secretBox = createSecretBox(config.secretKey);
+  await checkDomainKeys(store, secretBox, logger).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   await seedUsers(store, config.users, logger);
   await ensureFirstCredential(store, print);
 
@@ -52,7 +59,9 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     { concurrency: config.deliveryConcurrency, leaseMs: config.leaseTime },
   );
   const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
-  const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake() });
+  const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake(),
+    dkim: { ...createDkimSigners(store, secretBox), required: config.requireDkim },
+  });
   const smtp = createSmtpIngress(
     {
       hostname: config.hostname, listen: config.listen, tls, allowInsecureAuth: config.allowInsecureAuth,
@@ -68,7 +77,14 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     },
     { store, accept, logger, metrics },
   );
-  await smtp.listen();
+  try {
+    await smtp.listen();
+  } catch (err) {
+    // A port in use must not leave the store and the other listeners open behind a failed start.
+    await smtp.close();
+    await store.close();
+    throw err;
+  }
   const webhookGuard = createAddressGuard(config.webhookAllowedNetworks);
   const webhooks = new WebhookDispatcher(store, logger, metrics, { guard: webhookGuard, timeoutMs: config.webhookTimeout });
   const http = config.httpPort === 0 ? undefined : createHttpIngress(
@@ -83,7 +99,13 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
       },
     },
   );
-  await http?.listen();
+  try {
+    await http?.listen();
+  } catch (err) {
+    await Promise.all([http?.close(), smtp.close()]);
+    await store.close();
+    throw err;
+  }
   scheduler.start();
   webhooks.start();
   logger.info({ route: transport.name, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');

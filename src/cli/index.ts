@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCredentials } from './commands/credentials.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerDomains } from './commands/domains.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerQueue } from './commands/queue.ts';
@@ -17,6 +18,7 @@ const program = new Command()
 registerServe(program);
 registerCredentials(program);
 registerKeys(program);
+registerDomains(program);
 registerSuppressions(program);
 registerQueue(program);
 registerWebhooks(program);

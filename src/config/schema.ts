@@ -101,6 +101,10 @@ export const configSchema = z.object({
   /** Webhook URLs may reach these networks even though they are private (loopback, RFC 1918, …). */
   webhookAllowedNetworks: cidrs.default([]),
   webhookTimeout: duration.default(10_000),
+  /** Encrypts DKIM private keys at rest (AES-256-GCM); every node sharing the store needs the same one. Never logged. */
+  secretKey: z.string().optional(),
+  /** Refuse (550 5.7.26) mail whose From: domain has no DKIM key instead of sending it unsigned. */
+  requireDkim: bool.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -216,6 +216,22 @@ export interface WebhookAttempt {
   nextAttemptAt?: number;
 }
 
+/** RFC 6376 §3.3 rsa-sha256, RFC 8463 ed25519-sha256. */
+export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
+
+/** One DKIM key of a sending domain; a domain has one row per selector. */
+export interface DomainKey {
+  /** Lower-case. */
+  domain: string;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  /** PKCS#8 PEM, or `enc:v1:…` when encrypted at rest (dkim/secret.ts). Never logged or returned by the API. */
+  privateKey: string;
+  /** The base64 SubjectPublicKeyInfo (RSA) or raw key (Ed25519) published as p= (RFC 6376 §3.6.1, RFC 8463 §4). */
+  publicKey: string;
+  createdAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. */
@@ -304,6 +320,13 @@ export interface Store {
   removeSuppression(address: string): Promise<boolean>;
   /** Sorted by address; `after` is the cursor (the last address of the previous page). */
   listSuppressions(q?: { limit?: number; after?: string }): Promise<Suppression[]>;
+
+  /** Adds a key; throws when the domain already has this selector. */
+  addDomainKey(key: DomainKey): Promise<void>;
+  /** Keys of one domain (case-insensitive) or of all, by domain then creation time. */
+  listDomainKeys(domain?: string): Promise<DomainKey[]>;
+  /** Removes every key of the domain; false when it had none. */
+  removeDomain(domain: string): Promise<boolean>;
 
   /**
    * Calls `listener` after commits that may have made work due (enqueue, retryMessage) — in every process

@@ -350,4 +350,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.removeWebhook('wh1'), false);
     assert.deepEqual((await s.listWebhooks()).map((w) => w.id), ['wh2']);
   });
+
+  withStore('domains: DKIM keys per (domain, selector), listed by domain, removed with the domain', async (s) => {
+    const key = (domain: string, selector: string, createdAt: number) => ({
+      domain, selector, algorithm: 'rsa-sha256' as const, privateKey: `enc:v1:${selector}`, publicKey: 'MIIB', createdAt,
+    });
+    await s.addDomainKey(key('Example.COM', 'sh202611', 1));
+    await s.addDomainKey({ ...key('example.com', 'sh202611e', 2), algorithm: 'ed25519-sha256' });
+    await s.addDomainKey(key('other.test', 'sh202611', 3));
+    await assert.rejects(s.addDomainKey(key('example.com', 'sh202611', 4)), 'one row per (domain, selector)');
+    assert.deepEqual(await s.listDomainKeys('EXAMPLE.com'), [
+      key('example.com', 'sh202611', 1), { ...key('example.com', 'sh202611e', 2), algorithm: 'ed25519-sha256' },
+    ]);
+    assert.deepEqual((await s.listDomainKeys()).map((k) => [k.domain, k.selector]),
+      [['example.com', 'sh202611'], ['example.com', 'sh202611e'], ['other.test', 'sh202611']]);
+    assert.equal(await s.removeDomain('Example.com'), true);
+    assert.equal(await s.removeDomain('example.com'), false);
+    assert.deepEqual((await s.listDomainKeys()).map((k) => k.domain), ['other.test']);
+  });
 }

@@ -24,6 +24,17 @@ export const TEST_USER = 'app';
 export const TEST_PASSWORD = 'correct horse battery staple';
 
 export async function startTestSmarthost(t: TestContext | undefined, env: Record<string, string> = {}): Promise<TestSmarthost> {
+  // A free port can be taken by a parallel test file between the probe and the bind: try again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(t, env);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt === 5) throw err;
+    }
+  }
+}
+
+async function startOnFreePorts(t: TestContext | undefined, env: Record<string, string>): Promise<TestSmarthost> {
   const dataDir = env.SMARTHOST_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'smarthost-test-'));
   const ports = { submission: await freePort(), smtps: await freePort(), alt: await freePort(), http: await freePort() };
   const config = loadConfig({

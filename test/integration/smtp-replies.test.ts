@@ -109,6 +109,25 @@ test('envelope sender or From: outside the credential’s domains: 550 5.7.1, no
   assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
 });
 
+test('an ambiguous From: is refused for a credential: display-name spoofing, two From: fields, a line without a colon', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const c = await authedSession(s.ports.submission);
+  t.after(() => c.close());
+  const cases: [string, string][] = [
+    ['From: app@example.com ceo@bank.example\r\nSubject: x\r\n\r\nx\r\n', 'the From: header is ambiguous'],
+    ['From: "ceo@bank.example" <app@example.com>\r\nSubject: x\r\n\r\nx\r\n', 'the From: header is ambiguous'],
+    ['From: app@example.com\r\nFrom: ceo@bank.example\r\n\r\nx\r\n', 'more than one From: header'],
+    ['From: app@example.com\r\nnot a header\r\n\r\nx\r\n', 'a header line has no field name'],
+  ];
+  for (const [data, why] of cases) {
+    const r = await send(c, 'app@example.com', ['a@example.org'], data);
+    assert.equal(r.last, `550 5.7.1 Message refused: ${why}; send one From: header with one plain address`, data);
+  }
+  assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
+  const ok = await send(c, 'app@example.com', ['a@example.org'], 'From: "App" <app@example.com>\r\nSubject: x\r\n\r\nx\r\n');
+  assert.match(ok.last, /^250 /);
+});
+
 test('accepted: 250 2.0.0 with the queue id only after commit; Received added, Message-ID/Date added, Bcc removed', async (t) => {
   const s = await startTestSmarthost(t, NO_DELIVERY);
   const c = await authedSession(s.ports.submission);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
+import { SecretKeyError } from '../../dkim/secret.ts';
 import { startSmarthost } from '../../main.ts';
 import { loadConfigOrExit } from '../with-store.ts';
 
@@ -10,7 +11,11 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const config = loadConfigOrExit();
       const logger = createLogger(config.logLevel);
-      const smarthost = await startSmarthost(config, logger);
+      const smarthost = await startSmarthost(config, logger).catch((err: unknown) => {
+        if (!(err instanceof SecretKeyError)) throw err;
+        console.error(`smarthost: ${err.message}`);
+        process.exit(2);
+      });
       const stop = (signal: string) => {
         logger.info({ signal }, 'stopping: no new connections, finishing deliveries in flight');
         smarthost.close().then(

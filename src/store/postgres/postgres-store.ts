@@ -7,9 +7,9 @@ import pg from 'pg';
 import type {
   SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
-import { domainOf } from '../sqlite/sqlite-store.ts';
+import { domainKeyRow, domainOf } from '../sqlite/sqlite-store.ts';
 import type {
-  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
+  ApiKey, ClaimedRecipient, Credential, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
   RecipientStatus, RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
 import type { SendingPolicy } from '../store.ts';
@@ -472,6 +472,24 @@ export class PostgresStore implements Store {
   async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
     const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 ORDER BY address LIMIT $2', [q.after ?? '', q.limit ?? null]);
     return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
+  }
+
+  async addDomainKey(k: DomainKey): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt],
+    );
+  }
+
+  async listDomainKeys(domain?: string): Promise<DomainKey[]> {
+    const { rows } = await this.pool.query(
+      'SELECT * FROM domains WHERE $1::text IS NULL OR domain = $1 ORDER BY domain, created_at, selector', [domain?.toLowerCase() ?? null],
+    );
+    return (rows as Record<string, unknown>[]).map(domainKeyRow);
+  }
+
+  async removeDomain(domain: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM domains WHERE domain = $1', [domain.toLowerCase()])).rowCount ?? 0) > 0;
   }
 
   watchWork(listener: () => void): () => void {

@@ -136,4 +136,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- What kind of failure a deferral or bounce was (doctor/explain.ts), for reports and the dashboard.
   ALTER TABLE events ADD COLUMN category TEXT;
   `,
+  `
+  -- DKIM keys of sending domains (dkim/keys.ts), one row per selector; private_key is PEM or enc:v1:… (dkim/secret.ts).
+  CREATE TABLE domains (
+    domain TEXT NOT NULL,
+    selector TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    private_key TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (domain, selector)
+  );
+  `,
 ];

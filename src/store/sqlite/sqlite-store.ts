@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ApiKey, ClaimedRecipient, Credential, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
+  ApiKey, ClaimedRecipient, Credential, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
   RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
 import type { SendingPolicy } from '../store.ts';
@@ -358,6 +358,22 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
+  async addDomainKey(k: DomainKey): Promise<void> {
+    this.db.prepare(
+      'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt);
+  }
+
+  async listDomainKeys(domain?: string): Promise<DomainKey[]> {
+    const rows = this.db.prepare('SELECT * FROM domains WHERE ? IS NULL OR domain = ? ORDER BY domain, created_at, selector')
+      .all(domain?.toLowerCase() ?? null, domain?.toLowerCase() ?? null) as Row[];
+    return rows.map(domainKeyRow);
+  }
+
+  async removeDomain(domain: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM domains WHERE domain = ?').run(domain.toLowerCase()).changes > 0;
+  }
+
   // Another process on the same file (a CLI `queue retry`) cannot reach these:
   // the scheduler's idle poll finds that work.
   watchWork(listener: () => void): () => void {
@@ -395,6 +411,13 @@ function eventRow(r: Row): StoredEvent {
     ...(r.attempt != null && { attempt: r.attempt as number }),
     ...(r.detail != null && { detail: r.detail as string }),
     ...(r.category != null && { category: r.category as Category }),
+  };
+}
+
+export function domainKeyRow(r: Row): DomainKey {
+  return {
+    domain: r.domain as string, selector: r.selector as string, algorithm: r.algorithm as DomainKey['algorithm'],
+    privateKey: r.private_key as string, publicKey: r.public_key as string, createdAt: r.created_at as number,
   };
 }
 

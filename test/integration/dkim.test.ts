@@ -1,0 +1,150 @@
+// DKIM signing at accept, checked by an independent verifier: Debian's python3-dkim
+// (dkimpy), fed the public keys directly instead of DNS so the test stays on loopback.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createApiKey } from '../../src/credentials/api-keys.ts';
+import { dkimRecordName, dkimRecordValue, generateDomainKey } from '../../src/dkim/keys.ts';
+import { createSecretBox } from '../../src/dkim/secret.ts';
+import { createSigner } from '../../src/dkim/sign.ts';
+import type { DkimAlgorithm, Store } from '../../src/store/store.ts';
+import { run } from '../helpers/run.ts';
+import { authedSession, message, send } from '../helpers/session.ts';
+import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
+
+const NO_DELIVERY = { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9' };
+const PYTHON = '/usr/bin/python3'; // Debian's, where python3-dkim lives (a pyenv python3 on PATH may lack it)
+
+// Verifies every DKIM-Signature, top first; prints [[selector, true or why it failed], …].
+const VERIFY = `
+import sys, json, dkim
+msg = open(sys.argv[1], 'rb').read()
+records = json.loads(sys.argv[2])
+def dnsfunc(name, timeout=5):
+    value = records.get(name.decode().rstrip('.').lower())
+    return value.encode() if value else None
+d = dkim.DKIM(msg)
+count = sum(1 for k, v in d.headers if k.lower() == b'dkim-signature')
+out = []
+for i in range(count):
+    try:
+        ok = bool(d.verify(idx=i, dnsfunc=dnsfunc))
+    except dkim.ValidationError as e:
+        ok = str(e)
+    out.append([d.selector.decode(), ok])
+print(json.dumps(out))
+`;
+
+/** Public records by name, as a resolver would return them. */
+type Records = Record<string, string>;
+
+async function addKey(store: Store, records: Records, domain: string, algorithm: DkimAlgorithm, selector: string, secret?: string) {
+  const g = generateDomainKey(algorithm, selector);
+  await store.addDomainKey({
+    domain, selector, algorithm, privateKey: createSecretBox(secret).seal(g.privateKeyPem), publicKey: g.publicKey, createdAt: Date.now(),
+  });
+  records[dkimRecordName(selector, domain)] = dkimRecordValue(algorithm, g.publicKey);
+  return g;
+}
+
+async function verify(raw: Buffer, records: Records): Promise<[string, true | string][]> {
+  const file = join(mkdtempSync(join(tmpdir(), 'smarthost-dkim-')), 'message.eml');
+  writeFileSync(file, raw);
+  const r = await run(PYTHON, ['-c', VERIFY, file, JSON.stringify(records)]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as [string, true | string][];
+}
+
+async function submitSmtp(s: TestSmarthost, data: string | Buffer): Promise<Buffer> {
+  const c = await authedSession(s.ports.submission);
+  const r = await send(c, 'app@example.com', ['rcpt@example.org'], data);
+  c.close();
+  const id = /queued as (\S+)/.exec(r.last)?.[1];
+  assert.ok(id, r.last);
+  return (await s.store.getMessage(id))!.raw;
+}
+
+const MULTIPART_8BIT = Buffer.from(
+  'From: App <app@example.com>\r\nTo: rcpt@example.org\r\nSubject: Grüße mit Anhang\r\nMIME-Version: 1.0\r\n' +
+  'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n' +
+  '--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln, 8-bit   body  \r\n\r\n' +
+  '--b1\r\nContent-Type: application/octet-stream; name="a.bin"\r\nContent-Transfer-Encoding: base64\r\n' +
+  `Content-Disposition: attachment; filename="a.bin"\r\n\r\n${Buffer.alloc(300, 0xa5).toString('base64').replace(/.{76}/g, '$&\r\n')}\r\n--b1--\r\n`,
+  'utf8',
+);
+
+test('SMTP: RSA and Ed25519 signatures on an 8-bit message with an attachment verify with python3-dkim', async (t) => {
+  const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_SECRET_KEY: 'test secret' });
+  const records: Records = {};
+  await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611', 'test secret');
+  await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e', 'test secret');
+  const raw = await submitSmtp(s, MULTIPART_8BIT);
+  assert.match(raw.toString('latin1'), /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example\.com;/);
+  assert.ok(raw.includes(Buffer.from('Grüße aus Köln', 'utf8')), 'the 8-bit body is unchanged');
+  assert.deepEqual(await verify(raw, records), [['sh202611', true], ['sh202611e', true]]);
+});
+
+test('HTTP POST /emails: the message built from the JSON fields is signed and verifies', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+  await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+  const { key } = await createApiKey(s.store, 'ci', ['example.com']);
+  const res = await fetch(`http://127.0.0.1:${s.http!.port}/emails`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      from: 'App <app@example.com>', to: 'a@example.org', subject: 'Hallo Wörld', text: 'Grüße', html: '<p>Grüße</p>',
+      attachments: [{ filename: 'a.txt', content: Buffer.from('attached bytes').toString('base64'), content_type: 'text/plain' }],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const { id } = (await res.json()) as { id: string };
+  const raw = (await s.store.getMessage(id))!.raw;
+  assert.deepEqual(await verify(raw, records), [['sh202611', true], ['sh202611e', true]]);
+  // The verifier really checks: one changed body byte fails both.
+  const tampered = Buffer.from(raw);
+  tampered[tampered.length - 5]! ^= 1;
+  const failed = await verify(tampered, records);
+  assert.equal(failed.length, 2);
+  for (const [, why] of failed) assert.match(String(why), /body hash mismatch/);
+});
+
+test('a message the application signed keeps its signature below ours, and both verify', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+  const app = generateDomainKey('rsa-sha256', 'app');
+  records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
+  const original = Buffer.from(message({ 'Message-ID': '<1@example.com>', Date: 'Wed, 25 Nov 2026 10:00:00 +0000' }, 'Signed by the app.\r\n'));
+  const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }]).sign(original);
+  const raw = await submitSmtp(s, Buffer.concat([Buffer.from(appSignature), original]));
+  assert.ok(raw.includes(Buffer.from(appSignature + original.toString())), 'the application signature and message are byte for byte unchanged');
+  assert.deepEqual(await verify(raw, records), [['sh202611', true], ['app', true]]);
+});
+
+test('SMARTHOST_REQUIRE_DKIM refuses a From: domain without a key, with a hint', async (t) => {
+  const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_REQUIRE_DKIM: 'true' });
+  const c = await authedSession(s.ports.submission);
+  const r = await send(c, 'app@example.com', ['rcpt@example.org'], message());
+  c.close();
+  assert.equal(r.last, '550 5.7.26 Message refused: example.com has no DKIM key (add one with: smarthost domains add example.com)');
+  assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
+});
+
+test('a wrong SMARTHOST_SECRET_KEY stops the start with an error naming it; plain keys give one warning', async (t) => {
+  const first = await startTestSmarthost(undefined, { ...NO_DELIVERY, SMARTHOST_SECRET_KEY: 'right' });
+  await addKey(first.store, {}, 'example.com', 'rsa-sha256', 'sh202611', 'right');
+  await first.close();
+  const env = { ...NO_DELIVERY, SMARTHOST_DATA_DIR: first.config.dataDir };
+  await assert.rejects(startTestSmarthost(t, { ...env, SMARTHOST_SECRET_KEY: 'wrong' }),
+    /cannot decrypt the DKIM key of example\.com \(selector sh202611\): SMARTHOST_SECRET_KEY is not the key it was encrypted with/);
+  await assert.rejects(startTestSmarthost(t, env), /the DKIM key of example\.com \(selector sh202611\) is encrypted, but SMARTHOST_SECRET_KEY is not set/);
+
+  const plain = await startTestSmarthost(t, NO_DELIVERY);
+  await addKey(plain.store, {}, 'example.com', 'rsa-sha256', 'sh202611');
+  await plain.close();
+  const again = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DATA_DIR: plain.config.dataDir });
+  assert.equal(again.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).length, 1);
+});
