@@ -11,8 +11,8 @@ import type { createAddressGuard } from './address-guard.ts';
 import { postWebhook } from './post.ts';
 import { signatureHeaders } from './sign.ts';
 
-/** Delays after each failed attempt: 5 s … 8 h, about 24.5 h in all, then the row fails. */
-export const WEBHOOK_RETRY_DELAYS_MS = [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800].map((s) => s * 1000);
+/** Delays after each failed attempt: 5 s … 8 h, about 31.7 h in all (at least a day), then the row fails. */
+export const WEBHOOK_RETRY_DELAYS_MS = [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800, 28_800].map((s) => s * 1000);
 
 export interface DispatcherOptions {
   guard: ReturnType<typeof createAddressGuard>;

@@ -137,3 +137,20 @@ test('doctor dns', async (t) => {
     assert.equal(find(r, 'mta-sts.mx', 'fail').summary, "MX mx2.sts.test is not covered by the policy's mx patterns");
   });
 });
+
+test('doctor dns checks the selectors smarthost signs the domain with, without --selector', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const env = { SMARTHOST_DATA_DIR: mkdtempSync(join(tmpdir(), 'smarthost-doctor-dkim-')) };
+  const added = await smarthostCli(['domains', 'add', 'signed.test'], env);
+  assert.equal(added.code, 0, added.stderr);
+  const selector = /(sh\d{6})\._domainkey\.signed\.test/.exec(added.stdout)?.[1];
+  assert.ok(selector, added.stdout);
+  const dns = await startDnsServer({ 'signed.test': { mx: [{ exchange: 'mx.signed.test', priority: 10 }] }, 'mx.signed.test': { a: ['127.0.0.10'] } }, t);
+  const r = await smarthostCli(['doctor', 'dns', 'signed.test', '--dns', dns.server, '--json'], env);
+  assert.equal(r.code, 1, 'an unpublished signing key is a failure');
+  const checks = (JSON.parse(r.stdout) as Report).sections.flatMap((s) => s.checks);
+  const dkim = checks.find((c) => c.id.startsWith('dkim') && c.status === 'fail' && c.summary.includes(selector));
+  assert.ok(dkim, JSON.stringify(checks.filter((c) => c.id.includes('dkim'))));
+});

@@ -213,6 +213,17 @@ test('per-address connection limit: 421 4.7.0', async (t) => {
   assert.ok(await third.closedByServer());
 });
 
+test('total connection limit: 421 4.7.0', async (t) => {
+  const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_MAX_CONNECTIONS: '1' });
+  const first = await RawSmtp.connect(s.ports.alt);
+  t.after(() => first.close());
+  assert.equal((await first.read()).code, 220);
+  const second = await RawSmtp.connect(s.ports.alt);
+  t.after(() => second.close());
+  assert.match((await second.read()).last, /^421 4\.7\.0 relay\.test Too many connected clients, try again in a moment$/);
+  assert.ok(await second.closedByServer());
+});
+
 test('a session that outlives the deadline is closed with 421 4.4.2', async (t) => {
   const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_SESSION_TIMEOUT: '1s' });
   const c = await RawSmtp.connect(s.ports.alt);

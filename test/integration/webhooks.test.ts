@@ -115,3 +115,35 @@ test('private destinations are refused unless allowed, when saved and again at c
   assert.equal(hook.got.length, 0);
   assert.equal((await postWebhook(hook.url, '{}', {}, { guard: createAddressGuard(['127.0.0.0/8']), timeoutMs: 2000 })).ok, true);
 });
+
+test('/webhooks: list with counts, replay failed events, delete; unknown ids are 404', async (t) => {
+  const s = await startTestSmarthost(t, { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9', SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32' });
+  const { key } = await createApiKey(s.store, 'k', ['example.com']);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`http://127.0.0.1:${s.http!.port}${path}`, {
+      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+  // An endpoint that is gone: every attempt fails, so the row fails after the last retry.
+  const created = await call('POST', '/webhooks', { url: 'http://127.0.0.1:9/gone', events: ['queued'] });
+  assert.equal(created.status, 201);
+  assert.deepEqual((await call('POST', '/webhooks', { url: 'http://127.0.0.1:9/x', events: ['opened'] })).body.message,
+    'unknown event type opened; one of queued, delivered, deferred, bounced, expired, suppressed');
+  await call('POST', '/emails', { from: 'app@example.com', to: 'a@example.org', subject: 'x', text: 'x' });
+  const [row] = await waitFor('a claimed outbox row', async () => {
+    const d = await s.store.claimWebhookDeliveries({ now: Date.now() + 10 ** 9, limit: 1, leaseMs: 60_000, owner: 'test' });
+    return d.length ? d : undefined;
+  });
+  await s.store.recordWebhookAttempt({ outboxId: row!.outboxId, owner: 'test', at: Date.now(), error: 'connect ECONNREFUSED', outcome: 'failed' });
+  const listed = await call('GET', '/webhooks');
+  assert.deepEqual([listed.body.data[0].failed, listed.body.data[0].last_error], [1, 'connect ECONNREFUSED']);
+  assert.equal(listed.body.data[0].secret, undefined, 'the secret is shown only when created');
+  assert.deepEqual((await call('POST', `/webhooks/${created.body.id}/replay`, {})).body, { replayed: 1 });
+  assert.equal((await call('POST', '/webhooks/wh_nope/replay', {})).status, 404);
+  assert.equal((await call('DELETE', `/webhooks/${created.body.id}`)).status, 204);
+  assert.equal((await call('DELETE', `/webhooks/${created.body.id}`)).status, 404);
+  assert.deepEqual((await call('GET', '/webhooks')).body.data, []);
+});

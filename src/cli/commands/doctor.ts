@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config/load.ts';
+import { openStore } from '../../store/open-store.ts';
 import type { Config } from '../../config/schema.ts';
 import { AUTH_METHODS, type AuthMethod, type Credentials } from '../../doctor/auth.ts';
 import { doctorDns, sendingRoute } from '../../doctor/dns.ts';
@@ -77,7 +78,7 @@ export function registerDoctor(program: Command): void {
   doctor
     .command('dns <domain>')
     .description('check the MX, SPF, DKIM, DMARC and MTA-STS records of a sending domain')
-    .option('--selector <name>', 'DKIM selector to check (repeatable); default: the usual ones', collect, [] as string[])
+    .option('--selector <name>', 'DKIM selector to check (repeatable); default: the ones smarthost signs this domain with, else the usual ones', collect, [] as string[])
     .option('--ip <address>', 'check SPF for this sending address (repeatable); default: from the configured route', collect, [] as string[])
     .option('--dns <servers>', 'resolvers (ip[:port], comma-separated); default SMARTHOST_DNS_SERVERS or the system')
     .action(async (domain: string, o: { selector: string[]; ip: string[]; dns?: string }, cmd: Command) => {
@@ -90,8 +91,21 @@ export function registerDoctor(program: Command): void {
       }
       const dnsServers = o.dns ? o.dns.split(',').map((s) => s.trim()).filter(Boolean) : (config?.dnsServers ?? []);
       const { route, problem } = await sendingRoute(config, o.ip, dnsServers, g.timeout);
-      print(await doctorDns(domain, { dnsServers, timeoutMs: g.timeout, selectors: o.selector, route, routeProblem: problem, progress: progressFor(g) }), g);
+      const selectors = o.selector.length ? o.selector : await knownSelectors(config, domain);
+      print(await doctorDns(domain, { dnsServers, timeoutMs: g.timeout, selectors, route, routeProblem: problem, progress: progressFor(g) }), g);
     });
+}
+
+/** The selectors smarthost signs this domain with (smarthost domains add): they must be published. */
+async function knownSelectors(config: Config | undefined, domain: string): Promise<string[]> {
+  if (!config) return [];
+  const store = await openStore(config).catch(() => undefined);
+  if (!store) return [];
+  try {
+    return (await store.listDomainKeys(domain.toLowerCase())).map((k) => k.selector);
+  } finally {
+    await store.close();
+  }
 }
 
 interface SmtpOptions {
