@@ -22,6 +22,16 @@ export function createMetrics(store: Store) {
     authFailures: new Counter({ name: 'smarthost_smtp_auth_failures_total', help: 'Failed AUTH attempts', registers }),
     httpRequests: new Counter({ name: 'smarthost_http_requests_total', help: 'HTTP API requests, by route and status', labelNames: ['route', 'status'], registers }),
     webhookDeliveries: new Counter({ name: 'smarthost_webhook_deliveries_total', help: 'Webhook POST attempts, by result', labelNames: ['result'], registers }),
+    // Only a store that counts its statements (PostgreSQL) has this metric; SQLite does not report a fake 0.
+    storeQueries: store.statementCount
+      ? new Counter({
+        name: 'smarthost_store_queries_total', help: 'Statements sent to the database server by this process (BEGIN/COMMIT included)', registers,
+        collect() {
+          this.reset();
+          this.inc(store.statementCount!());
+        },
+      })
+      : undefined,
     queueDepth: new Gauge({
       name: 'smarthost_queue_recipients', help: 'Recipients in the store, by status', labelNames: ['status'], registers,
       // Read at scrape time: one grouped COUNT, not a counter that drifts across restarts.

@@ -15,8 +15,17 @@ export type SendAllowance = { ok: true } | { ok: false; retryAfterMs: number; li
 /** Messages counted in the windows that hold `now`. */
 export type SendCounts = Record<WindowName, number>;
 
+/** Start of the fixed window of `lengthMs` holding `now` (windows are aligned to the epoch). */
+export const fixedWindowStart = (lengthMs: number, now: number): number => now - (now % lengthMs);
+
 /** Start of the window holding `now`: the minute, or UTC midnight (epoch milliseconds count no leap seconds). */
-export const windowStart = (name: WindowName, now: number): number => now - (now % WINDOW_MS[name]);
+export const windowStart = (name: WindowName, now: number): number => fixedWindowStart(WINDOW_MS[name], now);
+
+// AUTH failures share the table: one row per client under principal `authfail:<client>`, counted in a
+// fixed window of the configured length (SMARTHOST_AUTH_FAILURE_WINDOW) rather than a sliding one, so a
+// client straddling a window boundary may get up to twice the limit before the lockout.
+export const authFailPrincipal = (client: string): string => `authfail:${client}`;
+export const AUTH_FAILURE_WINDOW = 'auth-failures';
 
 /** The windows a limit is set for: only those are counted, so principals without limits cost no writes. */
 export function limitedWindows(limits: SendLimits): WindowName[] {

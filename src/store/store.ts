@@ -234,6 +234,12 @@ export interface DomainKey {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Statements sent to the database server so far by this process (every one, BEGIN/COMMIT and
+   * LISTEN included), for the smarthost_store_queries_total metric. Only a client/server adapter
+   * (PostgreSQL) counts; the embedded SQLite store has no round trips to count and leaves it out.
+   */
+  statementCount?(): number;
   /** Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. */
   enqueue(msg: NewMessage): Promise<void>;
   getMessage(id: string): Promise<StoredMessage | undefined>;
@@ -288,6 +294,14 @@ export interface Store {
   consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance>;
   /** What `principal` has sent in the windows holding `now`, without counting anything. */
   sendCounts(principal: string, now: number): Promise<SendCounts>;
+
+  /**
+   * Counts one failed AUTH from `client` (an address, or an IPv6 /64) in the fixed window of `windowMs`
+   * holding `now`, atomically across every process sharing the store; returns the window's count with it.
+   */
+  addAuthFailure(client: string, now: number, windowMs: number): Promise<number>;
+  /** Failed AUTHs from `client` in the window of `windowMs` holding `now`, without counting anything. */
+  authFailures(client: string, now: number, windowMs: number): Promise<number>;
 
   /**
    * Claims (scope, key) for one request. The first caller gets 'new' and must

@@ -263,6 +263,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
     }
   });
 
+  withStore('addAuthFailure counts per client in a fixed window of the given length; authFailures only reads', async (s) => {
+    const window = 600_000;
+    const start = Date.UTC(2030, 0, 2, 12, 10);
+    assert.equal(await s.authFailures('192.0.2.1', start, window), 0);
+    assert.equal(await s.addAuthFailure('192.0.2.1', start, window), 1);
+    assert.equal(await s.addAuthFailure('192.0.2.1', start + 1_000, window), 2);
+    assert.equal(await s.addAuthFailure('2001:db8::/64', start + 2_000, window), 1, 'another client was counted with it');
+    assert.equal(await s.addAuthFailure('192.0.2.1', start + window - 1, window), 3, 'the last millisecond of the window');
+    assert.equal(await s.authFailures('192.0.2.1', start + window - 1, window), 3);
+    assert.equal(await s.authFailures('192.0.2.1', start + window - 1, window), 3, 'reading counted something');
+    assert.equal(await s.authFailures('192.0.2.1', start + window, window), 0, 'the next window starts at zero');
+    assert.equal(await s.addAuthFailure('192.0.2.1', start + window, window), 1);
+    assert.equal(await s.authFailures('192.0.2.1', start + window + 65_000, 60_000), 0, 'a window of another length');
+    assert.equal(await s.addAuthFailure('192.0.2.1', start + window + 65_000, 60_000), 1);
+    assert.deepEqual(await s.sendCounts('authfail:192.0.2.1', start + window), { minute: 0, day: 0 }, 'seen as send counts');
+  });
+
+  withStore('addAuthFailure from two handles at once: every failure counted once', async (s) => {
+    const other = await factory.sibling(s);
+    try {
+      const now = Date.UTC(2030, 0, 2, 12, 1);
+      const counts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : s).addAuthFailure('198.51.100.9', now, 600_000)));
+      assert.deepEqual(counts.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.equal(await s.authFailures('198.51.100.9', now, 600_000), 20);
+    } finally {
+      await other.close();
+    }
+  });
+
   withStore('sandboxed recipients get a sandboxed event and are never claimed', async (s) => {
     const m = msg({ recipients: [{ address: 'a@x.test', status: 'sandboxed' }] });
     await s.enqueue(m);

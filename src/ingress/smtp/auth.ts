@@ -1,5 +1,6 @@
 // AUTH PLAIN/LOGIN against stored credentials or API keys, with failure
-// throttling per connection and per address. Passwords are never logged.
+// throttling per connection and per address (the latter in the store, shared by
+// every node). Passwords are never logged.
 import type { Logger } from 'pino';
 import { credentialPrincipal, keyPrincipal, type Principal } from '../../accept/accept.ts';
 import { notFromHere, sourceAllowed } from '../../accept/limits.ts';
@@ -33,20 +34,20 @@ export interface AuthDeps {
 /** Resolves who logged in, or throws the reply to send (and counts the failure). */
 export async function authenticate(a: AuthAttempt, { store, throttle, failuresPerConnection, logger }: AuthDeps): Promise<Principal> {
   const log = logger.child({ event: 'auth', method: a.method, user: a.username, client: a.clientAddress });
-  if (throttle.locked(a.clientAddress)) {
+  if (await throttle.locked(a.clientAddress)) {
     log.warn({ result: 'throttled' }, 'auth refused: too many recent failures from this address');
     throw new SmtpError(tooManyAuthFailures);
   }
   // XCLIENT LOGIN= would let a proxy assert any identity; we never trust it.
   if (a.method === 'XCLIENT' || a.password === null) throw new SmtpError(xclientRefused);
 
-  const fail = (reason: string, answer: SmtpReply): never => {
-    throttle.recordFailure(a.clientAddress);
+  const fail = async (reason: string, answer: SmtpReply): Promise<never> => {
     log.warn({ result: 'failed', reason }, 'authentication failed');
-    if (a.connectionFailures + 1 >= failuresPerConnection || throttle.locked(a.clientAddress)) throw new SmtpError(tooManyAuthFailures);
+    const lockedOut = await throttle.recordFailure(a.clientAddress);
+    if (a.connectionFailures + 1 >= failuresPerConnection || lockedOut) throw new SmtpError(tooManyAuthFailures);
     throw new SmtpError(answer);
   };
-  const admit = (p: Principal): Principal => {
+  const admit = async (p: Principal): Promise<Principal> => {
     // The right secret from the wrong network still counts as a failure: a leaked password is what this guards against.
     if (!sourceAllowed(p.policy, a.clientAddress)) return fail('source address not allowed', notFromHere(p.kind));
     log.info({ result: 'ok', kind: p.kind }, 'authenticated');

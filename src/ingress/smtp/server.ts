@@ -11,7 +11,7 @@ import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { Store } from '../../store/store.ts';
 import { authenticate } from './auth.ts';
-import { AuthThrottle } from './auth-throttle.ts';
+import { storeAuthThrottle } from './auth-throttle.ts';
 import { DataScanner } from './data-scanner.ts';
 import { installReplyCodes, SMARTHOST_SERVER } from './reply-codes.ts';
 
@@ -66,7 +66,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
   const { logger } = deps;
   const sessions = new Map<string, SessionState>();
   const perIp = new Map<string, number>();
-  const throttle = new AuthThrottle(opts.authFailuresPerIp, opts.authFailureWindow);
+  const throttle = storeAuthThrottle(deps.store, opts.authFailuresPerIp, opts.authFailureWindow);
   const servers: { name: string; server: SMTPServer; port: number }[] = [];
   const boundPorts: Record<string, number> = {};
 
@@ -118,6 +118,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
         (err: unknown) => {
           s.authFailures++;
           deps.metrics.authFailures.inc();
+          if (!(err instanceof SmtpError)) logger.error({ err, session: session.id }, 'auth failed on an internal error (store?)');
           cb(err instanceof SmtpError ? err : new SmtpError(reply(454, '4.7.0', 'Temporary authentication failure')));
         },
       );

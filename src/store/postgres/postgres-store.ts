@@ -4,8 +4,6 @@
 // dies only delays its claims until the lease runs out. Commits are flushed
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
-import type {
-  SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
 import { domainKeyRow, domainOf } from '../sqlite/sqlite-store.ts';
 import type {
@@ -15,9 +13,9 @@ import type {
 import type { SendingPolicy } from '../store.ts';
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
-import { consumeSend, sendCounts } from './rate-counters.ts';
+import { addAuthFailure, authFailures, consumeSend, sendCounts } from './rate-counters.ts';
 import { PostgresWebhooks } from './webhooks.ts';
-import type { Category } from '../../doctor/explain.ts';
+import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
 
@@ -64,6 +62,8 @@ export class PostgresStore implements Store {
   private relistenTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private readonly webhooks: PostgresWebhooks;
+  /** Statements sent on any of our connections (see statementCount). */
+  private statements = 0;
 
   constructor(readonly url: string) {
     this.pool = new pg.Pool({
@@ -73,6 +73,8 @@ export class PostgresStore implements Store {
     // pool drops it and the next query opens a new one. Unhandled, it would
     // crash the process.
     this.pool.on('error', () => {});
+    // Registered before the synchronous_commit hook below, so its statement is counted too.
+    this.pool.on('connect', (c) => this.countStatements(c));
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
@@ -84,6 +86,22 @@ export class PostgresStore implements Store {
         .catch(() => {});
     });
     this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx((c) => this.insertMessages(c, msgs)));
+  }
+
+  statementCount(): number {
+    return this.statements;
+  }
+
+  /**
+   * Counts every query() on this client: pool.query and transaction clients both end
+   * here (one call is one statement, or one simple-protocol string: the migrations).
+   */
+  private countStatements(client: pg.ClientBase): void {
+    const query = client.query;
+    client.query = ((...args: unknown[]) => {
+      this.statements++;
+      return (query as (...a: unknown[]) => unknown).apply(client, args);
+    }) as typeof client.query;
   }
 
   async migrate(): Promise<void> {
@@ -398,6 +416,14 @@ export class PostgresStore implements Store {
     return sendCounts(this.pool, principal, now);
   }
 
+  addAuthFailure(client: string, now: number, windowMs: number): Promise<number> {
+    return addAuthFailure(this.pool, client, now, windowMs);
+  }
+
+  authFailures(client: string, now: number, windowMs: number): Promise<number> {
+    return authFailures(this.pool, client, now, windowMs);
+  }
+
   async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
     return this.tx(async (c): Promise<IdempotencyClaim> => {
       // Inserts, or takes over an expired row; a live row is left alone but
@@ -509,6 +535,7 @@ export class PostgresStore implements Store {
       connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, fallback_application_name: 'smarthost listen',
     });
     this.listenClient = client;
+    this.countStatements(client);
     client.on('notification', () => this.wakeWatchers());
     const lost = () => {
       if (this.listenClient !== client) return;
@@ -554,22 +581,6 @@ function insertEvents(events: NewEvent[], first: number): { sql: string; params:
       events.map((e) => e.reply?.code ?? null), events.map((e) => e.reply?.enhanced ?? null), events.map((e) => e.reply?.text ?? null),
       events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null), events.map((e) => e.category ?? null),
     ],
-  };
-}
-
-function eventRow(r: Row): StoredEvent {
-  return {
-    id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
-    type: r.type as StoredEvent['type'], at: r.at as number,
-    ...(r.route != null && { route: r.route as string }),
-    ...(r.relay != null && { relay: r.relay as string }),
-    ...(r.tls != null && { tls: r.tls as string }),
-    ...(r.reply_code != null && {
-      reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
-    }),
-    ...(r.attempt != null && { attempt: r.attempt as number }),
-    ...(r.detail != null && { detail: r.detail as string }),
-    ...(r.category != null && { category: r.category as Category }),
   };
 }
 

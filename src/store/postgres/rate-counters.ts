@@ -3,7 +3,8 @@
 // read and bumped under that row's lock.
 import type pg from 'pg';
 import {
-  allowance, countsAt, limitedWindows, windowStart, type SendAllowance, type SendCounts, type SendLimits,
+  allowance, AUTH_FAILURE_WINDOW, authFailPrincipal, countsAt, fixedWindowStart, limitedWindows, windowStart,
+  type SendAllowance, type SendCounts, type SendLimits,
 } from '../rate-windows.ts';
 
 type CounterRow = { window_name: string; window_start: number; count: number };
@@ -33,4 +34,25 @@ export async function consumeSend(c: pg.PoolClient, principal: string, now: numb
 export async function sendCounts(pool: pg.Pool, principal: string, now: number): Promise<SendCounts> {
   const { rows } = await pool.query('SELECT window_name, window_start, count FROM rate_counters WHERE principal = $1', [principal]);
   return countsAt(rows as CounterRow[], now);
+}
+
+/** One statement: the upsert serialises concurrent failures from every node on the client's row. */
+export async function addAuthFailure(pool: pg.Pool, client: string, now: number, windowMs: number): Promise<number> {
+  const { rows } = await pool.query(
+    `INSERT INTO rate_counters (principal, window_name, window_start, count) VALUES ($1, $2, $3, 1)
+     ON CONFLICT (principal, window_name) DO UPDATE SET
+       count = CASE WHEN rate_counters.window_start = excluded.window_start THEN rate_counters.count + 1 ELSE 1 END,
+       window_start = excluded.window_start
+     RETURNING count`,
+    [authFailPrincipal(client), AUTH_FAILURE_WINDOW, fixedWindowStart(windowMs, now)],
+  );
+  return (rows[0] as { count: number }).count;
+}
+
+export async function authFailures(pool: pg.Pool, client: string, now: number, windowMs: number): Promise<number> {
+  const { rows } = await pool.query(
+    'SELECT count FROM rate_counters WHERE principal = $1 AND window_name = $2 AND window_start = $3',
+    [authFailPrincipal(client), AUTH_FAILURE_WINDOW, fixedWindowStart(windowMs, now)],
+  );
+  return (rows[0] as { count: number } | undefined)?.count ?? 0;
 }

@@ -4,7 +4,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
   ApiKey, ClaimedRecipient, Credential, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
@@ -15,7 +14,7 @@ import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
 import { SqliteWebhooks } from './webhooks.ts';
-import type { Category } from '../../doctor/explain.ts';
+import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
 
@@ -284,6 +283,14 @@ export class SqliteStore implements Store {
     return this.rates.counts(principal, now);
   }
 
+  async addAuthFailure(client: string, now: number, windowMs: number): Promise<number> {
+    return this.rates.addAuthFailure(client, now, windowMs);
+  }
+
+  async authFailures(client: string, now: number, windowMs: number): Promise<number> {
+    return this.rates.authFailures(client, now, windowMs);
+  }
+
   async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
     return this.db.transaction((): IdempotencyClaim => {
       this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at < ?').run(scope, key, now - ttlMs);
@@ -396,22 +403,6 @@ export class SqliteStore implements Store {
 
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
-function eventRow(r: Row): StoredEvent {
-  return {
-    id: r.id as number, messageId: r.message_id as string, recipient: r.recipient as string | null,
-    type: r.type as StoredEvent['type'], at: r.at as number,
-    ...(r.route != null && { route: r.route as string }),
-    ...(r.relay != null && { relay: r.relay as string }),
-    ...(r.tls != null && { tls: r.tls as string }),
-    ...(r.reply_code != null && {
-      reply: { code: r.reply_code as number, enhanced: r.reply_enhanced as SmtpReply['enhanced'], text: r.reply_text as string },
-    }),
-    ...(r.attempt != null && { attempt: r.attempt as number }),
-    ...(r.detail != null && { detail: r.detail as string }),
-    ...(r.category != null && { category: r.category as Category }),
-  };
 }
 
 export function domainKeyRow(r: Row): DomainKey {
