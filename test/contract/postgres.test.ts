@@ -117,4 +117,24 @@ if (skip) {
       await store.close();
     }
   });
+
+  test('postgres: every statement sent is counted, and /metrics exposes the count', async () => {
+    const store = await openPostgresStore(await freshUrl());
+    try {
+      const before = store.statementCount();
+      await store.enqueue(msg()); // BEGIN, the inserts, NOTIFY, COMMIT: several statements, one group commit
+      await store.countPending(); // exactly one statement
+      const afterEnqueue = store.statementCount();
+      assert.ok(afterEnqueue - before >= 4, `${afterEnqueue - before} statements for one enqueue and one count`);
+      await store.countPending();
+      assert.equal(store.statementCount(), afterEnqueue + 1);
+      const { createMetrics } = await import('../../src/metrics/metrics.ts');
+      const text = await createMetrics(store).registry.metrics();
+      const exposed = Number(/^smarthost_store_queries_total (\d+)$/m.exec(text)?.[1]);
+      // Scraping runs its own countByStatus: at least what we saw, a few statements more at most.
+      assert.ok(exposed >= afterEnqueue + 1 && exposed <= afterEnqueue + 3, `${exposed}`);
+    } finally {
+      await store.close();
+    }
+  });
 }
