@@ -10,6 +10,7 @@ import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
 import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
 import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
+import { IDEMPOTENCY_TTL_MS } from './ingress/http/idempotency.ts';
 import { createHttpIngress, type HttpIngress } from './ingress/http/server.ts';
 import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -108,6 +109,13 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
   }
   scheduler.start();
   webhooks.start();
+  // Idempotency keys answer retries for a day; counter windows are at most a day long (a week is safe).
+  const purge = setInterval(() => {
+    const now = Date.now();
+    store.purgeExpired({ idempotencyBefore: now - IDEMPOTENCY_TTL_MS, countersBefore: now - 7 * 86_400_000 })
+      .catch((err: Error) => logger.warn({ err }, 'purging expired keys and counters failed'));
+  }, 3_600_000);
+  purge.unref();
   logger.info({ route: transport.name, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
 
   let closing: Promise<void> | undefined;
@@ -119,6 +127,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
         await smtp.close(); // stop accepting; sessions in DATA finish first
         await scheduler.stop(config.shutdownGrace); // finish or release in-flight deliveries
         await webhooks.stop();
+        clearInterval(purge);
         await router.close();
         await store.close();
         logger.info('smarthost stopped');

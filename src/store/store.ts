@@ -311,6 +311,8 @@ export interface Store {
   claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim>;
   completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void>;
   releaseIdempotencyKey(scope: string, key: string): Promise<void>;
+  /** Deletes idempotency keys created before `idempotencyBefore` and counter windows that began before `countersBefore`. */
+  purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number>;
 
   /** Events across all messages, oldest first. */
   queryEvents(q: EventQuery): Promise<StoredEvent[]>;

@@ -397,4 +397,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.removeDomain('example.com'), false);
     assert.deepEqual((await s.listDomainKeys()).map((k) => k.domain), ['other.test']);
   });
+
+  withStore('purgeExpired forgets old idempotency keys and ended counter windows, nothing current', async (s) => {
+    await s.claimIdempotencyKey('key:a', 'old', 'h', 1_000, 10 ** 12);
+    await s.claimIdempotencyKey('key:a', 'new', 'h', 5_000, 10 ** 12);
+    await s.consumeSend('credential:old', 60_000, { perMinute: 10 });
+    await s.consumeSend('credential:new', 600_000, { perMinute: 10 });
+    assert.equal(await s.purgeExpired({ idempotencyBefore: 2_000, countersBefore: 300_000 }), 2);
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'old', 'h2', 6_000, 10 ** 12), { state: 'new' });
+    assert.deepEqual(await s.claimIdempotencyKey('key:a', 'new', 'h', 6_000, 10 ** 12), { state: 'pending', requestHash: 'h' });
+    assert.equal((await s.sendCounts('credential:new', 600_000)).minute, 1);
+  });
 }

@@ -445,6 +445,12 @@ export class PostgresStore implements Store {
     await this.pool.query('UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4', [status, body, scope, key]);
   }
 
+  async purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number> {
+    const a = await this.pool.query('DELETE FROM idempotency_keys WHERE created_at < $1', [cut.idempotencyBefore]);
+    const b = await this.pool.query('DELETE FROM rate_counters WHERE window_start < $1', [cut.countersBefore]);
+    return (a.rowCount ?? 0) + (b.rowCount ?? 0);
+  }
+
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
     await this.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL', [scope, key]);
   }

@@ -308,6 +308,12 @@ export class SqliteStore implements Store {
     this.db.prepare('UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?').run(status, body, scope, key);
   }
 
+  async purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number> {
+    return this.db.transaction(() =>
+      this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(cut.idempotencyBefore).changes +
+      this.db.prepare('DELETE FROM rate_counters WHERE window_start < ?').run(cut.countersBefore).changes)();
+  }
+
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
     this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL').run(scope, key);
   }
