@@ -77,7 +77,11 @@ export class Scheduler {
     while (!this.stopped && this.active.size < this.opts.concurrency && this.waiting.length) {
       const group = this.waiting.shift()!;
       const tracked = deliverGroup(group, this.owner, this.abort.signal, this.deliverDeps)
-        .catch((err) => this.logger.error({ err }, 'delivery group failed; its leases expire and it is retried'))
+        .catch(async (err) => {
+          // Renewal would keep these leases alive while this node lives: give them back so the group is retried.
+          this.logger.error({ err, msg_id: group.messageId }, 'delivery group failed; its recipients are released and retried');
+          await this.store.releaseLeases(this.owner, group.recipients.map((r) => r.id)).catch(() => undefined);
+        })
         .finally(() => {
           this.active.delete(tracked);
           this.startWaiting();

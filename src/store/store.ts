@@ -253,8 +253,8 @@ export interface Store {
   recordResults(updates: RecipientUpdate[], owner: string): Promise<void>;
   /** Extends every lease `owner` holds to `until` (a live deliverer keeps its work). */
   renewLeases(owner: string, until: number): Promise<void>;
-  /** Gives back leases of `owner` without an attempt (shutdown). */
-  releaseLeases(owner: string): Promise<void>;
+  /** Gives back leases of `owner` without an attempt: all of them (shutdown), or only these recipients (a failed group). */
+  releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void>;
   /** Earliest due time of a pending recipient not leased at `now`, if any. */
   nextDueAt(now: number): Promise<number | undefined>;
 

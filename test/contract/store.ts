@@ -408,4 +408,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual(await s.claimIdempotencyKey('key:a', 'new', 'h', 6_000, 10 ** 12), { state: 'pending', requestHash: 'h' });
     assert.equal((await s.sendCounts('credential:new', 600_000)).minute, 1);
   });
+
+  withStore('releaseLeases with recipient ids gives back only those', async (s) => {
+    await s.enqueue(msg({ recipients: [{ address: 'a@x.test', status: 'queued' }, { address: 'b@x.test', status: 'queued' }] }));
+    const [a, b] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    await s.releaseLeases('n2', [a!.id]);
+    assert.equal((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' })).length, 0, 'another owner released n1 leases');
+    await s.releaseLeases('n1', [a!.id]);
+    assert.deepEqual((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' })).map((r) => r.id), [a!.id]);
+    assert.notEqual(a!.id, b!.id);
+  });
 }

@@ -58,3 +58,19 @@ test('SMARTHOST_DELIVERY_CONCURRENCY bounds the delivery sessions open at once',
   await waitFor('all delivered', async () => (await s.store.countPending()) === 0, 20_000);
   assert.ok(peak >= 1 && peak <= 2, `${peak} sessions were open at once`);
 });
+
+test('a group whose results cannot be recorded gives its leases back and is retried, not held while the node lives', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const dns = await startDnsServer({ 'once.test': { a: ['127.0.0.2'] } }, t);
+  const s = await startTestSmarthost(t, { SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(mx.port) });
+  const record = s.store.recordResults.bind(s.store);
+  let failures = 0;
+  s.store.recordResults = async (updates, owner) => {
+    if (failures++ === 0) throw new Error('SQLITE_IOERR: disk I/O error (injected)');
+    return record(updates, owner);
+  };
+  const id = await submit(s.ports.submission, { to: ['r@once.test'] });
+  await waitFor('delivery recorded on the retry', async () => (await s.store.getMessageSummary(id))?.recipients[0]?.status === 'delivered', 15_000);
+  assert.equal(failures, 2);
+  assert.equal(mx.messages.length, 2, 'the first attempt was delivered but not recorded: at-least-once');
+});

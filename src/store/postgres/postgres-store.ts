@@ -243,8 +243,11 @@ export class PostgresStore implements Store {
     await this.pool.query('UPDATE recipients SET lease_until = $1 WHERE lease_owner = $2', [until, owner]);
   }
 
-  async releaseLeases(owner: string): Promise<void> {
-    await this.pool.query('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1', [owner]);
+  async releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void> {
+    await this.pool.query(
+      'UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))',
+      [owner, recipientIds ? [...recipientIds] : null],
+    );
   }
 
   async nextDueAt(now: number): Promise<number | undefined> {

@@ -131,8 +131,10 @@ export class SqliteStore implements Store {
     this.db.prepare('UPDATE recipients SET lease_until = ? WHERE lease_owner = ?').run(until, owner);
   }
 
-  async releaseLeases(owner: string): Promise<void> {
-    this.db.prepare('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?').run(owner);
+  async releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void> {
+    if (!recipientIds) return void this.db.prepare('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?').run(owner);
+    const release = this.db.prepare('UPDATE recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id = ?');
+    this.db.transaction(() => recipientIds.forEach((id) => release.run(owner, id)))();
   }
 
   async nextDueAt(now: number): Promise<number | undefined> {
