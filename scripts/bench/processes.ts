@@ -3,8 +3,8 @@
 // Nothing is stopped by name, and nothing the benchmark did not start.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { canConnect } from '../../test/helpers/child-smarthost.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -88,19 +88,6 @@ export function spawnSmarthost(env: Record<string, string>, logFile: string): Ch
   proc.stdout!.pipe(log);
   proc.stderr!.pipe(log);
   return proc;
-}
-
-export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** Waits (bounded) until every port accepts TCP connections; throws if `proc` exits first. */

@@ -42,4 +42,12 @@ export function policyFromFlags(flags: PolicyFlags, base: SendingPolicy = {}): S
   return merged;
 }
 
+/** Credentials and keys must name their senders: false (exit 2) when none were given. */
+export function requireSenders(allowDomain: readonly string[]): boolean {
+  if (allowDomain.length > 0) return true;
+  console.error('give at least one --allow-domain (a domain, an address, or * to allow any sender)');
+  process.exitCode = 2;
+  return false;
+}
+
 export const policyLine = (name: string, p: SendingPolicy) => `${name} limits: ${describePolicy(p)}`;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { generatePassword, hashPassword } from '../../credentials/password.ts';
 import { describePolicy } from '../../credentials/policy.ts';
-import { policyFromFlags, policyLine, policyOptions, type PolicyFlags } from '../policy-options.ts';
+import { policyFromFlags, policyLine, policyOptions, requireSenders, type PolicyFlags } from '../policy-options.ts';
 import { withStore } from '../with-store.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -17,11 +17,7 @@ export function registerCredentials(program: Command): void {
       .option('--allow-domain <domain>', 'a sender domain or address it may use; repeat for more; * for any', collect, []),
   ).action((username: string, o: PolicyFlags & { password?: string; allowDomain: string[] }) =>
     withStore(async (store) => {
-      if (o.allowDomain.length === 0) {
-        console.error('give at least one --allow-domain (a domain, an address, or * to allow any sender)');
-        process.exitCode = 2;
-        return;
-      }
+      if (!requireSenders(o.allowDomain)) return;
       const policy = policyFromFlags(o);
       if (!policy) return;
       const password = o.password ?? generatePassword();

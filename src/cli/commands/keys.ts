@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createApiKey } from '../../credentials/api-keys.ts';
 import { describePolicy } from '../../credentials/policy.ts';
 import type { ApiKey, Store } from '../../store/store.ts';
-import { policyFromFlags, policyLine, policyOptions, type PolicyFlags } from '../policy-options.ts';
+import { policyFromFlags, policyLine, policyOptions, requireSenders, type PolicyFlags } from '../policy-options.ts';
 import { withStore } from '../with-store.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -25,11 +25,7 @@ export function registerKeys(program: Command): void {
       .option('--allow-domain <domain>', 'a sender domain or address it may use; repeat for more; * for any', collect, []),
   ).action((name: string, o: PolicyFlags & { allowDomain: string[] }) =>
     withStore(async (store) => {
-      if (o.allowDomain.length === 0) {
-        console.error('give at least one --allow-domain (a domain, an address, or * to allow any sender)');
-        process.exitCode = 2;
-        return;
-      }
+      if (!requireSenders(o.allowDomain)) return;
       const policy = policyFromFlags(o);
       if (!policy) return;
       const { key, record } = await createApiKey(store, name, o.allowDomain, policy);
