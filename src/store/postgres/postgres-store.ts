@@ -5,15 +5,15 @@
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
-import { domainKeyRow, domainOf } from '../sqlite/sqlite-store.ts';
+import { domainOf } from '../sqlite/sqlite-store.ts';
 import type {
-  ApiKey, ClaimedRecipient, Credential, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage,
-  RecipientStatus, RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
+  ClaimedRecipient, NewEvent, NewMessage, RecipientStatus, RecipientUpdate, Store, StoredMessage,
 } from '../store.ts';
-import type { SendingPolicy } from '../store.ts';
-import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { addAuthFailure, authFailures, consumeSend, sendCounts } from './rate-counters.ts';
+import { PostgresAccounts } from './accounts.ts';
+import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
+import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
 import { eventRow } from '../event-row.ts';
 
@@ -62,6 +62,8 @@ export class PostgresStore implements Store {
   private relistenTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private readonly webhooks: PostgresWebhooks;
+  private readonly accounts: PostgresAccounts;
+  private readonly queries: PostgresQueries;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -75,6 +77,8 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {});
     // Registered before the synchronous_commit hook below, so its statement is counted too.
     this.pool.on('connect', (c) => this.countStatements(c));
+    this.accounts = new PostgresAccounts(this.pool);
+    this.queries = new PostgresQueries(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
@@ -264,60 +268,7 @@ export class PostgresStore implements Store {
     await this.pool.query(ins.sql, ins.params);
   }
 
-  async listEvents(messageId: string): Promise<StoredEvent[]> {
-    return ((await this.pool.query('SELECT * FROM events WHERE message_id = $1 ORDER BY id', [messageId])).rows as Row[]).map(eventRow);
-  }
-
-  async queryEvents(q: EventQuery): Promise<StoredEvent[]> {
-    const { rows } = await this.pool.query(
-      'SELECT * FROM events WHERE id > $1 AND at >= $2 AND ($3::text IS NULL OR type = $3) ORDER BY id LIMIT $4',
-      [q.after ?? 0, q.since ?? 0, q.type ?? null, q.limit],
-    );
-    return (rows as Row[]).map(eventRow);
-  }
-
-  async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
-    // Newest first by id (ULIDs sort by time); filters walk the recipient indexes.
-    const params: unknown[] = [];
-    const arg = (v: unknown) => `$${params.push(v)}`;
-    const before = q.before && arg(q.before);
-    const after = q.after && arg(q.after);
-    const range = (col: string) => [...(before ? [`${col} < ${before}`] : []), ...(after ? [`${col} > ${after}`] : [])];
-    const filters: string[] = [];
-    if (q.status) filters.push(`status = ${arg(q.status)}`);
-    if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
-    const limit = arg(q.limit);
-    const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
-    const sql = filters.length
-      ? `SELECT * FROM messages WHERE id IN (
-           SELECT DISTINCT message_id FROM recipients ${where([...filters, ...range('message_id')])}
-           ORDER BY message_id DESC LIMIT ${limit}) ORDER BY id DESC`
-      : `SELECT * FROM messages ${where(range('id'))} ORDER BY id DESC LIMIT ${limit}`;
-    return this.summaries((await this.pool.query(sql, params)).rows as Row[]);
-  }
-
-  async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
-    const { rows } = await this.pool.query('SELECT id, sender, size, created_at, credential, tags FROM messages WHERE id = $1', [id]);
-    return (await this.summaries(rows as Row[]))[0];
-  }
-
   /** Attaches recipients to message rows with one query for the whole page. */
-  private async summaries(msgs: Row[]): Promise<MessageSummary[]> {
-    if (msgs.length === 0) return [];
-    const { rows } = await this.pool.query('SELECT * FROM recipients WHERE message_id = ANY($1::text[]) ORDER BY id', [msgs.map((m) => m.id)]);
-    const byMessage = new Map<string, MessageSummary['recipients']>();
-    for (const r of (rows as Row[]).map(recipientRow)) {
-      let list = byMessage.get(r.messageId);
-      if (!list) byMessage.set(r.messageId, (list = []));
-      list.push({ address: r.address, status: r.status, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastReply: r.lastReply });
-    }
-    return msgs.map((m) => ({
-      id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
-      credential: m.credential as string | null, tags: (m.tags as MessageSummary['tags'] | null) ?? [],
-      recipients: byMessage.get(m.id as string) ?? [],
-    }));
-  }
-
   async retryMessage(id: string, now: number): Promise<number> {
     // One statement: the NOTIFY goes out with its commit, and only when something became due.
     const { rows } = await this.pool.query(
@@ -337,195 +288,54 @@ export class PostgresStore implements Store {
     });
   }
 
-  async countPending(): Promise<number> {
-    return (await this.pool.query(`SELECT count(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`)).rows[0].n as number;
-  }
+  // Reading what happened (messages, events, counts): see queries.ts.
+  listEvents: Store['listEvents'] = (...a) => this.queries.listEvents(...a);
+  queryEvents: Store['queryEvents'] = (...a) => this.queries.queryEvents(...a);
+  listMessages: Store['listMessages'] = (...a) => this.queries.listMessages(...a);
+  getMessageSummary: Store['getMessageSummary'] = (...a) => this.queries.getMessageSummary(...a);
+  countPending: Store['countPending'] = (...a) => this.queries.countPending(...a);
+  countByStatus: Store['countByStatus'] = (...a) => this.queries.countByStatus(...a);
 
-  async countByStatus(): Promise<Partial<Record<RecipientStatus, number>>> {
-    const { rows } = await this.pool.query('SELECT status, count(*) AS n FROM recipients GROUP BY status');
-    return Object.fromEntries((rows as { status: RecipientStatus; n: number }[]).map((r) => [r.status, r.n]));
-  }
+  // Credentials, API keys, suppressions and DKIM keys: see accounts.ts.
+  getCredential: Store['getCredential'] = (...a) => this.accounts.getCredential(...a);
+  listCredentials: Store['listCredentials'] = (...a) => this.accounts.listCredentials(...a);
+  upsertCredential: Store['upsertCredential'] = (...a) => this.accounts.upsertCredential(...a);
+  insertCredential: Store['insertCredential'] = (...a) => this.accounts.insertCredential(...a);
+  setCredentialDisabled: Store['setCredentialDisabled'] = (...a) => this.accounts.setCredentialDisabled(...a);
+  removeCredential: Store['removeCredential'] = (...a) => this.accounts.removeCredential(...a);
+  createApiKey: Store['createApiKey'] = (...a) => this.accounts.createApiKey(...a);
+  findApiKey: Store['findApiKey'] = (...a) => this.accounts.findApiKey(...a);
+  listApiKeys: Store['listApiKeys'] = (...a) => this.accounts.listApiKeys(...a);
+  revokeApiKey: Store['revokeApiKey'] = (...a) => this.accounts.revokeApiKey(...a);
+  updateApiKey: Store['updateApiKey'] = (...a) => this.accounts.updateApiKey(...a);
+  suppressedAmong: Store['suppressedAmong'] = (...a) => this.accounts.suppressedAmong(...a);
+  addSuppression: Store['addSuppression'] = (...a) => this.accounts.addSuppression(...a);
+  removeSuppression: Store['removeSuppression'] = (...a) => this.accounts.removeSuppression(...a);
+  listSuppressions: Store['listSuppressions'] = (...a) => this.accounts.listSuppressions(...a);
+  addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
+  listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
+  removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
 
-  async getCredential(username: string): Promise<Credential | undefined> {
-    const r = (await this.pool.query('SELECT * FROM credentials WHERE username = $1', [username])).rows[0] as Row | undefined;
-    return r && credentialRow(r);
-  }
+  // Rate and AUTH-failure counters: see rate-counters.ts.
+  consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));
+  sendCounts: Store['sendCounts'] = (principal, now) => sendCounts(this.pool, principal, now);
+  addAuthFailure: Store['addAuthFailure'] = (client, now, windowMs) => addAuthFailure(this.pool, client, now, windowMs);
+  authFailures: Store['authFailures'] = (client, now, windowMs) => authFailures(this.pool, client, now, windowMs);
 
-  async listCredentials(): Promise<Credential[]> {
-    return ((await this.pool.query('SELECT * FROM credentials ORDER BY username')).rows as Row[]).map(credentialRow);
-  }
+  // Idempotency keys: see idempotency.ts.
+  claimIdempotencyKey: Store['claimIdempotencyKey'] = (...a) => this.tx((c) => claimIdempotencyKey(c, ...a));
+  completeIdempotencyKey: Store['completeIdempotencyKey'] = (...a) => completeIdempotencyKey(this.pool, ...a);
+  releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (...a) => releaseIdempotencyKey(this.pool, ...a);
+  purgeExpired: Store['purgeExpired'] = (cut) => purgeExpired(this.pool, cut);
 
-  async upsertCredential(c: Credential): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
-         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled, policy = excluded.policy`,
-      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt, JSON.stringify(c.policy)],
-    );
-  }
-
-  async insertCredential(c: Credential): Promise<boolean> {
-    const r = await this.pool.query(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (username) DO NOTHING`,
-      [c.username, c.passwordHash, c.allowedSenders, c.disabled, c.createdAt, JSON.stringify(c.policy)],
-    );
-    return (r.rowCount ?? 0) > 0;
-  }
-
-  async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
-    return ((await this.pool.query('UPDATE credentials SET disabled = $1 WHERE username = $2', [disabled, username])).rowCount ?? 0) > 0;
-  }
-
-  async removeCredential(username: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM credentials WHERE username = $1', [username])).rowCount ?? 0) > 0;
-  }
-
-  async createApiKey(k: ApiKey): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt, JSON.stringify(k.policy)],
-    );
-  }
-
-  async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
-    const r = (await this.pool.query('SELECT * FROM api_keys WHERE key_hash = $1', [keyHash])).rows[0] as Row | undefined;
-    return r && apiKeyRow(r);
-  }
-
-  async listApiKeys(): Promise<ApiKey[]> {
-    return ((await this.pool.query('SELECT * FROM api_keys ORDER BY created_at')).rows as Row[]).map(apiKeyRow);
-  }
-
-  async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
-    const r = await this.pool.query('UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [now, idOrName]);
-    return (r.rowCount ?? 0) > 0;
-  }
-
-  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
-    const r = await this.pool.query(
-      `UPDATE api_keys SET allowed_senders = COALESCE($1::text[], allowed_senders), policy = COALESCE($2, policy)
-       WHERE (id = $3 OR name = $3) AND revoked_at IS NULL`,
-      [change.allowedSenders ?? null, change.policy ? JSON.stringify(change.policy) : null, idOrName],
-    );
-    return (r.rowCount ?? 0) > 0;
-  }
-
-  consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance> {
-    return this.tx((c) => consumeSend(c, principal, now, limits));
-  }
-
-  sendCounts(principal: string, now: number): Promise<SendCounts> {
-    return sendCounts(this.pool, principal, now);
-  }
-
-  addAuthFailure(client: string, now: number, windowMs: number): Promise<number> {
-    return addAuthFailure(this.pool, client, now, windowMs);
-  }
-
-  authFailures(client: string, now: number, windowMs: number): Promise<number> {
-    return authFailures(this.pool, client, now, windowMs);
-  }
-
-  async claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim> {
-    return this.tx(async (c): Promise<IdempotencyClaim> => {
-      // Inserts, or takes over an expired row; a live row is left alone but
-      // locked (ON CONFLICT locks it), so the read below cannot race a release.
-      const claimed = await c.query(
-        `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at, status = NULL, body = NULL
-           WHERE idempotency_keys.created_at < $5`,
-        [scope, key, requestHash, now, now - ttlMs],
-      );
-      if (claimed.rowCount) return { state: 'new' };
-      const r = (await c.query('SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, key])).rows[0] as Row;
-      if (r.status == null) return { state: 'pending', requestHash: r.request_hash as string };
-      return { state: 'done', requestHash: r.request_hash as string, status: r.status as number, body: r.body as string };
-    });
-  }
-
-  async completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void> {
-    await this.pool.query('UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4', [status, body, scope, key]);
-  }
-
-  async purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number> {
-    const a = await this.pool.query('DELETE FROM idempotency_keys WHERE created_at < $1', [cut.idempotencyBefore]);
-    const b = await this.pool.query('DELETE FROM rate_counters WHERE window_start < $1', [cut.countersBefore]);
-    return (a.rowCount ?? 0) + (b.rowCount ?? 0);
-  }
-
-  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    await this.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL', [scope, key]);
-  }
-
-  async addWebhook(w: Webhook): Promise<void> {
-    await this.webhooks.add(w);
-  }
-
-  listWebhooks(): Promise<WebhookStatus[]> {
-    return this.webhooks.list();
-  }
-
-  removeWebhook(id: string): Promise<boolean> {
-    return this.webhooks.remove(id);
-  }
-
-  claimWebhookDeliveries(opts: { now: number; limit: number; leaseMs: number; owner: string }): Promise<WebhookDelivery[]> {
-    return this.webhooks.claim(opts);
-  }
-
-  recordWebhookAttempt(a: WebhookAttempt): Promise<void> {
-    return this.webhooks.record(a);
-  }
-
-  listWebhookAttempts(webhookId: string, limit: number): Promise<(WebhookAttempt & { eventId: number })[]> {
-    return this.webhooks.attempts(webhookId, limit);
-  }
-
-  replayWebhook(id: string, now: number, since?: number): Promise<number> {
-    return this.webhooks.replay(id, now, since);
-  }
-
-  async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
-    if (addresses.length === 0) return new Set();
-    const { rows } = await this.pool.query('SELECT address FROM suppressions WHERE address = ANY($1::text[])', [addresses.map((a) => a.toLowerCase())]);
-    return new Set((rows as { address: string }[]).map((r) => r.address));
-  }
-
-  async addSuppression(s: Suppression): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO suppressions (address, reason, created_at) VALUES ($1, $2, $3)
-       ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
-      [s.address.toLowerCase(), s.reason, s.createdAt],
-    );
-  }
-
-  async removeSuppression(address: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM suppressions WHERE address = $1', [address.toLowerCase()])).rowCount ?? 0) > 0;
-  }
-
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 ORDER BY address LIMIT $2', [q.after ?? '', q.limit ?? null]);
-    return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
-  }
-
-  async addDomainKey(k: DomainKey): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt],
-    );
-  }
-
-  async listDomainKeys(domain?: string): Promise<DomainKey[]> {
-    const { rows } = await this.pool.query(
-      'SELECT * FROM domains WHERE $1::text IS NULL OR domain = $1 ORDER BY domain, created_at, selector', [domain?.toLowerCase() ?? null],
-    );
-    return (rows as Record<string, unknown>[]).map(domainKeyRow);
-  }
-
-  async removeDomain(domain: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM domains WHERE domain = $1', [domain.toLowerCase()])).rowCount ?? 0) > 0;
-  }
+  // Webhooks: see webhooks.ts.
+  addWebhook: Store['addWebhook'] = (w) => this.webhooks.add(w);
+  listWebhooks: Store['listWebhooks'] = () => this.webhooks.list();
+  removeWebhook: Store['removeWebhook'] = (id) => this.webhooks.remove(id);
+  claimWebhookDeliveries: Store['claimWebhookDeliveries'] = (opts) => this.webhooks.claim(opts);
+  recordWebhookAttempt: Store['recordWebhookAttempt'] = (a) => this.webhooks.record(a);
+  listWebhookAttempts: Store['listWebhookAttempts'] = (id, limit) => this.webhooks.attempts(id, limit);
+  replayWebhook: Store['replayWebhook'] = (id, now, since) => this.webhooks.replay(id, now, since);
 
   watchWork(listener: () => void): () => void {
     this.watchers.add(listener);
@@ -593,7 +403,7 @@ function insertEvents(events: NewEvent[], first: number): { sql: string; params:
   };
 }
 
-function recipientRow(r: Row) {
+export function recipientRow(r: Row) {
   return {
     id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
     status: r.status as RecipientStatus, attempts: r.attempts as number,
@@ -601,20 +411,6 @@ function recipientRow(r: Row) {
   };
 }
 
-function credentialRow(r: Row): Credential {
-  return {
-    username: r.username as string, passwordHash: r.password_hash as string,
-    allowedSenders: r.allowed_senders as string[], disabled: r.disabled as boolean, createdAt: r.created_at as number, policy: policyOf(r),
-  };
-}
 
-function apiKeyRow(r: Row): ApiKey {
-  return {
-    id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
-    allowedSenders: r.allowed_senders as string[], createdAt: r.created_at as number, revokedAt: r.revoked_at as number | null,
-    policy: policyOf(r),
-  };
-}
 
 /** Rows from before the policy column have none set. */
-const policyOf = (r: Row): SendingPolicy => (r.policy ? (JSON.parse(r.policy as string) as SendingPolicy) : {});
