@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ApiKey, ClaimedRecipient, Credential, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, RecipientStatus, Tag, MessageSummary, NewEvent, NewMessage,
-  RecipientUpdate, Store, StoredEvent, StoredMessage, Suppression, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
+  ClaimedRecipient, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage, RecipientStatus,
+  RecipientUpdate, Store, StoredEvent, StoredMessage, Tag, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
-import type { SendingPolicy } from '../store.ts';
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
+import { SqliteAccounts } from './accounts.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { eventRow } from '../event-row.ts';
 
@@ -30,6 +30,7 @@ export class SqliteStore implements Store {
   private readonly watchers = new Set<() => void>();
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
+  private readonly accounts: SqliteAccounts;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -42,6 +43,7 @@ export class SqliteStore implements Store {
     this.migrate();
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
+    this.accounts = new SqliteAccounts(this.db);
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -218,65 +220,6 @@ export class SqliteStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  async getCredential(username: string): Promise<Credential | undefined> {
-    const r = this.db.prepare('SELECT * FROM credentials WHERE username = ?').get(username) as Row | undefined;
-    return r && credentialRow(r);
-  }
-
-  async listCredentials(): Promise<Credential[]> {
-    return (this.db.prepare('SELECT * FROM credentials ORDER BY username').all() as Row[]).map(credentialRow);
-  }
-
-  async upsertCredential(c: Credential): Promise<void> {
-    this.db.prepare(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
-         allowed_senders = excluded.allowed_senders, disabled = excluded.disabled, policy = excluded.policy`,
-    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt, JSON.stringify(c.policy));
-  }
-
-  async insertCredential(c: Credential): Promise<boolean> {
-    return this.db.prepare(
-      `INSERT INTO credentials (username, password_hash, allowed_senders, disabled, created_at, policy) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (username) DO NOTHING`,
-    ).run(c.username, c.passwordHash, JSON.stringify(c.allowedSenders), c.disabled ? 1 : 0, c.createdAt, JSON.stringify(c.policy)).changes > 0;
-  }
-
-  async setCredentialDisabled(username: string, disabled: boolean): Promise<boolean> {
-    return this.db.prepare('UPDATE credentials SET disabled = ? WHERE username = ?').run(disabled ? 1 : 0, username).changes > 0;
-  }
-
-  async removeCredential(username: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM credentials WHERE username = ?').run(username).changes > 0;
-  }
-
-  async createApiKey(k: ApiKey): Promise<void> {
-    this.db.prepare(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt, JSON.stringify(k.policy));
-  }
-
-  async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
-    const r = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
-    return r && apiKeyRow(r);
-  }
-
-  async listApiKeys(): Promise<ApiKey[]> {
-    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as Row[]).map(apiKeyRow);
-  }
-
-  async revokeApiKey(idOrName: string, now: number): Promise<boolean> {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(now, idOrName, idOrName).changes > 0;
-  }
-
-  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
-    return this.db.prepare(
-      `UPDATE api_keys SET allowed_senders = COALESCE(?, allowed_senders), policy = COALESCE(?, policy)
-       WHERE (id = ? OR name = ?) AND revoked_at IS NULL`,
-    ).run(change.allowedSenders ? JSON.stringify(change.allowedSenders) : null, change.policy ? JSON.stringify(change.policy) : null, idOrName, idOrName)
-      .changes > 0;
-  }
-
   async consumeSend(principal: string, now: number, limits: SendLimits): Promise<SendAllowance> {
     return this.rates.consume(principal, now, limits);
   }
@@ -348,47 +291,6 @@ export class SqliteStore implements Store {
     return this.webhooks.replay(id, now, since);
   }
 
-  async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
-    if (addresses.length === 0) return new Set();
-    const lower = addresses.map((a) => a.toLowerCase());
-    const rows = this.db.prepare(
-      `SELECT address FROM suppressions WHERE address IN (${lower.map(() => '?').join(',')})`,
-    ).all(...lower) as { address: string }[];
-    return new Set(rows.map((r) => r.address));
-  }
-
-  async addSuppression(s: Suppression): Promise<void> {
-    this.db.prepare(
-      `INSERT INTO suppressions (address, reason, created_at) VALUES (?, ?, ?)
-       ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
-    ).run(s.address.toLowerCase(), s.reason, s.createdAt);
-  }
-
-  async removeSuppression(address: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes > 0;
-  }
-
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? ORDER BY address LIMIT ?').all(q.after ?? '', q.limit ?? -1) as Row[];
-    return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
-  }
-
-  async addDomainKey(k: DomainKey): Promise<void> {
-    this.db.prepare(
-      'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt);
-  }
-
-  async listDomainKeys(domain?: string): Promise<DomainKey[]> {
-    const rows = this.db.prepare('SELECT * FROM domains WHERE ? IS NULL OR domain = ? ORDER BY domain, created_at, selector')
-      .all(domain?.toLowerCase() ?? null, domain?.toLowerCase() ?? null) as Row[];
-    return rows.map(domainKeyRow);
-  }
-
-  async removeDomain(domain: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM domains WHERE domain = ?').run(domain.toLowerCase()).changes > 0;
-  }
-
   // Another process on the same file (a CLI `queue retry`) cannot reach these:
   // the scheduler's idle poll finds that work.
   watchWork(listener: () => void): () => void {
@@ -401,6 +303,26 @@ export class SqliteStore implements Store {
   private wakeWatchers(): void {
     for (const w of [...this.watchers]) w();
   }
+
+  // Credentials, API keys, suppressions and DKIM keys: see accounts.ts.
+  getCredential: Store['getCredential'] = (...a) => this.accounts.getCredential(...a);
+  listCredentials: Store['listCredentials'] = (...a) => this.accounts.listCredentials(...a);
+  upsertCredential: Store['upsertCredential'] = (...a) => this.accounts.upsertCredential(...a);
+  insertCredential: Store['insertCredential'] = (...a) => this.accounts.insertCredential(...a);
+  setCredentialDisabled: Store['setCredentialDisabled'] = (...a) => this.accounts.setCredentialDisabled(...a);
+  removeCredential: Store['removeCredential'] = (...a) => this.accounts.removeCredential(...a);
+  createApiKey: Store['createApiKey'] = (...a) => this.accounts.createApiKey(...a);
+  findApiKey: Store['findApiKey'] = (...a) => this.accounts.findApiKey(...a);
+  listApiKeys: Store['listApiKeys'] = (...a) => this.accounts.listApiKeys(...a);
+  revokeApiKey: Store['revokeApiKey'] = (...a) => this.accounts.revokeApiKey(...a);
+  updateApiKey: Store['updateApiKey'] = (...a) => this.accounts.updateApiKey(...a);
+  suppressedAmong: Store['suppressedAmong'] = (...a) => this.accounts.suppressedAmong(...a);
+  addSuppression: Store['addSuppression'] = (...a) => this.accounts.addSuppression(...a);
+  removeSuppression: Store['removeSuppression'] = (...a) => this.accounts.removeSuppression(...a);
+  listSuppressions: Store['listSuppressions'] = (...a) => this.accounts.listSuppressions(...a);
+  addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
+  listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
+  removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.
@@ -420,13 +342,6 @@ export function domainKeyRow(r: Row): DomainKey {
   };
 }
 
-function apiKeyRow(r: Row): ApiKey {
-  return {
-    id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
-    allowedSenders: JSON.parse(r.allowed_senders as string) as string[], createdAt: r.created_at as number,
-    revokedAt: r.revoked_at as number | null, policy: policyOf(r),
-  };
-}
 
 function recipientRow(r: Row) {
   return {
@@ -436,13 +351,5 @@ function recipientRow(r: Row) {
   };
 }
 
-function credentialRow(r: Row): Credential {
-  return {
-    username: r.username as string, passwordHash: r.password_hash as string,
-    allowedSenders: JSON.parse(r.allowed_senders as string) as string[], disabled: r.disabled === 1, createdAt: r.created_at as number,
-    policy: policyOf(r),
-  };
-}
 
 /** Rows from before migration 4 have no policy: none set. */
-const policyOf = (r: Row): SendingPolicy => (r.policy ? (JSON.parse(r.policy as string) as SendingPolicy) : {});
