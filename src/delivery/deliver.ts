@@ -77,7 +77,7 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
       event: {
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
         route: group.transport.name, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
-        ...(category && { category }),
+        ...(category && { category }), ...(outcome.providerMessageId && { providerMessageId: outcome.providerMessageId }),
       },
     });
     // One line per recipient and attempt, with the fields Postfix operators read.

@@ -7,6 +7,8 @@ export interface DeliveryDetail {
   relay?: string;
   /** Negotiated TLS protocol, or undefined when the session was cleartext. */
   tls?: string;
+  /** The id a provider's HTTPS API returned for this delivery. */
+  providerMessageId?: string;
 }
 
 export type RecipientOutcome =

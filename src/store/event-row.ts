@@ -16,5 +16,6 @@ export function eventRow(r: Record<string, unknown>): StoredEvent {
     ...(r.attempt != null && { attempt: r.attempt as number }),
     ...(r.detail != null && { detail: r.detail as string }),
     ...(r.category != null && { category: r.category as Category }),
+    ...(r.provider_message_id != null && { providerMessageId: r.provider_message_id as string }),
   };
 }

@@ -78,6 +78,8 @@ export interface NewEvent {
   detail?: string;
   /** For deferrals and bounces: what kind of failure (auth, tls, dns, policy, mailbox, rate, …). */
   category?: Category;
+  /** The id a provider's HTTPS API gave this delivery, for matching its webhooks. */
+  providerMessageId?: string;
 }
 
 export interface StoredEvent extends NewEvent {

@@ -75,7 +75,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const [a, b] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
     const reply = { code: 451, enhanced: '4.7.1' as const, text: 'later' };
     await s.recordResults([
-      { recipientId: a!.id, status: 'delivered', attempts: 1, lastReply: '250 2.0.0 ok', event: { messageId: m.id, recipient: 'a@x.test', type: 'delivered', at: 2_100, route: 'mx', relay: 'mx.x.test[127.0.0.2]:25', tls: 'TLSv1.3' } },
+      { recipientId: a!.id, status: 'delivered', attempts: 1, lastReply: '250 2.0.0 ok', event: { messageId: m.id, recipient: 'a@x.test', type: 'delivered', at: 2_100, route: 'mx', relay: 'mx.x.test[127.0.0.2]:25', tls: 'TLSv1.3', providerMessageId: 'p-1' } },
       { recipientId: b!.id, status: 'deferred', attempts: 1, nextAttemptAt: 9_000, lastReply: '451 4.7.1 later', event: { messageId: m.id, recipient: 'b@x.test', type: 'deferred', at: 2_100, reply, attempt: 1 } },
     ], 'n1');
     const sum = await s.getMessageSummary(m.id);
@@ -87,6 +87,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const deferred = events.find((e) => e.type === 'deferred');
     assert.deepEqual(deferred?.reply, reply);
     assert.equal(events.find((e) => e.type === 'delivered')?.tls, 'TLSv1.3');
+    assert.equal(events.find((e) => e.type === 'delivered')?.providerMessageId, 'p-1');
+    assert.equal(deferred?.providerMessageId, undefined);
     assert.equal(await s.countPending(), 1);
   });
 

@@ -153,4 +153,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (domain, selector)
   );
   `,
+  `
+  -- The id a provider's API gave a delivery (Resend, Postmark, …), so its webhooks find the message again.
+  ALTER TABLE events ADD COLUMN provider_message_id TEXT;
+  CREATE INDEX events_provider_message ON events(provider_message_id) WHERE provider_message_id IS NOT NULL;
+  `,
 ];

@@ -388,17 +388,19 @@ export class PostgresStore implements Store {
 function insertEvents(events: NewEvent[], first: number): { sql: string; params: unknown[] } {
   const p = (k: number) => `$${first + k}`;
   return {
-    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category)
-      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category
+    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id)
+      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id
       FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bigint[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[],
-                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[], ${p(12)}::text[])
-        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, n)
+                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[], ${p(12)}::text[], ${p(13)}::text[])
+        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category,
+                             provider_message_id, n)
       ORDER BY n`,
     params: [
       events.map((e) => e.messageId), events.map((e) => e.recipient), events.map((e) => e.type), events.map((e) => e.at),
       events.map((e) => e.route ?? null), events.map((e) => e.relay ?? null), events.map((e) => e.tls ?? null),
       events.map((e) => e.reply?.code ?? null), events.map((e) => e.reply?.enhanced ?? null), events.map((e) => e.reply?.text ?? null),
       events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null), events.map((e) => e.category ?? null),
+      events.map((e) => e.providerMessageId ?? null),
     ],
   };
 }

@@ -80,12 +80,13 @@ export class SqliteStore implements Store {
 
   private eventInserter(): (e: NewEvent) => void {
     const stmt = this.db.prepare(
-      `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return (e) =>
       void stmt.run(e.messageId, e.recipient, e.type, e.at, e.route ?? null, e.relay ?? null, e.tls ?? null,
-        e.reply?.code ?? null, e.reply?.enhanced ?? null, e.reply?.text ?? null, e.attempt ?? null, e.detail ?? null, e.category ?? null);
+        e.reply?.code ?? null, e.reply?.enhanced ?? null, e.reply?.text ?? null, e.attempt ?? null, e.detail ?? null, e.category ?? null,
+        e.providerMessageId ?? null);
   }
 
   enqueue(msg: NewMessage): Promise<void> {
