@@ -23,10 +23,19 @@ export interface OutboundMessage {
   raw: Buffer;
 }
 
+/** What a harmless call to a route said: are its address and credentials good? */
+export interface RouteCheck {
+  ok: boolean;
+  /** One sentence in plain words, e.g. "API key accepted (domain example.com verified)". */
+  detail: string;
+}
+
 export interface Transport {
   readonly name: string;
   /** All recipients share one domain (or one route); deliver them in one session where possible. */
   send(msg: OutboundMessage, rcpts: readonly string[], signal: AbortSignal): Promise<RecipientOutcome[]>;
+  /** Checks reachability and credentials without sending mail (`smarthost routes`, `auto`). */
+  check?(signal: AbortSignal): Promise<RouteCheck>;
   close?(): Promise<void>;
 }
 
