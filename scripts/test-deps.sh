@@ -7,6 +7,8 @@ set -euo pipefail
 
 need=()
 command -v swaks >/dev/null || need+=(swaks)
+# swaks speaks TLS only with Net::SSLeay, which it merely recommends.
+perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
 { command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
 command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
