@@ -111,7 +111,7 @@ export const configSchema = z.object({
   /** SMARTHOST_ROUTE=auto: the routes to probe, in order; default mx, relay (if configured), then each configured provider. */
   autoRoutes: routeList.optional(),
   routeProbeInterval: duration.default(10 * 60 * 1000),
-  /** Limit of each route check (TCP connect, each reply, each provider call). */
+  /** Limit of each step of a route check (TCP connect, each reply, a provider's API call); a whole check gets four. */
   routeProbeTimeout: duration.default(10_000),
   /** A well-known MX that answers on port 25 from anywhere SMTP egress is open; the mx route's check connects to it. */
   probeMxHost: z.string().min(1).default('gmail-smtp-in.l.google.com'),

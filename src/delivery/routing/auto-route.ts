@@ -10,7 +10,7 @@ export interface AutoRouteOptions {
   /** Candidates in order of preference. */
   candidates: { name: string; transport: Transport; describe: string }[];
   intervalMs: number;
-  /** Limit of one route's whole check. */
+  /** Limit of each step of a route check (see check-route.ts). */
   timeoutMs: number;
   logger: Logger;
 }
