@@ -35,14 +35,14 @@ test('auto: the first route whose check works is used; the ones before it say wh
   const { logs, logger } = capture();
   const mxBlocked = createMxTransport({ ...timeouts, dnsServers: [], port: filtered, probe: { host: '127.0.0.1', timeoutMs: 1000 } });
   const relayDown = createRelayTransport({ ...timeouts, url: new URL(`smtp://u:p@127.0.0.1:${refused}`), checkTimeout: 1000 });
-  const mxOpen = createMxTransport({ ...timeouts, dnsServers: [], port: open.port, probe: { host: '127.0.0.3', timeoutMs: 1000 } });
+  const mxOpen = createMxTransport({ ...timeouts, dnsServers: [], port: open.port, probe: { host: '127.0.0.3', timeoutMs: 5000 } });
   const auto = createAutoRoute({
     candidates: [
       { name: 'mx', transport: mxBlocked, describe: 'directly to MX' },
       { name: 'relay', transport: relayDown, describe: 'through the relay' },
       { name: 'second-mx', transport: mxOpen, describe: 'through the second MX' },
     ],
-    intervalMs: 600_000, timeoutMs: 1000, logger,
+    intervalMs: 600_000, timeoutMs: 2000, logger,
   });
   assert.equal(auto.status(), 'probing egress: mx, relay, second-mx');
   assert.deepEqual(auto.routes(), ['mx', 'relay', 'second-mx'], 'before the first probe every candidate is tried in order');
@@ -64,7 +64,7 @@ test('auto: when no route works it says so, and every candidate is still tried i
       { name: 'mx', transport: createMxTransport({ ...timeouts, dnsServers: [], port: refused, probe: { host: '127.0.0.1', timeoutMs: 1000 } }), describe: 'directly' },
       { name: 'relay', transport: createRelayTransport({ ...timeouts, url: new URL(`smtps://127.0.0.1:${refused}`) }), describe: 'relay' },
     ],
-    intervalMs: 600_000, timeoutMs: 1000, logger,
+    intervalMs: 600_000, timeoutMs: 2000, logger,
   });
   await auto.probe();
   const said = `mx: 127.0.0.1:${refused} refuses connections; relay: 127.0.0.1:${refused} refuses connections; no route works; trying them all in order on each attempt`;
@@ -80,12 +80,12 @@ test('SMARTHOST_ROUTE=auto: port 25 never answers, so smarthost delivers through
   const s = await startRoutedSmarthost(t, {
     route: ['auto'],
     env: {
-      SMARTHOST_MX_PORT: String(filtered), SMARTHOST_PROBE_MX_HOST: '127.0.0.1', SMARTHOST_ROUTE_PROBE_TIMEOUT: '1s',
+      SMARTHOST_MX_PORT: String(filtered), SMARTHOST_PROBE_MX_HOST: '127.0.0.1', SMARTHOST_ROUTE_PROBE_TIMEOUT: '2s',
       SMARTHOST_RELAY_URL: `smtp://${creds.user}:${creds.pass}@127.0.0.2:${relay.port}`, SMARTHOST_RELAY_TLS_VERIFY: 'false',
     },
   });
   const readyz = async () => (await (await fetch(`http://127.0.0.1:${s.ports.http}/readyz`)).json()) as { status: string; route: string };
-  const said = `mx: outbound port ${filtered} to 127.0.0.1 times out after 1 s — this host blocks SMTP egress; delivering through the relay 127.0.0.2:${relay.port}`;
+  const said = `mx: outbound port ${filtered} to 127.0.0.1 times out after 2 s — this host blocks SMTP egress; delivering through the relay 127.0.0.2:${relay.port}`;
   const body = await waitFor('the first probe', async () => {
     const b = await readyz();
     return !b.route.startsWith('probing') && b;
