@@ -47,8 +47,8 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     const next = group.routes[i + 1];
     const started = Date.now();
     const byRcpt = await sendThrough(route, msg, pending, signal, deps.logger);
-    const final: Final[] = [];
-    const onward: Final[] = [];
+    const final: Tried[] = [];
+    const onward: Tried[] = [];
     for (const rcpt of pending) {
       const outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
       // A delivered recipient never reaches the next route; a shutdown does not start one.
@@ -64,7 +64,8 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
   }
 }
 
-interface Final {
+/** A recipient and what one route said for it. */
+interface Tried {
   rcpt: ClaimedRecipient;
   outcome: RecipientOutcome;
 }
@@ -82,7 +83,7 @@ async function sendThrough(route: Transport, msg: StoredMessage, rcpts: readonly
 }
 
 /** An event and a log line per recipient for a try that hands it to the next route. */
-async function recordFailovers(tries: Final[], from: string, to: string, started: number, deps: DeliverDeps): Promise<void> {
+async function recordFailovers(tries: Tried[], from: string, to: string, started: number, deps: DeliverDeps): Promise<void> {
   const now = Date.now();
   deps.metrics.routeFailovers.inc({ from, to }, tries.length);
   await Promise.all(tries.map(({ rcpt: r, outcome }) => {
@@ -102,7 +103,7 @@ async function recordFailovers(tries: Final[], from: string, to: string, started
 }
 
 /** Final outcomes of one try: recipient state, events, metrics, DSN and suppression. */
-async function finish(final: Final[], routeName: string, msg: StoredMessage | undefined, started: number, owner: string, deps: DeliverDeps): Promise<void> {
+async function finish(final: Tried[], routeName: string, msg: StoredMessage | undefined, started: number, owner: string, deps: DeliverDeps): Promise<void> {
   const { store, logger } = deps;
   const now = Date.now();
   const updates: RecipientUpdate[] = [];
