@@ -8,8 +8,9 @@ import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
 import { createSecretBox } from './dkim/secret.ts';
 import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
-import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
-import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
+import { createAutoRoute } from './delivery/routing/auto-route.ts';
+import { builtinRoutes, type TransportRegistry } from './delivery/routing/registry.ts';
+import { buildRouteTable } from './delivery/routing/route-table.ts';
 import { IDEMPOTENCY_TTL_MS } from './ingress/http/idempotency.ts';
 import { createHttpIngress, type HttpIngress } from './ingress/http/server.ts';
 import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
@@ -30,7 +31,16 @@ export interface Smarthost {
   close(): Promise<void>;
 }
 
-export async function startSmarthost(config: Config, logger: Logger, print: (line: string) => void = console.log): Promise<Smarthost> {
+export interface StartOptions {
+  /** The routes lists may name (tests add their own transports). */
+  routes?: TransportRegistry;
+}
+
+export async function startSmarthost(
+  config: Config, logger: Logger, print: (line: string) => void = console.log, opts: StartOptions = {},
+): Promise<Smarthost> {
+  // First, so a route that is named but not configured stops the start before anything is opened.
+  const routeTable = buildRouteTable(config, opts.routes ?? builtinRoutes);
   const store = await openStore(config);
   const secretBox = createSecretBox(config.secretKey);
   await checkDomainKeys(store, secretBox, logger).catch(async (err: unknown) => {
@@ -47,11 +57,11 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     logger.warn({ cert: tls.certPath }, 'no SMARTHOST_TLS_CERT/SMARTHOST_TLS_KEY: using a self-signed certificate; clients must not verify it');
   if (config.allowInsecureAuth) logger.warn('SMARTHOST_ALLOW_INSECURE_AUTH is on: passwords may cross the network in clear text');
 
-  const timeouts = { hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout };
-  const transport = config.relayUrl
-    ? createRelayTransport({ url: config.relayUrl, tlsRejectUnauthorized: config.relayTlsVerify, ...timeouts })
-    : createMxTransport({ ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency });
-  const router = createRouter(transport);
+  const autoRoute = routeTable.autoCandidates && createAutoRoute({
+    candidates: routeTable.autoCandidates.map((name) => ({ name, transport: routeTable.transports.get(name)!, describe: routeTable.describe(name) })),
+    intervalMs: config.routeProbeInterval, timeoutMs: config.routeProbeTimeout, logger,
+  });
+  const router = createRouter(routeTable, autoRoute);
   const metrics = createMetrics(store);
   const scheduler = new Scheduler(
     store, router,
@@ -98,6 +108,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
         if (!smtp.listening()) problems.push('SMTP listeners are not up');
         return problems;
       },
+      routeStatus: () => router.status(),
     },
   );
   try {
@@ -107,6 +118,8 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
     await store.close();
     throw err;
   }
+  // Until the first probe answers, auto tries every candidate in order: nothing waits for it.
+  autoRoute?.start();
   scheduler.start();
   webhooks.start();
   // Idempotency keys answer retries for a day; counter windows are at most a day long (a week is safe).
@@ -116,7 +129,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
       .catch((err: Error) => logger.warn({ err }, 'purging expired keys and counters failed'));
   }, 3_600_000);
   purge.unref();
-  logger.info({ route: transport.name, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
+  logger.info({ route: routeTable.default.join(','), rules: routeTable.rules.length, store: store.kind, data_dir: config.dataDir, hostname: config.hostname }, 'smarthost started');
 
   let closing: Promise<void> | undefined;
   return {

@@ -40,7 +40,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const key = String(issue.path[0] ?? '');
       const shown = key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
         : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
-      problems.push(`${shown}: ${issue.message}`);
+      // Nested settings (routes.rules[1].routes) name the part that is wrong.
+      const inner = issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      problems.push(`${shown}${inner ? ` ${inner}` : ''}: ${issue.message}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);

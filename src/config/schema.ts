@@ -37,6 +37,27 @@ const relayUrl = z
   .transform((s) => s.trim())
   .refine((s) => s === '' || /^smtps?:\/\/[^/]+/.test(s), 'must look like smtp://user:pass@host:587 or smtps://user:pass@host:465')
   .transform((s) => (s === '' ? undefined : new URL(s)));
+// Route names as the registry knows them (delivery/routing/registry.ts); `auto` stands alone.
+const routeList = list.pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'route names are lower-case, e.g. mx, relay, resend')).min(1, 'name at least one route'))
+  .refine((names) => !names.includes('auto') || names.length === 1, '"auto" picks a route itself and cannot be combined with others');
+const domains = list.transform((items) => items.map((d) => d.toLowerCase()));
+// Rules for what one failover list does not cover; a JSON string so SMARTHOST_ROUTES works on a PaaS too.
+const routes = z.preprocess(
+  (v, ctx) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not JSON: use {"default":["mx"],"rules":[{"recipientDomain":"example.org","routes":["relay"]}]}' });
+      return z.NEVER;
+    }
+  },
+  z.object({
+    default: routeList.optional(),
+    rules: z.array(z.object({ recipientDomain: domains.optional(), senderDomain: domains.optional(), routes: routeList }).strict()
+      .refine((r) => r.recipientDomain || r.senderDomain, 'a rule needs recipientDomain or senderDomain')).default([]),
+  }).strict(),
+);
 // Kept as the string pg parses; never logged (it may hold a password).
 const databaseUrl = z
   .string()
@@ -83,6 +104,17 @@ export const configSchema = z.object({
   relayUrl: relayUrl.optional(),
   /** Verify the upstream relay's certificate; turn off only for a private relay with a self-signed one. */
   relayTlsVerify: bool.default(true),
+  /** Ordered failover list for all mail (`postmark,relay`) or `auto`; default: relay when SMARTHOST_RELAY_URL is set, else mx. Wins over routes.default. */
+  route: routeList.optional(),
+  /** `{ default: [...], rules: [{ recipientDomain?, senderDomain?, routes: [...] }] }`: the first matching rule wins. */
+  routes: routes.optional(),
+  /** SMARTHOST_ROUTE=auto: the routes to probe, in order; default mx, relay (if configured), then each configured provider. */
+  autoRoutes: routeList.optional(),
+  routeProbeInterval: duration.default(10 * 60 * 1000),
+  /** Limit of each step of a route check (TCP connect, each reply, a provider's API call); a whole check gets four. */
+  routeProbeTimeout: duration.default(10_000),
+  /** A well-known MX that answers on port 25 from anywhere SMTP egress is open; the mx route's check connects to it. */
+  probeMxHost: z.string().min(1).default('gmail-smtp-in.l.google.com'),
   dnsServers: dnsServers.default([]),
   mxPort: port.default(25),
   maxQueueLifetime: duration.default(5 * 24 * 3600 * 1000),

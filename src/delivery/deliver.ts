@@ -1,13 +1,15 @@
-// One delivery attempt for one group of claimed recipients: send through the
-// transport, turn each outcome into recipient state and an event, bounce
-// (DSN + suppression) or schedule the retry. Never throws for a remote refusal.
+// One delivery attempt for one group of claimed recipients: send through each
+// route of the failover list in turn (routing/failover.ts decides who moves on),
+// turn each outcome into recipient state and an event, bounce (DSN +
+// suppression) or schedule the retry. Never throws for a remote refusal.
 import type { Logger } from 'pino';
 import { explainReply } from '../doctor/explain.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { retryDecision } from '../queue/backoff.ts';
-import type { ClaimedRecipient, RecipientUpdate, Store } from '../store/store.ts';
+import type { ClaimedRecipient, RecipientUpdate, Store, StoredMessage } from '../store/store.ts';
 import { buildDsn, shouldSendDsn } from './dsn.ts';
-import type { RecipientOutcome } from './outcome.ts';
+import type { RecipientOutcome, Transport } from './outcome.ts';
+import { failoverDecision } from './routing/failover.ts';
 import type { DeliveryGroup } from './router.ts';
 import { formatReply, reply, type SmtpReply } from './smtp-reply.ts';
 import { newMessageId } from '../store/ids.ts';
@@ -34,28 +36,80 @@ const messageGone = reply(554, '5.3.0', 'Message body missing from the queue');
 export const isHardBounce = (o: RecipientOutcome) => !!o.relay && (o.reply.enhanced === '5.1.1' || o.reply.enhanced === '5.2.1');
 
 export async function deliverGroup(group: DeliveryGroup, owner: string, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
-  const { store, logger } = deps;
-  const msg = await store.getMessage(group.messageId);
-  const started = Date.now();
-  let outcomes: RecipientOutcome[];
+  const msg = await deps.store.getMessage(group.messageId);
   if (!msg) {
-    outcomes = group.recipients.map((r) => ({ rcpt: r.address, kind: 'bounced', reply: messageGone }));
-  } else {
-    try {
-      outcomes = await group.transport.send(msg, group.recipients.map((r) => r.address), signal);
-    } catch (err) {
-      // A transport must not throw; if one does, the mail is kept and retried.
-      logger.error({ err, msg_id: group.messageId, transport: group.transport.name }, 'transport threw');
-      outcomes = [];
-    }
+    const gone = group.recipients.map((rcpt) => ({ rcpt, outcome: { rcpt: rcpt.address, kind: 'bounced', reply: messageGone } as RecipientOutcome }));
+    return finish(gone, group.routes[0]!.name, undefined, Date.now(), owner, deps);
   }
+  let pending = group.recipients;
+  for (let i = 0; i < group.routes.length && pending.length; i++) {
+    const route = group.routes[i]!;
+    const next = group.routes[i + 1];
+    const started = Date.now();
+    const byRcpt = await sendThrough(route, msg, pending, signal, deps.logger);
+    const final: Tried[] = [];
+    const onward: Tried[] = [];
+    for (const rcpt of pending) {
+      const outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
+      // A delivered recipient never reaches the next route; a shutdown does not start one.
+      (next && !signal.aborted && failoverDecision(outcome) === 'next' ? onward : final).push({ rcpt, outcome });
+    }
+    // This route's outcomes are committed before the next route is tried. A crash
+    // after this point at worst repeats a try: the recipients still pending keep
+    // their lease, which runs out, and the next attempt starts again from the
+    // first route (at-least-once, like any retry).
+    if (onward.length) await recordFailovers(onward, route.name, next!.name, started, deps);
+    if (final.length) await finish(final, route.name, msg, started, owner, deps);
+    pending = onward.map((f) => f.rcpt);
+  }
+}
+
+/** A recipient and what one route said for it. */
+interface Tried {
+  rcpt: ClaimedRecipient;
+  outcome: RecipientOutcome;
+}
+
+/** Outcomes by lower-cased recipient; none when the transport broke its promise and threw. */
+async function sendThrough(route: Transport, msg: StoredMessage, rcpts: readonly ClaimedRecipient[], signal: AbortSignal, logger: Logger) {
+  try {
+    const outcomes = await route.send(msg, rcpts.map((r) => r.address), signal);
+    return new Map(outcomes.map((o) => [o.rcpt.toLowerCase(), o]));
+  } catch (err) {
+    // A transport must not throw; if one does, the mail is kept and retried.
+    logger.error({ err, msg_id: msg.id, transport: route.name }, 'transport threw');
+    return new Map<string, RecipientOutcome>();
+  }
+}
+
+/** An event and a log line per recipient for a try that hands it to the next route. */
+async function recordFailovers(tries: Tried[], from: string, to: string, started: number, deps: DeliverDeps): Promise<void> {
   const now = Date.now();
-  const byRcpt = new Map(outcomes.map((o) => [o.rcpt.toLowerCase(), o]));
+  deps.metrics.routeFailovers.inc({ from, to }, tries.length);
+  await Promise.all(tries.map(({ rcpt: r, outcome }) => {
+    const line = formatReply(outcome.reply);
+    const category = explainReply(outcome.reply).category;
+    deps.logger.info({
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: from, relay: outcome.relay, tls: outcome.tls,
+      delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced, status: 'failover', failover_to: to,
+      reply: line, attempt: r.attempts + 1, category,
+    }, `${r.address}: ${from} failed, trying ${to}`);
+    return deps.store.addEvent({
+      messageId: r.messageId, recipient: r.address, type: 'attempt', at: now, route: from, relay: outcome.relay, tls: outcome.tls,
+      reply: outcome.reply, attempt: r.attempts + 1, category, detail: `failing over to ${to}`,
+      ...(outcome.providerMessageId && { providerMessageId: outcome.providerMessageId }),
+    });
+  }));
+}
+
+/** Final outcomes of one try: recipient state, events, metrics, DSN and suppression. */
+async function finish(final: Tried[], routeName: string, msg: StoredMessage | undefined, started: number, owner: string, deps: DeliverDeps): Promise<void> {
+  const { store, logger } = deps;
+  const now = Date.now();
   const updates: RecipientUpdate[] = [];
   const failed: { rcpt: ClaimedRecipient; outcome: RecipientOutcome; expired: boolean }[] = [];
 
-  for (const r of group.recipients) {
-    const outcome: RecipientOutcome = byRcpt.get(r.address.toLowerCase()) ?? { rcpt: r.address, kind: 'deferred', reply: lostOutcome };
+  for (const { rcpt: r, outcome } of final) {
     const attempts = r.attempts + 1;
     let status: RecipientUpdate['status'] = outcome.kind;
     let nextAttemptAt: number | undefined;
@@ -67,8 +121,8 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
       if (decision.kind === 'retry') nextAttemptAt = decision.at;
       else status = 'expired';
     }
-    deps.metrics.deliveries.inc({ transport: group.transport.name, outcome: status });
-    if (status === 'delivered') deps.metrics.deliveryLatency.observe({ transport: group.transport.name }, (now - r.messageCreatedAt) / 1000);
+    deps.metrics.deliveries.inc({ transport: routeName, outcome: status });
+    if (status === 'delivered') deps.metrics.deliveryLatency.observe({ transport: routeName }, (now - r.messageCreatedAt) / 1000);
     if (status === 'bounced' || status === 'expired') failed.push({ rcpt: r, outcome, expired: status === 'expired' });
     const line = formatReply(outcome.reply);
     const category = status === 'delivered' ? undefined : explainReply(outcome.reply).category;
@@ -76,13 +130,13 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
       recipientId: r.id, status, attempts, nextAttemptAt, lastReply: line,
       event: {
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
-        route: group.transport.name, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
+        route: routeName, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
         ...(category && { category }), ...(outcome.providerMessageId && { providerMessageId: outcome.providerMessageId }),
       },
     });
     // One line per recipient and attempt, with the fields Postfix operators read.
     logger.info({
-      event: 'delivery', msg_id: r.messageId, to: r.address, transport: group.transport.name, relay: outcome.relay,
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay,
       tls: outcome.tls, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
       status, reply: line, attempt: attempts, category, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
     }, `${r.address}: ${status}`);

@@ -1,36 +1,53 @@
-// Picks the transport for each recipient and groups recipients into delivery
-// sessions: per message and recipient domain for MX (one connection carries
-// all recipients of a domain), per message for an upstream relay.
+// Picks the failover list for each recipient (rules by recipient or sender
+// domain, else the default; `auto` asks the egress probe) and groups recipients
+// into delivery sessions: per message and recipient domain when the list starts
+// with MX (one connection carries all recipients of a domain), per message for
+// an upstream relay or a provider.
 import type { ClaimedRecipient } from '../store/store.ts';
 import type { Transport } from './outcome.ts';
+import type { AutoRoute } from './routing/auto-route.ts';
+import { AUTO, type RouteTable } from './routing/route-table.ts';
+import { routesFor } from './routing/rules.ts';
 
 export interface DeliveryGroup {
   messageId: string;
-  transport: Transport;
+  /** The failover list: each route is tried in turn for the recipients the one before could not take. */
+  routes: Transport[];
   recipients: ClaimedRecipient[];
 }
 
 export interface Router {
   group(claimed: readonly ClaimedRecipient[]): DeliveryGroup[];
+  /** One line on how mail leaves now, for /readyz. */
+  status(): string;
   close(): Promise<void>;
 }
 
-/** One route for everything: the upstream relay when configured, else MX delivery. */
-export function createRouter(transport: Transport): Router {
-  const byDomain = transport.name === 'mx';
+export function createRouter(table: RouteTable, auto?: AutoRoute): Router {
+  const namesFor = (r: ClaimedRecipient) => {
+    const names = routesFor(table, r.sender, r.address);
+    return names[0] === AUTO ? auto!.routes() : names;
+  };
   return {
     group(claimed) {
       const groups = new Map<string, DeliveryGroup>();
       for (const r of claimed) {
-        const key = byDomain ? `${r.messageId} ${r.domain}` : r.messageId;
+        const names = namesFor(r);
+        const key = `${r.messageId} ${names.join(',')}${names[0] === 'mx' ? ` ${r.domain}` : ''}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { messageId: r.messageId, transport, recipients: [] }));
+        if (!g) groups.set(key, (g = { messageId: r.messageId, routes: names.map((n) => table.transports.get(n)!), recipients: [] }));
         g.recipients.push(r);
       }
       return [...groups.values()];
     },
+    status() {
+      if (table.default[0] === AUTO) return auto!.status();
+      const rules = table.rules.length ? ` (${table.rules.length} rule${table.rules.length === 1 ? '' : 's'} for other domains)` : '';
+      return `delivering ${table.default.map((n) => table.describe(n)).join(', failing over ')}${rules}`;
+    },
     async close() {
-      await transport.close?.();
+      auto?.stop();
+      await Promise.all([...table.transports.values()].map((t) => t.close?.()));
     },
   };
 }

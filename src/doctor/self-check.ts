@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { createResolver, resolveMx } from '../delivery/transports/mx/resolve.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { explainError } from './explain.ts';
-import { probePort } from './ports.ts';
+import { probePort, relaxTls } from './ports.ts';
 import { check, makeReport, type Check, type Progress, type Report, type Section } from './report.ts';
 import { resolveHost } from './smtp.ts';
 
@@ -104,10 +104,6 @@ async function resolverChecks(config: Config, timeoutMs: number): Promise<Check[
     return [check('resolver', 'fail', `${which} does not answer (${code})`, { category: 'dns', hint: `${why.meaning}; ${why.remedy}` })];
   }
 }
-
-/** Certificate problems of a peer we do not verify are not delivery failures. */
-const relaxTls = (checks: Check[], why: string): Check[] =>
-  checks.map((c) => (c.id.startsWith('tls.') && c.id !== 'tls.mode' && c.status === 'fail' ? { ...c, status: 'warn', hint: `${c.hint ?? ''} (${why})` } : c));
 
 async function routeSection(config: Config, opts: SelfCheckOptions): Promise<Section> {
   const base = { timeoutMs: opts.timeoutMs, ehloName: config.hostname, progress: opts.progress };

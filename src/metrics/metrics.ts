@@ -18,6 +18,7 @@ export function createMetrics(store: Store) {
       name: 'smarthost_delivery_latency_seconds', help: 'Time from acceptance to final delivery, per recipient', labelNames: ['transport'],
       buckets: [0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400], registers,
     }),
+    routeFailovers: new Counter({ name: 'smarthost_route_failovers_total', help: 'Recipients handed to the next route of their failover list, by route', labelNames: ['from', 'to'], registers }),
     smtpSessions: new Counter({ name: 'smarthost_smtp_sessions_total', help: 'SMTP sessions opened, by listener', labelNames: ['listener'], registers }),
     authFailures: new Counter({ name: 'smarthost_smtp_auth_failures_total', help: 'Failed AUTH attempts', registers }),
     httpRequests: new Counter({ name: 'smarthost_http_requests_total', help: 'HTTP API requests, by route and status', labelNames: ['route', 'status'], registers }),

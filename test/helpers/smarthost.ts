@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
-import { startSmarthost, type Smarthost } from '../../src/main.ts';
+import { startSmarthost, type Smarthost, type StartOptions } from '../../src/main.ts';
 import { freePort } from './ports.ts';
 
 export interface TestSmarthost extends Smarthost {
@@ -23,18 +23,18 @@ export interface TestSmarthost extends Smarthost {
 export const TEST_USER = 'app';
 export const TEST_PASSWORD = 'correct horse battery staple';
 
-export async function startTestSmarthost(t: TestContext | undefined, env: Record<string, string> = {}): Promise<TestSmarthost> {
+export async function startTestSmarthost(t: TestContext | undefined, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestSmarthost> {
   // A free port can be taken by a parallel test file between the probe and the bind: try again with new ones.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnFreePorts(t, env);
+      return await startOnFreePorts(t, env, opts);
     } catch (err) {
       if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt === 5) throw err;
     }
   }
 }
 
-async function startOnFreePorts(t: TestContext | undefined, env: Record<string, string>): Promise<TestSmarthost> {
+async function startOnFreePorts(t: TestContext | undefined, env: Record<string, string>, opts: StartOptions): Promise<TestSmarthost> {
   const dataDir = env.SMARTHOST_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'smarthost-test-'));
   const ports = { submission: await freePort(), smtps: await freePort(), alt: await freePort(), http: await freePort() };
   const config = loadConfig({
@@ -59,7 +59,7 @@ async function startOnFreePorts(t: TestContext | undefined, env: Record<string, 
     },
   });
   const printed: string[] = [];
-  const instance = await startSmarthost(config, createLogger(config.logLevel, sink), (line) => printed.push(line));
+  const instance = await startSmarthost(config, createLogger(config.logLevel, sink), (line) => printed.push(line), opts);
   t?.after(() => instance.close());
   return Object.assign(instance, { config, ports, logs, printed });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/load.ts';
 import { createLogger } from '../../log.ts';
 import { SecretKeyError } from '../../dkim/secret.ts';
 import { startSmarthost } from '../../main.ts';
@@ -12,8 +13,10 @@ export function registerServe(program: Command): void {
       const config = loadConfigOrExit();
       const logger = createLogger(config.logLevel);
       const smarthost = await startSmarthost(config, logger).catch((err: unknown) => {
-        if (!(err instanceof SecretKeyError)) throw err;
-        console.error(`smarthost: ${err.message}`);
+        // A bad key, or a route that is named but not configured: say what to fix, not a stack.
+        if (err instanceof ConfigError) console.error(err.message);
+        else if (err instanceof SecretKeyError) console.error(`smarthost: ${err.message}`);
+        else throw err;
         process.exit(2);
       });
       const stop = (signal: string) => {

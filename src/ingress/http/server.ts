@@ -23,6 +23,8 @@ export interface HttpDeps {
   webhookGuard: ReturnType<typeof createAddressGuard>;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
+  /** How mail leaves now, in plain words (the route SMARTHOST_ROUTE=auto picked and why). */
+  routeStatus?: () => string;
 }
 
 export interface HttpIngressOptions {

@@ -4,6 +4,7 @@
 import type { Resolver } from 'node:dns/promises';
 import { allRecipients, type OutboundMessage, type RecipientOutcome, type Transport } from '../../outcome.ts';
 import { reply } from '../../smtp-reply.ts';
+import { checkSmtpRoute } from '../smtp-check.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
 import { createResolver, resolveMx } from './resolve.ts';
 
@@ -18,6 +19,8 @@ export interface MxTransportOptions {
   replyTimeout: number;
   /** Sessions open at once to one recipient domain. */
   perDestinationConcurrency?: number;
+  /** check(): a well-known MX that answers on `port` wherever SMTP egress is open, and the check's step limit. */
+  probe?: { host: string; timeoutMs: number };
 }
 
 // Postfix's smtp_mx_address_limit: a domain with many MX addresses cannot hold
@@ -129,5 +132,11 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
       );
       return results.flat();
     },
+    ...(opts.probe && {
+      check: (signal: AbortSignal) => checkSmtpRoute({
+        host: opts.probe!.host, port: opts.port, secure: false, kind: 'mx', verifyCertificate: false,
+        ehloName: opts.hostname, dnsServers: opts.dnsServers, timeoutMs: opts.probe!.timeoutMs,
+      }, signal),
+    }),
   };
 }

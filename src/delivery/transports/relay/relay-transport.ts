@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { allRecipients, type Transport } from '../../outcome.ts';
 import { reply } from '../../smtp-reply.ts';
+import { checkSmtpRoute } from '../smtp-check.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
 
 export interface RelayTransportOptions {
@@ -15,6 +16,8 @@ export interface RelayTransportOptions {
   replyTimeout: number;
   /** Verify the relay's certificate (default true); tests turn it off for self-signed relays. */
   tlsRejectUnauthorized?: boolean;
+  /** Step limit of check() (connect, each reply, TLS handshake); default connectTimeout. */
+  checkTimeout?: number;
 }
 
 // getaddrinfo may return several addresses; a relay is one service, so a few suffice.
@@ -66,5 +69,10 @@ export function createRelayTransport(opts: RelayTransportOptions): Transport {
       }
       return last?.outcomes ?? allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt to relay ${host} aborted`));
     },
+    // Connect, EHLO, TLS and AUTH with the configured credentials; no MAIL FROM, nothing is sent.
+    check: (signal) => checkSmtpRoute({
+      host, port, secure, kind: 'relay', verifyCertificate: opts.tlsRejectUnauthorized ?? true, ehloName: opts.hostname,
+      credentials: auth && { user: auth.user, password: auth.pass }, timeoutMs: opts.checkTimeout ?? opts.connectTimeout,
+    }, signal),
   };
 }

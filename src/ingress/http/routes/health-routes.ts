@@ -7,7 +7,10 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/readyz', async (_req, reply) => {
     const problems = await deps.readiness();
-    return reply.code(problems.length ? 503 : 200).send({ status: problems.length ? 'unavailable' : 'ready', problems });
+    // The route is information, not a readiness condition: mail is still accepted and queued while no route works.
+    return reply.code(problems.length ? 503 : 200).send({
+      status: problems.length ? 'unavailable' : 'ready', problems, ...(deps.routeStatus && { route: deps.routeStatus() }),
+    });
   });
 
   app.get('/metrics', async (_req, reply) =>

@@ -1,0 +1,41 @@
+// Every route smarthost can deliver through, by the name used in SMARTHOST_ROUTE
+// and the routes rules: what it needs configured, how to build its transport,
+// and how it reaches the world (for the log and /readyz). A new transport is one
+// entry here.
+import type { Config } from '../../config/schema.ts';
+import type { Transport } from '../outcome.ts';
+import { createMxTransport } from '../transports/mx/mx-transport.ts';
+import { createRelayTransport } from '../transports/relay/relay-transport.ts';
+
+export interface RouteKind {
+  /** The settings still missing before this route can be used, by their SMARTHOST_* names; empty when it can. */
+  missing(config: Config): string[];
+  create(config: Config): Transport;
+  /** How mail leaves on this route, completing "delivering …": "through resend over HTTPS". */
+  describe(config: Config): string;
+}
+
+/** Route name → kind, in the order SMARTHOST_ROUTE=auto tries them by default. */
+export type TransportRegistry = Record<string, RouteKind>;
+
+const smtpTimeouts = (config: Config) => ({ hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout });
+
+const relayHostPort = (url: URL) => `${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
+
+export const builtinRoutes: TransportRegistry = {
+  mx: {
+    missing: () => [],
+    create: (config) => createMxTransport({
+      ...smtpTimeouts(config), dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency,
+      probe: { host: config.probeMxHost, timeoutMs: config.routeProbeTimeout },
+    }),
+    describe: (config) => `directly to each recipient's MX on port ${config.mxPort}`,
+  },
+  relay: {
+    missing: (config) => (config.relayUrl ? [] : ['SMARTHOST_RELAY_URL']),
+    create: (config) => createRelayTransport({
+      url: config.relayUrl!, tlsRejectUnauthorized: config.relayTlsVerify, checkTimeout: config.routeProbeTimeout, ...smtpTimeouts(config),
+    }),
+    describe: (config) => `through the relay ${relayHostPort(config.relayUrl!)}`,
+  },
+};
