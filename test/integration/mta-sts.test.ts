@@ -1,0 +1,152 @@
+// MTA-STS (RFC 8461) and the operator's per-domain TLS policy on the mx route,
+// against real peers on loopback: a DNS server (dns2) for every record, an HTTPS
+// policy server and SMTP servers with certificates from a private test CA, and
+// the policy cache in a real SQLite file.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { OutboundMessage, RecipientOutcome } from '../../src/delivery/outcome.ts';
+import { createMxTransport } from '../../src/delivery/transports/mx/mx-transport.ts';
+import type { PolicyLookup } from '../../src/delivery/transports/mx/mta-sts.ts';
+import type { TlsLevel } from '../../src/delivery/transports/mx/tls-plan.ts';
+import { formatReply } from '../../src/delivery/smtp-reply.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { startDnsServer, type DnsRecords } from '../helpers/dns-server.ts';
+import { startFakeMx, type FakeMx } from '../helpers/fake-mx.ts';
+import { testPki } from '../helpers/pki.ts';
+
+const RAW = Buffer.from('From: app@sender.test\r\nTo: user@example.com\r\nSubject: sts\r\n\r\nHello.\r\n');
+const msg: OutboundMessage = { id: 'm1', sender: 'app@sender.test', raw: RAW };
+const live = () => AbortSignal.timeout(15_000);
+const pki = testPki();
+
+interface PolicyAnswer {
+  body?: string;
+  status?: number;
+  type?: string;
+  headers?: Record<string, string>;
+}
+
+/** An HTTPS server for mta-sts.<domain> names, answering from `answers` by Host header (mutable). */
+async function startPolicyServer(t: TestContext, names: string[], answers: Record<string, PolicyAnswer>) {
+  const requests: string[] = [];
+  const server: Server = createServer(pki.issue({ cn: names[0]!, san: names.map((n) => `DNS:${n}`) }), (req, res) => {
+    const host = (req.headers.host ?? '').split(':')[0]!;
+    requests.push(`${host}${req.url}`);
+    const a = req.url === '/.well-known/mta-sts.txt' ? answers[host] : undefined;
+    if (!a) return res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    res.writeHead(a.status ?? 200, { 'content-type': a.type ?? 'text/plain', ...a.headers }).end(a.body ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  t.after(close);
+  return { port: (server.address() as AddressInfo).port, requests, close };
+}
+
+const policy = (mode: string, mx: string[], maxAge = 86_400) =>
+  `version: STSv1\r\nmode: ${mode}\r\n${mx.map((m) => `mx: ${m}\r\n`).join('')}max_age: ${maxAge}\r\n`;
+
+function tempStore(t: TestContext): { store: Store; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-mta-sts-'));
+  const store = openSqliteStore(dir);
+  t.after(() => store.close());
+  return { store, dir };
+}
+
+interface Setup {
+  zone: DnsRecords;
+  mxPort: number;
+  store?: Store;
+  httpsPort?: number;
+  tlsPolicy?: Record<string, TlsLevel>;
+  lookups?: PolicyLookup[];
+  now?: () => number;
+}
+
+async function transportFor(t: TestContext, s: Setup) {
+  const dns = await startDnsServer(s.zone, t);
+  return createMxTransport({
+    hostname: 'smarthost.test', dnsServers: [dns.server], port: s.mxPort, connectTimeout: 5000, replyTimeout: 5000,
+    tlsPolicy: s.tlsPolicy, extraCa: [pki.ca],
+    mtaSts: s.store && {
+      store: s.store, timeoutMs: 5000, httpsPort: s.httpsPort, now: s.now,
+      observe: (_domain, lookup) => s.lookups?.push(lookup),
+    },
+  });
+}
+
+function only(outcomes: RecipientOutcome[]): RecipientOutcome {
+  assert.equal(outcomes.length, 1);
+  return outcomes[0]!;
+}
+
+const summary = (o: RecipientOutcome) => ({ kind: o.kind, reply: formatReply(o.reply), tls: o.tls, tlsDetail: o.tlsDetail });
+
+/** An MX on `host` with STARTTLS and a test-CA certificate for `certName`. */
+function mxWithCert(t: TestContext, host: string, certName: string, port?: number): Promise<FakeMx> {
+  return startFakeMx({ host, port, tls: true, certificate: pki.issue({ cn: certName, san: [`DNS:${certName}`] }) }, t);
+}
+
+test('enforce: an MX that matches the policy and shows a valid certificate gets the mail over verified TLS', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'mx1.mail.example.com');
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const lookups: PolicyLookup[] = [];
+  const transport = await transportFor(t, {
+    store, httpsPort: https.port, mxPort: mx.port, lookups,
+    zone: {
+      'example.com': { mx: [{ exchange: 'mx1.mail.example.com', priority: 10 }] },
+      'mx1.mail.example.com': { a: ['127.0.0.2'] },
+      '_mta-sts.example.com': { txt: ['v=STSv1; id=20261125'] },
+      'mta-sts.example.com': { a: ['127.0.0.1'] },
+    },
+  });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.deepEqual({ ...summary(o), reply: o.reply.code }, {
+    kind: 'delivered', reply: 250, tls: 'TLSv1.3', tlsDetail: 'mta-sts enforce, certificate verified',
+  });
+  assert.equal(mx.messages.length, 1);
+  assert.equal(mx.messages[0]!.secure, true);
+  const cached = await store.getMtaStsPolicy('example.com');
+  assert.deepEqual({ ...cached, fetchedAt: 0 }, {
+    domain: 'example.com', id: '20261125', mode: 'enforce', mx: ['*.mail.example.com'], maxAge: 86_400, fetchedAt: 0,
+  });
+  // A second delivery with the same TXT id uses the cache: no new fetch.
+  await transport.send(msg, ['user@example.com'], live());
+  assert.deepEqual(https.requests, ['mta-sts.example.com/.well-known/mta-sts.txt']);
+  assert.deepEqual(lookups.map((l) => l.result), ['fetched', 'cached']);
+});
+
+test('enforce: an MX that matches no mx pattern is never contacted; the mail is deferred with the reason', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'mx.example.net');
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const transport = await transportFor(t, {
+    store, httpsPort: https.port, mxPort: mx.port,
+    zone: {
+      'example.com': { mx: [{ exchange: 'mx.example.net', priority: 10 }] },
+      'mx.example.net': { a: ['127.0.0.2'] },
+      '_mta-sts.example.com': { txt: ['v=STSv1; id=1'] },
+      'mta-sts.example.com': { a: ['127.0.0.1'] },
+    },
+  });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.deepEqual(summary(o), {
+    kind: 'deferred', reply: '451 4.7.5 MTA-STS: mx.example.net does not match the policy for example.com (mx: *.mail.example.com)',
+    tls: undefined, tlsDetail: 'mta-sts enforce',
+  });
+  assert.equal(mx.connections, 0);
+});
