@@ -150,3 +150,167 @@ test('enforce: an MX that matches no mx pattern is never contacted; the mail is 
   });
   assert.equal(mx.connections, 0);
 });
+
+/** example.com with one MX, mx1.mail.example.com on 127.0.0.2, and an MTA-STS TXT record with `id`. */
+const stsZone = (id: string, mxName = 'mx1.mail.example.com'): DnsRecords => ({
+  'example.com': { mx: [{ exchange: mxName, priority: 10 }] },
+  [mxName]: { a: ['127.0.0.2'] },
+  '_mta-sts.example.com': { txt: [`v=STSv1; id=${id}`] },
+  'mta-sts.example.com': { a: ['127.0.0.1'] },
+});
+
+test('testing: a non-matching MX with an untrusted certificate still gets the mail; what enforce would refuse is recorded', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2', tls: true }, t); // self-signed CN=localhost
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('testing', ['*.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1', 'mx.example.net') });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.equal(o.tls, 'TLSv1.3');
+  assert.equal(o.tlsDetail, 'mta-sts testing, certificate not verified: the certificate is self-signed (DEPTH_ZERO_SELF_SIGNED_CERT), '
+    + 'enforce would fail: mx.example.net does not match the policy for example.com (mx: *.mail.example.com); no valid certificate');
+  assert.equal(mx.messages.length, 1);
+});
+
+test('enforce: an MX whose certificate names another host is not trusted: deferred 4.7.5, no mail sent', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'other.example.org');
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1') });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.deepEqual(summary(o), {
+    kind: 'deferred',
+    reply: `451 4.7.5 MTA-STS: TLS with mx1.mail.example.com[127.0.0.2]:${mx.port} failed: the certificate does not name this host `
+      + "(Host: mx1.mail.example.com. is not in the cert's altnames: DNS:other.example.org)",
+    tls: undefined, tlsDetail: 'mta-sts enforce',
+  });
+  assert.equal(mx.messages.length, 0);
+});
+
+test('enforce: an MX without STARTTLS is deferred, never sent the mail in plaintext', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['mx1.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1') });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.deepEqual(summary(o), {
+    kind: 'deferred',
+    reply: `451 4.7.5 MTA-STS: mx1.mail.example.com[127.0.0.2]:${mx.port} does not offer STARTTLS (500 5.0.0 Error: command not recognized); TLS is required`,
+    tls: undefined, tlsDetail: 'mta-sts enforce',
+  });
+  assert.equal(mx.messages.length, 0);
+});
+
+test('unreachable policy and nothing cached: delivered as without MTA-STS (RFC 8461 §5), the failure recorded', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t); // no STARTTLS: enforce would refuse it
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {});
+  await https.close();
+  const { store } = tempStore(t);
+  const lookups: PolicyLookup[] = [];
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1'), lookups });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.equal(o.tlsDetail, 'opportunistic, MTA-STS policy of example.com unavailable: https://mta-sts.example.com/.well-known/mta-sts.txt: '
+    + 'connection refused: nothing listens on that port, or a firewall actively rejects it '
+    + `(connect ECONNREFUSED 127.0.0.1:${https.port}), no TLS: the server does not offer STARTTLS`);
+  assert.deepEqual(lookups.map((l) => l.result), ['failed']);
+  assert.equal(await store.getMtaStsPolicy('example.com'), undefined);
+});
+
+test('a still-valid cached policy is kept when the refetch fails (new id, server down); an expired one is not', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'mx.example.net');
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com'], 3600) },
+  });
+  const { store } = tempStore(t);
+  let clock = Date.now();
+  const lookups: PolicyLookup[] = [];
+  const zone = stsZone('1', 'mx.example.net');
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone, lookups, now: () => clock });
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred');
+
+  zone['_mta-sts.example.com'] = { txt: ['v=STSv1; id=2'] };
+  await https.close();
+  const kept = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(formatReply(kept.reply), '451 4.7.5 MTA-STS: mx.example.net does not match the policy for example.com (mx: *.mail.example.com)');
+  assert.match(lookups[1]!.problem ?? '', /^MTA-STS policy of example\.com unavailable: https:\/\/mta-sts\.example\.com\/\.well-known\/mta-sts\.txt: connection refused/);
+
+  // The TXT record gone: the cached policy still applies until max_age runs out (RFC 8461 §5.1).
+  delete zone['_mta-sts.example.com'];
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred');
+
+  clock += 3601_000; // max_age over: the expired policy no longer applies
+  const after = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(after.kind, 'delivered');
+  assert.equal(after.tlsDetail, 'opportunistic, certificate verified');
+  assert.deepEqual(lookups.map((l) => l.result), ['fetched', 'kept', 'kept', 'absent']);
+  assert.equal(mx.messages.length, 1);
+});
+
+test('an expired cached policy with the same id is fetched again; when that fails the mail goes without a policy', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com'], 60) },
+  });
+  const { store } = tempStore(t);
+  let clock = Date.now();
+  const lookups: PolicyLookup[] = [];
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1'), lookups, now: () => clock });
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred'); // no STARTTLS under enforce
+  clock += 61_000;
+  await https.close();
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.match(o.tlsDetail ?? '', /^opportunistic, MTA-STS policy of example\.com unavailable: .*, no TLS: the server does not offer STARTTLS$/);
+  assert.deepEqual(lookups.map((l) => l.result), ['fetched', 'failed']);
+});
+
+test('the cached policy survives a restart: the policy server is down afterwards and the policy is still enforced', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'mx.example.net');
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-mta-sts-'));
+  const zone = stsZone('1', 'mx.example.net');
+  const first = openSqliteStore(dir);
+  const before = await transportFor(t, { store: first, httpsPort: https.port, mxPort: mx.port, zone });
+  assert.equal(only(await before.send(msg, ['user@example.com'], live())).kind, 'deferred');
+  await first.close();
+  await https.close();
+
+  const second = openSqliteStore(dir);
+  t.after(() => second.close());
+  const lookups: PolicyLookup[] = [];
+  const after = await transportFor(t, { store: second, httpsPort: https.port, mxPort: mx.port, zone, lookups });
+  const o = only(await after.send(msg, ['user@example.com'], live()));
+  assert.equal(formatReply(o.reply), '451 4.7.5 MTA-STS: mx.example.net does not match the policy for example.com (mx: *.mail.example.com)');
+  assert.deepEqual(lookups.map((l) => l.result), ['cached']);
+  assert.equal(mx.connections, 0);
+});
+
+test('mode none replaces the cached policy: nothing is enforced any more, even with the policy server down', async (t) => {
+  const mx = await mxWithCert(t, '127.0.0.2', 'mx.example.net');
+  const answers: Record<string, PolicyAnswer> = { 'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) } };
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], answers);
+  const { store } = tempStore(t);
+  const zone = stsZone('1', 'mx.example.net');
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone });
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred');
+
+  answers['mta-sts.example.com'] = { body: 'version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n' };
+  zone['_mta-sts.example.com'] = { txt: ['v=STSv1; id=2'] };
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.equal(o.tlsDetail, 'opportunistic, certificate verified');
+  assert.equal((await store.getMtaStsPolicy('example.com'))?.mode, 'none');
+
+  await https.close();
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'delivered');
+  assert.equal(mx.messages.length, 2);
+});
