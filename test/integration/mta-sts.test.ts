@@ -314,3 +314,84 @@ test('mode none replaces the cached policy: nothing is enforced any more, even w
   assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'delivered');
   assert.equal(mx.messages.length, 2);
 });
+
+/** partner.test with one MX, mx.partner.test on 127.0.0.2 (no MTA-STS record). */
+const partnerZone: DnsRecords = {
+  'partner.test': { mx: [{ exchange: 'mx.partner.test', priority: 10 }] },
+  'mx.partner.test': { a: ['127.0.0.2'] },
+};
+
+async function sendUnder(t: TestContext, level: TlsLevel, mx: FakeMx): Promise<RecipientOutcome> {
+  const { store } = tempStore(t);
+  const transport = await transportFor(t, { store, mxPort: mx.port, zone: partnerZone, tlsPolicy: { 'partner.test': level } });
+  return only(await transport.send(msg, ['user@partner.test'], live()));
+}
+
+test('TLS policy verify: a valid certificate for the MX name → delivered; a self-signed one → deferred 4.7.5', async (t) => {
+  const good = await mxWithCert(t, '127.0.0.2', 'mx.partner.test');
+  const o = await sendUnder(t, 'verify', good);
+  assert.deepEqual({ ...summary(o), reply: o.reply.code }, { kind: 'delivered', reply: 250, tls: 'TLSv1.3', tlsDetail: 'tls policy verify, certificate verified' });
+  await good.close();
+
+  const selfSigned = await startFakeMx({ host: '127.0.0.2', tls: true }, t);
+  const bad = await sendUnder(t, 'verify', selfSigned);
+  assert.deepEqual(summary(bad), {
+    kind: 'deferred',
+    reply: `451 4.7.5 TLS policy verify: TLS with mx.partner.test[127.0.0.2]:${selfSigned.port} failed: the certificate is self-signed (self-signed certificate)`,
+    tls: undefined, tlsDetail: 'tls policy verify',
+  });
+  assert.equal(selfSigned.messages.length, 0);
+});
+
+test('TLS policy encrypt: a self-signed certificate is enough → delivered; no STARTTLS → deferred 4.7.5', async (t) => {
+  const selfSigned = await startFakeMx({ host: '127.0.0.2', tls: true }, t);
+  const o = await sendUnder(t, 'encrypt', selfSigned);
+  assert.deepEqual({ ...summary(o), reply: o.reply.code }, {
+    kind: 'delivered', reply: 250, tls: 'TLSv1.3',
+    tlsDetail: 'tls policy encrypt, certificate not verified: the certificate is self-signed (DEPTH_ZERO_SELF_SIGNED_CERT)',
+  });
+  await selfSigned.close();
+
+  const plain = await startFakeMx({ host: '127.0.0.2' }, t);
+  const bad = await sendUnder(t, 'encrypt', plain);
+  assert.deepEqual(summary(bad), {
+    kind: 'deferred',
+    reply: `451 4.7.5 TLS policy encrypt: mx.partner.test[127.0.0.2]:${plain.port} does not offer STARTTLS (500 5.0.0 Error: command not recognized); TLS is required`,
+    tls: undefined, tlsDetail: 'tls policy encrypt',
+  });
+  assert.equal(plain.messages.length, 0);
+});
+
+test('TLS policy may: TLS when offered; a failed handshake falls back to plaintext on the same host', async (t) => {
+  const selfSigned = await startFakeMx({ host: '127.0.0.2', tls: true }, t);
+  const o = await sendUnder(t, 'may', selfSigned);
+  assert.deepEqual({ ...summary(o), reply: o.reply.code }, {
+    kind: 'delivered', reply: 250, tls: 'TLSv1.3',
+    tlsDetail: 'tls policy may, certificate not verified: the certificate is self-signed (DEPTH_ZERO_SELF_SIGNED_CERT)',
+  });
+  await selfSigned.close();
+
+  const broken = await startFakeMx({ host: '127.0.0.2', tls: 'broken' }, t);
+  const fallback = await sendUnder(t, 'may', broken);
+  assert.equal(fallback.kind, 'delivered');
+  assert.equal(fallback.tls, undefined);
+  assert.match(fallback.tlsDetail ?? '', /^tls policy may, no TLS: TLS handshake failed \(.+\), sent in plaintext$/);
+  assert.equal(broken.messages[0]?.secure, false);
+});
+
+test('a configured TLS policy wins over the domain\'s MTA-STS policy, which is then not even looked up', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], {
+    'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) },
+  });
+  const { store } = tempStore(t);
+  const lookups: PolicyLookup[] = [];
+  const transport = await transportFor(t, {
+    store, httpsPort: https.port, mxPort: mx.port, zone: stsZone('1', 'mx.example.net'), lookups, tlsPolicy: { 'example.com': 'may' },
+  });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.equal(o.tlsDetail, 'tls policy may, no TLS: the server does not offer STARTTLS');
+  assert.deepEqual(lookups, []);
+  assert.deepEqual(https.requests, []);
+});
