@@ -8,6 +8,7 @@ import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
 import { createSecretBox } from './dkim/secret.ts';
 import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
+import { reportPolicyLookups } from './delivery/transports/mx/mta-sts.ts';
 import { createMxTransport } from './delivery/transports/mx/mx-transport.ts';
 import { createRelayTransport } from './delivery/transports/relay/relay-transport.ts';
 import { IDEMPOTENCY_TTL_MS } from './ingress/http/idempotency.ts';
@@ -48,11 +49,15 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
   if (config.allowInsecureAuth) logger.warn('SMARTHOST_ALLOW_INSECURE_AUTH is on: passwords may cross the network in clear text');
 
   const timeouts = { hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout };
+  const metrics = createMetrics(store);
+  const mtaSts = config.mtaSts ? { store, timeoutMs: config.mtaStsTimeout, observe: reportPolicyLookups(metrics, logger) } : undefined;
   const transport = config.relayUrl
     ? createRelayTransport({ url: config.relayUrl, tlsRejectUnauthorized: config.relayTlsVerify, ...timeouts })
-    : createMxTransport({ ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency });
+    : createMxTransport({
+      ...timeouts, dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency,
+      tlsPolicy: config.tlsPolicy, mtaSts,
+    });
   const router = createRouter(transport);
-  const metrics = createMetrics(store);
   const scheduler = new Scheduler(
     store, router,
     { store, hostname: config.hostname, logger, metrics, lifetimeMs: config.maxQueueLifetime, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },

@@ -19,6 +19,9 @@ import type { Store } from '../../src/store/store.ts';
 import { startDnsServer, type DnsRecords } from '../helpers/dns-server.ts';
 import { startFakeMx, type FakeMx } from '../helpers/fake-mx.ts';
 import { testPki } from '../helpers/pki.ts';
+import { startTestSmarthost } from '../helpers/smarthost.ts';
+import { submit } from '../helpers/submit.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const RAW = Buffer.from('From: app@sender.test\r\nTo: user@example.com\r\nSubject: sts\r\n\r\nHello.\r\n');
 const msg: OutboundMessage = { id: 'm1', sender: 'app@sender.test', raw: RAW };
@@ -394,4 +397,43 @@ test('a configured TLS policy wins over the domain\'s MTA-STS policy, which is t
   assert.equal(o.tlsDetail, 'tls policy may, no TLS: the server does not offer STARTTLS');
   assert.deepEqual(lookups, []);
   assert.deepEqual(https.requests, []);
+});
+
+test('end to end: SMARTHOST_TLS_POLICY and MTA-STS decide each delivery; events, log lines and metrics say what was applied', async (t) => {
+  const plain = await startFakeMx({ host: '127.0.0.2' }, t);
+  const dns = await startDnsServer({
+    'partner.test': { mx: [{ exchange: 'mx.partner.test', priority: 10 }] },
+    'mx.partner.test': { a: ['127.0.0.2'] },
+    'other.test': { mx: [{ exchange: 'mx.other.test', priority: 10 }] },
+    'mx.other.test': { a: ['127.0.0.2'] },
+    // A TXT record but no policy host: the fetch fails, the mail goes as without MTA-STS.
+    'broken.test': { mx: [{ exchange: 'mx.other.test', priority: 10 }] },
+    '_mta-sts.broken.test': { txt: ['v=STSv1; id=7'] },
+  }, t);
+  const s = await startTestSmarthost(t, {
+    SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(plain.port), SMARTHOST_TLS_POLICY: 'partner.test=encrypt',
+  });
+  const id = await submit(s.ports.submission, { to: ['a@partner.test', 'b@other.test', 'c@broken.test'] });
+  const events = await waitFor('three attempts', async () => {
+    const list = (await s.store.listEvents(id)).filter((e) => e.type === 'deferred' || e.type === 'delivered');
+    return list.length === 3 && list;
+  });
+  const byRcpt = Object.fromEntries(events.map((e) => [e.recipient, [e.type, e.reply && formatReply(e.reply), e.detail]]));
+  assert.deepEqual(byRcpt, {
+    'a@partner.test': ['deferred',
+      `451 4.7.5 TLS policy encrypt: mx.partner.test[127.0.0.2]:${plain.port} does not offer STARTTLS (500 5.0.0 Error: command not recognized); TLS is required`,
+      'tls policy encrypt'],
+    'b@other.test': ['delivered', byRcpt['b@other.test']?.[1], 'opportunistic, no TLS: the server does not offer STARTTLS'],
+    'c@broken.test': ['delivered', byRcpt['c@broken.test']?.[1], 'opportunistic, MTA-STS policy of broken.test unavailable: '
+      + 'https://mta-sts.broken.test/.well-known/mta-sts.txt: the name does not resolve (no such domain or no address) '
+      + '(mta-sts.broken.test has no address), no TLS: the server does not offer STARTTLS'],
+  });
+  const warning = s.logs.find((l) => l.event === 'mta-sts');
+  assert.deepEqual([warning?.level, warning?.domain, warning?.result], [40, 'broken.test', 'failed']);
+  const line = s.logs.find((l) => l.event === 'delivery' && l.to === 'a@partner.test');
+  assert.equal(line?.tls_detail, 'tls policy encrypt');
+  // other.test publishes no MTA-STS record; partner.test's configured policy means no lookup at all.
+  const metrics = await s.metrics.registry.metrics();
+  assert.match(metrics, /^smarthost_mta_sts_policy_total\{mode="none",result="absent"\} 1$/m);
+  assert.match(metrics, /^smarthost_mta_sts_policy_total\{mode="none",result="failed"\} 1$/m);
 });

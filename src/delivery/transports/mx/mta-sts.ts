@@ -3,6 +3,8 @@
 // surviving restarts) and a fresh fetch when the id changed or max_age ran out.
 import type { Resolver } from 'node:dns/promises';
 import { parsePolicy, resolvePolicy } from 'mailauth/lib/mta-sts.js';
+import type { Logger } from 'pino';
+import type { Metrics } from '../../../metrics/metrics.ts';
 import type { MtaStsPolicy, Store } from '../../../store/store.ts';
 import { fetchPolicyFile, type PolicyFetchOptions } from './mta-sts-fetch.ts';
 
@@ -39,6 +41,14 @@ const reason = (err: unknown) => {
   if (e.code === 'multi_sts_records') return 'several v=STSv1 TXT records (RFC 8461 §3.1: none applies)';
   return e.code && !e.message.includes(' ') ? `DNS lookup failed (${e.code})` : e.message;
 };
+
+/** An `observe` that counts every lookup (smarthost_mta_sts_policy_total) and logs why a policy could not be had. */
+export function reportPolicyLookups(metrics: Pick<Metrics, 'mtaStsPolicies'>, logger: Logger): NonNullable<MtaStsOptions['observe']> {
+  return (domain, lookup) => {
+    metrics.mtaStsPolicies.inc({ mode: lookup.policy?.mode ?? 'none', result: lookup.result });
+    if (lookup.problem) logger.warn({ event: 'mta-sts', domain, result: lookup.result, problem: lookup.problem }, `MTA-STS: ${lookup.problem}`);
+  };
+}
 
 export function createMtaSts(resolver: Resolver, opts: MtaStsOptions): MtaSts {
   const now = opts.now ?? Date.now;
