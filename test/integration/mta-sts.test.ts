@@ -437,3 +437,28 @@ test('end to end: SMARTHOST_TLS_POLICY and MTA-STS decide each delivery; events,
   assert.match(metrics, /^smarthost_mta_sts_policy_total\{mode="none",result="absent"\} 1$/m);
   assert.match(metrics, /^smarthost_mta_sts_policy_total\{mode="none",result="failed"\} 1$/m);
 });
+
+test('enforce: an expired MX certificate → deferred 4.7.5; an invalid policy file → no policy, the reason recorded', async (t) => {
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+  const expired = pki.issue({
+    cn: 'mx1.mail.example.com', san: ['DNS:mx1.mail.example.com'],
+    startDate: stamp(Date.now() - 10 * 86_400_000), endDate: stamp(Date.now() - 86_400_000),
+  });
+  const mx = await startFakeMx({ host: '127.0.0.2', tls: true, certificate: expired }, t);
+  const answers: Record<string, PolicyAnswer> = { 'mta-sts.example.com': { body: policy('enforce', ['*.mail.example.com']) } };
+  const https = await startPolicyServer(t, ['mta-sts.example.com'], answers);
+  const { store } = tempStore(t);
+  const zone = stsZone('1');
+  const transport = await transportFor(t, { store, httpsPort: https.port, mxPort: mx.port, zone });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(formatReply(o.reply),
+    `451 4.7.5 MTA-STS: TLS with mx1.mail.example.com[127.0.0.2]:${mx.port} failed: the server certificate has expired (certificate has expired)`);
+
+  const { store: fresh } = tempStore(t);
+  answers['mta-sts.example.com'] = { body: 'version: STSv1\r\nmode: strict\r\nmx: *.mail.example.com\r\nmax_age: 86400\r\n' };
+  const lenient = await transportFor(t, { store: fresh, httpsPort: https.port, mxPort: mx.port, zone });
+  const sent = only(await lenient.send(msg, ['user@example.com'], live()));
+  assert.equal(sent.kind, 'delivered');
+  assert.equal(sent.tlsDetail, 'opportunistic, MTA-STS policy of example.com is invalid: Invalid mode field (RFC 8461 §3.2), '
+    + 'certificate not verified: the server certificate has expired (CERT_HAS_EXPIRED)');
+});

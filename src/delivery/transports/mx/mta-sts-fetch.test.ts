@@ -1,9 +1,15 @@
 // The policy fetch against a real HTTPS server on loopback (test CA) and a real
 // DNS server: what RFC 8461 §3.3 allows through, and the words for what it does not.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { test, type TestContext } from 'node:test';
+import { childEnv, PROJECT_ROOT } from '../../../../test/helpers/child-smarthost.ts';
 import { startDnsServer } from '../../../../test/helpers/dns-server.ts';
 import { startSilentServer, testCertificate } from '../../../../test/helpers/fake-mx.ts';
 import { testPki } from '../../../../test/helpers/pki.ts';
@@ -11,6 +17,7 @@ import { fetchPolicyFile, MAX_POLICY_BYTES } from './mta-sts-fetch.ts';
 import { createResolver } from './resolve.ts';
 
 const pki = testPki();
+const execFileAsync = promisify(execFile);
 const URL = 'https://mta-sts.a.test/.well-known/mta-sts.txt';
 const POLICY = 'version: STSv1\r\nmode: enforce\r\nmx: mx.a.test\r\nmax_age: 86400\r\n';
 
@@ -67,5 +74,26 @@ test('the policy host is resolved through the configured resolver: no address, n
   const dns = await startDnsServer({}, t);
   await assert.rejects(fetchPolicyFile('a.test', { resolver: createResolver([dns.server]), timeoutMs: 5000, httpsPort: 1 }), {
     message: `${URL}: the name does not resolve (no such domain or no address) (mta-sts.a.test has no address)`,
+  });
+});
+
+test('without extraCa the policy host is verified against Node\'s CAs, which NODE_EXTRA_CA_CERTS extends (as in production)', async (t) => {
+  const port = await serve(t, (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(POLICY));
+  const dns = await startDnsServer({ 'mta-sts.a.test': { a: ['127.0.0.1'] } }, t);
+  const caFile = join(mkdtempSync(join(tmpdir(), 'smarthost-ca-')), 'ca.pem');
+  writeFileSync(caFile, pki.ca);
+  const script = `import { fetchPolicyFile } from './src/delivery/transports/mx/mta-sts-fetch.ts';
+    import { createResolver } from './src/delivery/transports/mx/resolve.ts';
+    fetchPolicyFile('a.test', { resolver: createResolver(['${dns.server}']), timeoutMs: 5000, httpsPort: ${port} })
+      .then((text) => console.log(JSON.stringify({ text })), (err) => console.log(JSON.stringify({ error: err.message })));`;
+  const run = async (env: Record<string, string>) => {
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT, env: childEnv(env), timeout: 20_000,
+    });
+    return JSON.parse(stdout) as { text?: string; error?: string };
+  };
+  assert.deepEqual(await run({ NODE_EXTRA_CA_CERTS: caFile }), { text: POLICY });
+  assert.deepEqual(await run({}), {
+    error: `${URL}: the chain is incomplete (unable to verify the first certificate)`,
   });
 });
