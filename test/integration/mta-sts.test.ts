@@ -244,7 +244,10 @@ test('a still-valid cached policy is kept when the refetch fails (new id, server
   assert.equal(formatReply(kept.reply), '451 4.7.5 MTA-STS: mx.example.net does not match the policy for example.com (mx: *.mail.example.com)');
   assert.match(lookups[1]!.problem ?? '', /^MTA-STS policy of example\.com unavailable: https:\/\/mta-sts\.example\.com\/\.well-known\/mta-sts\.txt: connection refused/);
 
-  // The TXT record gone: the cached policy still applies until max_age runs out (RFC 8461 §5.1).
+  // The TXT record unreadable or gone: the cached policy still applies until max_age runs out (RFC 8461 §5.1).
+  zone['_mta-sts.example.com'] = { servfail: true };
+  assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred');
+  assert.equal(lookups[2]!.problem, '_mta-sts.example.com: DNS lookup failed (ESERVFAIL)');
   delete zone['_mta-sts.example.com'];
   assert.equal(only(await transport.send(msg, ['user@example.com'], live())).kind, 'deferred');
 
@@ -252,7 +255,7 @@ test('a still-valid cached policy is kept when the refetch fails (new id, server
   const after = only(await transport.send(msg, ['user@example.com'], live()));
   assert.equal(after.kind, 'delivered');
   assert.equal(after.tlsDetail, 'opportunistic, certificate verified');
-  assert.deepEqual(lookups.map((l) => l.result), ['fetched', 'kept', 'kept', 'absent']);
+  assert.deepEqual(lookups.map((l) => l.result), ['fetched', 'kept', 'kept', 'kept', 'absent']);
   assert.equal(mx.messages.length, 1);
 });
 
@@ -461,4 +464,24 @@ test('enforce: an expired MX certificate → deferred 4.7.5; an invalid policy f
   assert.equal(sent.kind, 'delivered');
   assert.equal(sent.tlsDetail, 'opportunistic, MTA-STS policy of example.com is invalid: Invalid mode field (RFC 8461 §3.2), '
     + 'certificate not verified: the server certificate has expired (CERT_HAS_EXPIRED)');
+});
+
+test('several v=STSv1 records mean no policy; a policy cache that cannot be read defers rather than downgrade', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const { store } = tempStore(t);
+  const lookups: PolicyLookup[] = [];
+  const zone = stsZone('1');
+  zone['_mta-sts.example.com'] = { txt: ['v=STSv1; id=1', 'v=STSv1; id=2'] };
+  const transport = await transportFor(t, { store, mxPort: mx.port, zone, lookups });
+  const o = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.equal(o.kind, 'delivered');
+  assert.equal(o.tlsDetail, 'opportunistic, _mta-sts.example.com: several v=STSv1 TXT records (RFC 8461 §3.1: none applies), '
+    + 'no TLS: the server does not offer STARTTLS');
+
+  await store.close();
+  const failed = only(await transport.send(msg, ['user@example.com'], live()));
+  assert.deepEqual(summary(failed), {
+    kind: 'deferred', reply: '451 4.3.0 MTA-STS policy cache unavailable: The database connection is not open', tls: undefined, tlsDetail: undefined,
+  });
+  assert.equal(mx.messages.length, 1);
 });

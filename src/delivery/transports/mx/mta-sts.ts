@@ -36,10 +36,11 @@ export interface MtaSts {
   policyFor(domain: string): Promise<PolicyLookup>;
 }
 
+/** Why the TXT lookup gave no id: mailauth's code for several records, or the resolver's error code. */
 const reason = (err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'multi_sts_records') return 'several v=STSv1 TXT records (RFC 8461 §3.1: none applies)';
-  return e.code && !e.message.includes(' ') ? `DNS lookup failed (${e.code})` : e.message;
+  return e.code ? `DNS lookup failed (${e.code})` : String(e.message ?? err);
 };
 
 /** An `observe` that counts every lookup (smarthost_mta_sts_policy_total) and logs why a policy could not be had. */
