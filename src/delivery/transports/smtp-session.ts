@@ -198,10 +198,10 @@ function attempt(
       }
       // STARTTLS handshake errors arrive as socket errors while `upgrading` is set.
       if (err.code === 'ETLS' || conn.upgrading || (opts.secure && stage === 'connect' && isTlsError(err))) {
-        if (opts.tlsRequiredBy) {
-          return all('deferred', reply(451, '4.7.5', `${opts.tlsRequiredBy}: TLS with ${label} failed: ${handshakeProblem(err)}`), true, handshakeProblem(err));
-        }
-        return all('deferred', reply(451, '4.7.5', `TLS with ${label} failed: ${describe(err)}`), true, describe(err));
+        // Where a policy demands TLS, the reply says in plain words what is wrong with the certificate.
+        const why = opts.tlsRequiredBy ? handshakeProblem(err) : describe(err);
+        const text = `${opts.tlsRequiredBy ? `${opts.tlsRequiredBy}: ` : ''}TLS with ${label} failed: ${why}`;
+        return all('deferred', reply(451, '4.7.5', text), true, why);
       }
       if (err.code === 'ETIMEDOUT') {
         const r = err.timeoutType === 'CONNECT_TIMEOUT' ? reply(451, '4.4.1', `Connection to ${label} timed out`) : timedOut(label);
@@ -278,7 +278,10 @@ function describe(err: SMTPError): string {
   return ((err as { reason?: string }).reason ?? err.message).replace(/\s+/g, ' ').trim();
 }
 
-/** A certificate verification code (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …) in plain words. */
+/**
+ * A certificate verification code (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …) in plain words.
+ * Node types `authorizationError` as an Error but sets the OpenSSL code string.
+ */
 function certificateProblem(code: string | Error | null | undefined): string {
   const name = code instanceof Error ? ((code as NodeJS.ErrnoException).code ?? code.message) : (code ?? 'unknown');
   const why = explainError({ code: name });

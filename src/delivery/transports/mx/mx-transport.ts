@@ -4,7 +4,7 @@
 // the TLS the domain's policy asks for (tls-plan.ts).
 import type { Resolver } from 'node:dns/promises';
 import { allRecipients, type OutboundMessage, type RecipientOutcome, type Transport } from '../../outcome.ts';
-import { reply } from '../../smtp-reply.ts';
+import { reply, type SmtpReply } from '../../smtp-reply.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
 import { createMtaSts, type MtaStsOptions, type PolicyLookup } from './mta-sts.ts';
 import { createResolver, resolveMx } from './resolve.ts';
@@ -84,7 +84,7 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
   const mtaSts = opts.mtaSts && createMtaSts(resolver, { ...opts.mtaSts, extraCa: opts.extraCa });
 
   /** The domain's TLS plan, or a deferral when the policy cache cannot be read (never a silent downgrade). */
-  async function tlsPlan(domain: string): Promise<TlsPlan | RecipientOutcome['reply']> {
+  async function tlsPlan(domain: string): Promise<TlsPlan | SmtpReply> {
     const configured = opts.tlsPolicy?.[domain];
     let sts: PolicyLookup | undefined;
     // A domain literal has no DNS name to publish a policy under.
