@@ -10,7 +10,8 @@ import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
 import { createAutoRoute } from './delivery/routing/auto-route.ts';
 import { builtinRoutes, type TransportRegistry } from './delivery/routing/registry.ts';
-import { buildRouteTable } from './delivery/routing/route-table.ts';
+import { buildRouteTable, checkRoutes } from './delivery/routing/route-table.ts';
+import { reportPolicyLookups } from './delivery/transports/mx/mta-sts.ts';
 import { IDEMPOTENCY_TTL_MS } from './ingress/http/idempotency.ts';
 import { createHttpIngress, type HttpIngress } from './ingress/http/server.ts';
 import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
@@ -40,7 +41,8 @@ export async function startSmarthost(
   config: Config, logger: Logger, print: (line: string) => void = console.log, opts: StartOptions = {},
 ): Promise<Smarthost> {
   // First, so a route that is named but not configured stops the start before anything is opened.
-  const routeTable = buildRouteTable(config, opts.routes ?? builtinRoutes);
+  const registry = opts.routes ?? builtinRoutes;
+  checkRoutes(config, registry);
   const store = await openStore(config);
   const secretBox = createSecretBox(config.secretKey);
   await checkDomainKeys(store, secretBox, logger).catch(async (err: unknown) => {
@@ -57,12 +59,14 @@ export async function startSmarthost(
     logger.warn({ cert: tls.certPath }, 'no SMARTHOST_TLS_CERT/SMARTHOST_TLS_KEY: using a self-signed certificate; clients must not verify it');
   if (config.allowInsecureAuth) logger.warn('SMARTHOST_ALLOW_INSECURE_AUTH is on: passwords may cross the network in clear text');
 
+  const metrics = createMetrics(store);
+  const mtaSts = config.mtaSts ? { store, timeoutMs: config.mtaStsTimeout, observe: reportPolicyLookups(metrics, logger) } : undefined;
+  const routeTable = buildRouteTable(config, registry, { mtaSts });
   const autoRoute = routeTable.autoCandidates && createAutoRoute({
     candidates: routeTable.autoCandidates.map((name) => ({ name, transport: routeTable.transports.get(name)!, describe: routeTable.describe(name) })),
     intervalMs: config.routeProbeInterval, timeoutMs: config.routeProbeTimeout, logger,
   });
   const router = createRouter(routeTable, autoRoute);
-  const metrics = createMetrics(store);
   const scheduler = new Scheduler(
     store, router,
     { store, hostname: config.hostname, logger, metrics, lifetimeMs: config.maxQueueLifetime, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },

@@ -88,3 +88,25 @@ test('a PostgreSQL URL from SMARTHOST_DATABASE_URL, or the platform DATABASE_URL
   assert.match(problems({ SMARTHOST_DATABASE_URL: 'mysql://db/mail' })[0] ?? '', /^SMARTHOST_DATABASE_URL: must look like postgres:\/\//);
   assert.match(problems({ DATABASE_URL: 'mysql://db/mail' })[0] ?? '', /^DATABASE_URL: must look like postgres:\/\//);
 });
+
+test('TLS policy per recipient domain: an object in the config file or domain=level pairs in SMARTHOST_TLS_POLICY', () => {
+  assert.deepEqual(loadConfig({}).tlsPolicy, {});
+  assert.equal(loadConfig({}).mtaSts, true);
+  assert.equal(loadConfig({}).mtaStsTimeout, 10_000);
+  assert.deepEqual(loadConfig({ SMARTHOST_TLS_POLICY: 'Partner.Example=verify, other.example=encrypt' }).tlsPolicy,
+    { 'partner.example': 'verify', 'other.example': 'encrypt' });
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-config-'));
+  const file = join(dir, 'smarthost.json');
+  writeFileSync(file, JSON.stringify({ tlsPolicy: { 'partner.example': 'may' }, mtaSts: false }));
+  const c = loadConfig({ SMARTHOST_CONFIG: file });
+  assert.deepEqual(c.tlsPolicy, { 'partner.example': 'may' });
+  assert.equal(c.mtaSts, false);
+  assert.throws(() => loadConfig({ SMARTHOST_TLS_POLICY: 'partner.example=strict,bare.example,=verify' }), (err: ConfigError) => {
+    assert.deepEqual(err.problems, [
+      'SMARTHOST_TLS_POLICY: partner.example: "strict" is not may, encrypt or verify',
+      'SMARTHOST_TLS_POLICY: bare.example: "" is not may, encrypt or verify',
+      'SMARTHOST_TLS_POLICY: not a domain=level entry: =verify',
+    ]);
+    return true;
+  });
+});

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseUserEntry } from '../credentials/seed.ts';
+import { TLS_LEVELS, type TlsLevel } from '../delivery/transports/mx/tls-plan.ts';
 import { parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
 
@@ -72,6 +73,22 @@ const users = z
   for (const item of items) for (const message of parseUserEntry(item).problems) ctx.addIssue({ code: 'custom', message });
 });
 
+// `{"partner.example": "verify"}` in the config file, `partner.example=verify,other.example=encrypt` in the environment.
+const tlsPolicy = z
+  .union([z.record(z.string(), z.string()), z.string()])
+  .transform((v, ctx) => {
+    const entries = typeof v === 'string'
+      ? v.split(/[\s,]+/).filter(Boolean).map((e) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, '']))
+      : Object.entries(v);
+    const out: Record<string, TlsLevel> = {};
+    for (const [domain, level] of entries) {
+      if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i.test(domain ?? '')) ctx.addIssue({ code: 'custom', message: `not a domain=level entry: ${domain}=${level}` });
+      else if (!(TLS_LEVELS as readonly string[]).includes(level ?? '')) ctx.addIssue({ code: 'custom', message: `${domain}: "${level}" is not may, encrypt or verify` });
+      else out[domain!.toLowerCase()] = level as TlsLevel;
+    }
+    return out;
+  });
+
 /** Schema keys are camelCase; `envName` maps each to SMARTHOST_<UPPER_SNAKE>. */
 export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
@@ -117,6 +134,12 @@ export const configSchema = z.object({
   probeMxHost: z.string().min(1).default('gmail-smtp-in.l.google.com'),
   dnsServers: dnsServers.default([]),
   mxPort: port.default(25),
+  /** Per recipient domain: may (opportunistic TLS), encrypt (TLS required) or verify (TLS with a valid certificate); wins over MTA-STS. */
+  tlsPolicy: tlsPolicy.default({}),
+  /** Apply recipient domains' MTA-STS policies (RFC 8461) on the mx route. */
+  mtaSts: bool.default(true),
+  /** Time limit for fetching one MTA-STS policy file. */
+  mtaStsTimeout: duration.default(10_000),
   maxQueueLifetime: duration.default(5 * 24 * 3600 * 1000),
   /** Retry schedule: first delay, doubling up to the maximum, with jitter. */
   retryInitial: duration.default(5 * 60 * 1000),

@@ -132,12 +132,13 @@ async function finish(final: Tried[], routeName: string, msg: StoredMessage | un
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
         route: routeName, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
         ...(category && { category }), ...(outcome.providerMessageId && { providerMessageId: outcome.providerMessageId }),
+        ...(outcome.tlsDetail && { detail: outcome.tlsDetail }),
       },
     });
     // One line per recipient and attempt, with the fields Postfix operators read.
     logger.info({
       event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay,
-      tls: outcome.tls, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
+      tls: outcome.tls, tls_detail: outcome.tlsDetail, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
       status, reply: line, attempt: attempts, category, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
     }, `${r.address}: ${status}`);
   }

@@ -9,6 +9,8 @@ export interface DeliveryDetail {
   tls?: string;
   /** The id a provider's HTTPS API returned for this delivery. */
   providerMessageId?: string;
+  /** The TLS rule applied and whether the certificate was verified: "mta-sts enforce, certificate verified". */
+  tlsDetail?: string;
 }
 
 export type RecipientOutcome =

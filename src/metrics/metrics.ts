@@ -22,6 +22,10 @@ export function createMetrics(store: Store) {
     smtpSessions: new Counter({ name: 'smarthost_smtp_sessions_total', help: 'SMTP sessions opened, by listener', labelNames: ['listener'], registers }),
     authFailures: new Counter({ name: 'smarthost_smtp_auth_failures_total', help: 'Failed AUTH attempts', registers }),
     httpRequests: new Counter({ name: 'smarthost_http_requests_total', help: 'HTTP API requests, by route and status', labelNames: ['route', 'status'], registers }),
+    mtaStsPolicies: new Counter({
+      name: 'smarthost_mta_sts_policy_total', help: 'MTA-STS policy lookups on the mx route, by the mode applied and how the policy was found',
+      labelNames: ['mode', 'result'], registers,
+    }),
     webhookDeliveries: new Counter({ name: 'smarthost_webhook_deliveries_total', help: 'Webhook POST attempts, by result', labelNames: ['result'], registers }),
     // Only a store that counts its statements (PostgreSQL) has this metric; SQLite does not report a fake 0.
     storeQueries: store.statementCount

@@ -234,6 +234,20 @@ export interface DomainKey {
   createdAt: number;
 }
 
+/** A recipient domain's MTA-STS policy (RFC 8461 §3.2) as last fetched, cached until `fetchedAt + maxAge` (§5.1). */
+export interface MtaStsPolicy {
+  /** Lower-case recipient domain. */
+  domain: string;
+  /** The `id=` of the `_mta-sts` TXT record the policy was fetched under. */
+  id: string;
+  mode: 'enforce' | 'testing' | 'none';
+  /** `mx:` patterns, lower-case (`mail.example.com`, `*.example.net`). */
+  mx: string[];
+  /** Seconds. */
+  maxAge: number;
+  fetchedAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /**
@@ -345,6 +359,11 @@ export interface Store {
   listDomainKeys(domain?: string): Promise<DomainKey[]>;
   /** Removes every key of the domain; false when it had none. */
   removeDomain(domain: string): Promise<boolean>;
+
+  /** The cached MTA-STS policy of a recipient domain (case-insensitive), expired or not. */
+  getMtaStsPolicy(domain: string): Promise<MtaStsPolicy | undefined>;
+  /** Creates or replaces the domain's cached policy; every node sharing the store sees it. */
+  putMtaStsPolicy(policy: MtaStsPolicy): Promise<void>;
 
   /**
    * Calls `listener` after commits that may have made work due (enqueue, retryMessage) — in every process

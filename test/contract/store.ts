@@ -400,6 +400,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.listDomainKeys()).map((k) => k.domain), ['other.test']);
   });
 
+  withStore('MTA-STS policies: one per domain, replaced by a newer fetch, seen by a sibling and after a reopen', async (s) => {
+    const policy = { domain: 'example.com', id: '20261125', mode: 'enforce' as const, mx: ['mx.example.com', '*.mail.example.com'], maxAge: 86_400, fetchedAt: 1_000 };
+    assert.equal(await s.getMtaStsPolicy('example.com'), undefined);
+    await s.putMtaStsPolicy({ ...policy, domain: 'Example.COM' });
+    assert.deepEqual(await s.getMtaStsPolicy('EXAMPLE.com'), policy);
+    const none = { ...policy, id: '20261126', mode: 'none' as const, mx: [], maxAge: 3_600, fetchedAt: 2_000 };
+    await s.putMtaStsPolicy(none);
+    const sibling = await factory.sibling(s);
+    assert.deepEqual(await sibling.getMtaStsPolicy('example.com'), none, 'another node sees the replacement');
+    await sibling.close();
+    const again = await factory.reopen(s);
+    assert.deepEqual(await again.getMtaStsPolicy('example.com'), none);
+    assert.equal(await again.getMtaStsPolicy('other.test'), undefined);
+    await again.close();
+  });
+
   withStore('purgeExpired forgets old idempotency keys and ended counter windows, nothing current', async (s) => {
     await s.claimIdempotencyKey('key:a', 'old', 'h', 1_000, 10 ** 12);
     await s.claimIdempotencyKey('key:a', 'new', 'h', 5_000, 10 ** 12);

@@ -31,6 +31,8 @@ export interface FakeMxOptions {
   tls?: boolean | 'broken';
   /** Implicit TLS on connect (an smtps:// relay). */
   secure?: boolean;
+  /** The certificate for STARTTLS/implicit TLS instead of the self-signed CN=localhost one (e.g. from test/helpers/pki.ts). */
+  certificate?: { cert: Buffer; key: Buffer };
   /** Require AUTH with exactly these credentials (a relay); otherwise anyone may send (an MX). */
   auth?: { user: string; pass: string };
   /** Reply to MAIL FROM; default 250. */
@@ -108,7 +110,7 @@ export async function startFakeMx(opts: FakeMxOptions, t?: TestContext): Promise
     disableReverseLookup: true,
     closeTimeout: 200,
     logger: false,
-    ...(opts.tls || opts.secure ? testCertificate() : {}),
+    ...(opts.tls || opts.secure ? (opts.certificate ?? testCertificate()) : {}),
     // Client defaults to TLS ≥ 1.2, so a server capped at 1.1 can never complete a handshake.
     ...(opts.tls === 'broken' ? { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1.1' as const } : {}),
     onConnect(_session, callback) {

@@ -4,13 +4,20 @@
 // entry here.
 import type { Config } from '../../config/schema.ts';
 import type { Transport } from '../outcome.ts';
+import type { MtaStsOptions } from '../transports/mx/mta-sts.ts';
 import { createMxTransport } from '../transports/mx/mx-transport.ts';
 import { createRelayTransport } from '../transports/relay/relay-transport.ts';
+
+/** What a transport may need from the running node besides the config; absent in `smarthost routes`. */
+export interface RouteContext {
+  /** Apply MTA-STS on the mx route, with policies cached in the store. */
+  mtaSts?: MtaStsOptions;
+}
 
 export interface RouteKind {
   /** The settings still missing before this route can be used, by their SMARTHOST_* names; empty when it can. */
   missing(config: Config): string[];
-  create(config: Config): Transport;
+  create(config: Config, ctx: RouteContext): Transport;
   /** How mail leaves on this route, completing "delivering …": "through resend over HTTPS". */
   describe(config: Config): string;
 }
@@ -25,9 +32,9 @@ const relayHostPort = (url: URL) => `${url.hostname}:${url.port || (url.protocol
 export const builtinRoutes: TransportRegistry = {
   mx: {
     missing: () => [],
-    create: (config) => createMxTransport({
+    create: (config, ctx) => createMxTransport({
       ...smtpTimeouts(config), dnsServers: config.dnsServers, port: config.mxPort, perDestinationConcurrency: config.perDestinationConcurrency,
-      probe: { host: config.probeMxHost, timeoutMs: config.routeProbeTimeout },
+      probe: { host: config.probeMxHost, timeoutMs: config.routeProbeTimeout }, tlsPolicy: config.tlsPolicy, mtaSts: ctx.mtaSts,
     }),
     describe: (config) => `directly to each recipient's MX on port ${config.mxPort}`,
   },

@@ -4,7 +4,7 @@
 import { ConfigError } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Transport } from '../outcome.ts';
-import { builtinRoutes, type TransportRegistry } from './registry.ts';
+import { builtinRoutes, type RouteContext, type TransportRegistry } from './registry.ts';
 import type { RoutingRules } from './rules.ts';
 
 export const AUTO = 'auto';
@@ -23,7 +23,8 @@ export function defaultRoutes(config: Config): string[] {
   return config.route ?? config.routes?.default ?? [config.relayUrl ? 'relay' : 'mx'];
 }
 
-export function buildRouteTable(config: Config, registry: TransportRegistry = builtinRoutes): RouteTable {
+/** The routes every list names (with auto's candidates), once each; throws ConfigError listing every route that cannot be used. */
+export function checkRoutes(config: Config, registry: TransportRegistry = builtinRoutes): { used: string[]; autoCandidates?: string[] } {
   const problems: string[] = [];
   const lists: [where: string, names: string[]][] = [
     [config.route ? 'SMARTHOST_ROUTE' : 'routes.default', defaultRoutes(config)],
@@ -53,8 +54,12 @@ export function buildRouteTable(config: Config, registry: TransportRegistry = bu
     }
   }
   if (problems.length) throw new ConfigError([...new Set(problems)]);
-  const transports = new Map<string, Transport>();
-  for (const name of [...used, ...(autoCandidates ?? [])]) if (!transports.has(name)) transports.set(name, registry[name]!.create(config));
+  return { used: [...new Set([...used, ...(autoCandidates ?? [])])], autoCandidates };
+}
+
+export function buildRouteTable(config: Config, registry: TransportRegistry = builtinRoutes, ctx: RouteContext = {}): RouteTable {
+  const { used, autoCandidates } = checkRoutes(config, registry);
+  const transports = new Map<string, Transport>(used.map((name) => [name, registry[name]!.create(config, ctx)]));
   return {
     default: defaultRoutes(config),
     rules: config.routes?.rules ?? [],

@@ -2,9 +2,10 @@
 // every reply, refusal or network failure into one outcome per recipient.
 // Shared by the mx and relay transports; choosing hosts is their business.
 import { isAscii } from 'node:buffer';
-import { TLSSocket } from 'node:tls';
+import { rootCertificates, TLSSocket } from 'node:tls';
 import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { allRecipients, type RecipientOutcome, type OutboundMessage, type DeliveryDetail } from '../outcome.ts';
+import { explainError } from '../../doctor/explain.ts';
 import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '../smtp-reply.ts';
 
 export interface SessionOptions {
@@ -21,6 +22,10 @@ export interface SessionOptions {
   requireTLS?: boolean;
   /** Verify the certificate chain and name. MX delivery without MTA-STS/DANE leaves this off. */
   verifyCertificate: boolean;
+  /** CAs trusted besides Node's (which include NODE_EXTRA_CA_CERTS): a test's private CA. */
+  extraCa?: readonly (string | Buffer)[];
+  /** What requires TLS here ("MTA-STS", "TLS policy verify"): starts the reply when TLS cannot be had. */
+  tlsRequiredBy?: string;
   /** Credentials for AUTH (RFC 4954); only used together with secure or requireTLS. */
   auth?: { user: string; pass: string };
   /** ms for TCP connect, greeting and TLS handshake together (nodemailer caps the greeting by it). */
@@ -38,10 +43,22 @@ export interface SessionResult {
    * host may be tried now. Once MAIL FROM is sent the host's answer stands.
    */
   hostFailed: boolean;
+  /** What TLS the session had, once the server greeted us. */
+  tls?: TlsFacts;
+}
+
+export interface TlsFacts {
+  /** Negotiated protocol (TLSv1.3); undefined when the session stayed in plaintext. */
+  protocol?: string;
+  /** The chain reaches a trusted CA and the certificate names the host (always false in plaintext). */
+  verified: boolean;
+  /** Why not verified, or why there was no TLS, in plain words. */
+  problem?: string;
 }
 
 interface Attempt extends SessionResult {
-  tlsFailed: boolean;
+  /** The TLS handshake failed, in plain words. */
+  tlsFailed?: string;
 }
 
 // nodemailer keeps the EHLO keywords and the envelope bookkeeping in private
@@ -62,11 +79,13 @@ export async function deliverToHost(
   rcpts: readonly string[],
   opts: SessionOptions,
 ): Promise<SessionResult> {
-  let result = await attempt(msg, rcpts, opts, false);
-  if (result.tlsFailed && !opts.requireTLS && !opts.secure && !opts.signal.aborted) {
-    result = await attempt(msg, rcpts, opts, true);
+  const first = await attempt(msg, rcpts, opts, false);
+  if (first.tlsFailed && !opts.requireTLS && !opts.secure && !opts.signal.aborted) {
+    const plain = await attempt(msg, rcpts, opts, true);
+    const tls = plain.tls && { ...plain.tls, problem: `TLS handshake failed (${first.tlsFailed}), sent in plaintext` };
+    return { outcomes: plain.outcomes, hostFailed: plain.hostFailed, tls };
   }
-  return { outcomes: result.outcomes, hostFailed: result.hostFailed };
+  return { outcomes: first.outcomes, hostFailed: first.hostFailed, tls: first.tls };
 }
 
 /** `mx1.example.org[192.0.2.7]:25`, the way Postfix logs `relay=`. */
@@ -99,7 +118,7 @@ function attempt(
   const label = relayLabel(opts);
   const aborted = reply(451, '4.3.0', `Delivery attempt to ${label} aborted`);
   if (opts.signal.aborted) {
-    return Promise.resolve({ outcomes: allRecipients(rcpts, 'deferred', aborted, { relay: label }), hostFailed: false, tlsFailed: false });
+    return Promise.resolve({ outcomes: allRecipients(rcpts, 'deferred', aborted, { relay: label }), hostFailed: false });
   }
 
   return new Promise<Attempt>((resolve) => {
@@ -114,7 +133,8 @@ function attempt(
       ignoreTLS,
       // A non-2xx answer to STARTTLS: carry on in plaintext unless TLS is required.
       opportunisticTLS: !opts.requireTLS,
-      tls: { rejectUnauthorized: opts.verifyCertificate },
+      // `ca` replaces Node's CAs, so a test's CA is added to them, never used instead.
+      tls: { rejectUnauthorized: opts.verifyCertificate, ...(opts.extraCa?.length ? { ca: [...rootCertificates, ...opts.extraCa] } : {}) },
       connectionTimeout: opts.connectTimeout,
       greetingTimeout: opts.connectTimeout,
       socketTimeout: opts.replyTimeout,
@@ -123,17 +143,29 @@ function attempt(
     const internals = conn as unknown as ConnectionInternals;
     let stage: 'connect' | 'auth' | 'send' = 'connect';
     let settled = false;
+    let greeted = false;
 
     const detail = (): DeliveryDetail => {
       const tls = tlsVersion(conn);
       return tls ? { relay: label, tls } : { relay: label };
     };
-    const all = (kind: RecipientOutcome['kind'], r: SmtpReply, hostFailed = false, tlsFailed = false): Attempt =>
-      ({ outcomes: allRecipients(rcpts, kind, r, detail()), hostFailed, tlsFailed });
+    const tlsFacts = (): TlsFacts | undefined => {
+      if (!greeted) return undefined;
+      const socket = conn._socket;
+      if (conn.secure && socket instanceof TLSSocket) {
+        const protocol = socket.getProtocol() ?? undefined;
+        if (socket.authorized) return { protocol, verified: true };
+        return { protocol, verified: false, problem: certificateProblem(socket.authorizationError) };
+      }
+      const offered = (internals._supportedExtensions ?? []).includes('STARTTLS');
+      return { verified: false, problem: offered ? 'the server refused STARTTLS' : 'the server does not offer STARTTLS' };
+    };
+    const all = (kind: RecipientOutcome['kind'], r: SmtpReply, hostFailed = false, tlsFailed?: string): Attempt =>
+      ({ outcomes: allRecipients(rcpts, kind, r, detail()), hostFailed, tlsFailed, tls: tlsFacts() });
     const each = (replies: ReadonlyMap<string, SmtpReply>, fallback: SmtpReply): Attempt => {
       const d = detail();
       const outcomes = rcpts.map((rcpt) => outcomeFor(rcpt, replies.get(rcpt.trim()) ?? fallback, d));
-      return { outcomes, hostFailed: false, tlsFailed: false };
+      return { outcomes, hostFailed: false, tls: tlsFacts() };
     };
 
     const finish = (result: Attempt, end?: 'quit' | 'close') => {
@@ -160,9 +192,16 @@ function attempt(
         const why = err.response ? formatReply(remoteReply(err.response)) : describe(err);
         return all('deferred', reply(454, '4.7.8', `${label} rejected our AUTH credentials (${why})`));
       }
+      if (opts.tlsRequiredBy && err.code === 'ETLS' && err.command === 'STARTTLS' && err.response) {
+        // requireTLS sends STARTTLS even when EHLO did not offer it; the refusal is the answer.
+        return all('deferred', reply(451, '4.7.5', `${opts.tlsRequiredBy}: ${label} does not offer STARTTLS (${formatReply(remoteReply(err.response))}); TLS is required`), true);
+      }
       // STARTTLS handshake errors arrive as socket errors while `upgrading` is set.
       if (err.code === 'ETLS' || conn.upgrading || (opts.secure && stage === 'connect' && isTlsError(err))) {
-        return all('deferred', reply(451, '4.7.5', `TLS with ${label} failed: ${describe(err)}`), true, true);
+        // Where a policy demands TLS, the reply says in plain words what is wrong with the certificate.
+        const why = opts.tlsRequiredBy ? handshakeProblem(err) : describe(err);
+        const text = `${opts.tlsRequiredBy ? `${opts.tlsRequiredBy}: ` : ''}TLS with ${label} failed: ${why}`;
+        return all('deferred', reply(451, '4.7.5', text), true, why);
       }
       if (err.code === 'ETIMEDOUT') {
         const r = err.timeoutType === 'CONNECT_TIMEOUT' ? reply(451, '4.4.1', `Connection to ${label} timed out`) : timedOut(label);
@@ -214,6 +253,7 @@ function attempt(
 
     conn.connect((connectErr) => {
       if (connectErr) return finish(sessionFailure(connectErr));
+      greeted = true;
       const unsupported = missingExtension(msg, rcpts, internals._supportedExtensions ?? [], label);
       if (unsupported) return finish(all('bounced', unsupported), 'quit');
       if (!opts.auth) return send();
@@ -236,6 +276,22 @@ const timedOut = (label: string) => reply(451, '4.4.2', `${label} timed out wait
 /** One line for a reply text: OpenSSL's short reason when there is one, never CR/LF. */
 function describe(err: SMTPError): string {
   return ((err as { reason?: string }).reason ?? err.message).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * A certificate verification code (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …) in plain words.
+ * Node types `authorizationError` as an Error but sets the OpenSSL code string.
+ */
+function certificateProblem(code: string | Error | null | undefined): string {
+  const name = code instanceof Error ? ((code as NodeJS.ErrnoException).code ?? code.message) : (code ?? 'unknown');
+  const why = explainError({ code: name });
+  return why.category === 'tls' ? `${why.meaning} (${name})` : `certificate not verified (${name})`;
+}
+
+/** A failed handshake in plain words: what is wrong with the certificate, with OpenSSL's or Node's own text. */
+function handshakeProblem(err: SMTPError): string {
+  const why = explainError({ code: err.originalCode ?? err.code, message: err.message });
+  return why.category === 'tls' ? `${why.meaning} (${describe(err)})` : describe(err);
 }
 
 function isTlsError(err: SMTPError): boolean {

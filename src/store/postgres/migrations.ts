@@ -158,4 +158,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN provider_message_id TEXT;
   CREATE INDEX events_provider_message ON events(provider_message_id) WHERE provider_message_id IS NOT NULL;
   `,
+  `
+  -- MTA-STS policies of recipient domains (RFC 8461 §5.1), one row per domain, shared by every node; mx is a JSON array.
+  CREATE TABLE mta_sts_policies (
+    domain TEXT PRIMARY KEY,
+    policy_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    mx TEXT NOT NULL,
+    max_age BIGINT NOT NULL,
+    fetched_at BIGINT NOT NULL
+  );
+  `,
 ];

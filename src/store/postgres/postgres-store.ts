@@ -12,6 +12,7 @@ import type {
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { addAuthFailure, authFailures, consumeSend, sendCounts } from './rate-counters.ts';
 import { PostgresAccounts } from './accounts.ts';
+import { PostgresMtaStsPolicies } from './mta-sts-policies.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
@@ -63,6 +64,7 @@ export class PostgresStore implements Store {
   private closing: Promise<void> | undefined;
   private readonly webhooks: PostgresWebhooks;
   private readonly accounts: PostgresAccounts;
+  private readonly mtaSts: PostgresMtaStsPolicies;
   private readonly queries: PostgresQueries;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
@@ -78,6 +80,7 @@ export class PostgresStore implements Store {
     // Registered before the synchronous_commit hook below, so its statement is counted too.
     this.pool.on('connect', (c) => this.countStatements(c));
     this.accounts = new PostgresAccounts(this.pool);
+    this.mtaSts = new PostgresMtaStsPolicies(this.pool);
     this.queries = new PostgresQueries(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
@@ -315,6 +318,8 @@ export class PostgresStore implements Store {
   addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
+  getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
+  putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
 
   // Rate and AUTH-failure counters: see rate-counters.ts.
   consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));

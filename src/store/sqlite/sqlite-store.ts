@@ -13,6 +13,7 @@ import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
 import { SqliteAccounts } from './accounts.ts';
+import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { eventRow } from '../event-row.ts';
 
@@ -31,6 +32,7 @@ export class SqliteStore implements Store {
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
   private readonly accounts: SqliteAccounts;
+  private readonly mtaSts: SqliteMtaStsPolicies;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -44,6 +46,7 @@ export class SqliteStore implements Store {
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
     this.accounts = new SqliteAccounts(this.db);
+    this.mtaSts = new SqliteMtaStsPolicies(this.db);
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -324,6 +327,8 @@ export class SqliteStore implements Store {
   addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
+  getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
+  putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.

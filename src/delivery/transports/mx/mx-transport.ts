@@ -1,12 +1,15 @@
 // Direct delivery: resolve the recipient domain's MX hosts and hand the message
 // to the first one that takes part in a mail transaction, all recipients of the
-// domain over one connection, with a per-domain cap on concurrent sessions.
+// domain over one connection, with a per-domain cap on concurrent sessions and
+// the TLS the domain's policy asks for (tls-plan.ts).
 import type { Resolver } from 'node:dns/promises';
 import { allRecipients, type OutboundMessage, type RecipientOutcome, type Transport } from '../../outcome.ts';
-import { reply } from '../../smtp-reply.ts';
+import { reply, type SmtpReply } from '../../smtp-reply.ts';
 import { checkSmtpRoute } from '../smtp-check.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
+import { createMtaSts, type MtaStsOptions, type PolicyLookup } from './mta-sts.ts';
 import { createResolver, resolveMx } from './resolve.ts';
+import { describeTls, hostAllowed, mismatch, planFor, type TlsLevel, type TlsPlan } from './tls-plan.ts';
 
 export interface MxTransportOptions {
   /** Our EHLO name. */
@@ -21,6 +24,12 @@ export interface MxTransportOptions {
   perDestinationConcurrency?: number;
   /** check(): a well-known MX that answers on `port` wherever SMTP egress is open, and the check's step limit. */
   probe?: { host: string; timeoutMs: number };
+  /** The operator's TLS level per recipient domain (lower-case); wins over MTA-STS. */
+  tlsPolicy?: Readonly<Record<string, TlsLevel>>;
+  /** Apply MTA-STS (RFC 8461), caching policies in this store; absent: not applied. */
+  mtaSts?: MtaStsOptions;
+  /** CAs trusted besides Node's for MX certificates and policy hosts: a test's private CA. */
+  extraCa?: readonly (string | Buffer)[];
 }
 
 // Postfix's smtp_mx_address_limit: a domain with many MX addresses cannot hold
@@ -75,6 +84,22 @@ function domainOf(rcpt: string): string {
 export function createMxTransport(opts: MxTransportOptions): Transport {
   const resolver: Resolver = createResolver(opts.dnsServers);
   const limiter = new KeyedSemaphore(opts.perDestinationConcurrency ?? DEFAULT_CONCURRENCY);
+  const mtaSts = opts.mtaSts && createMtaSts(resolver, { ...opts.mtaSts, extraCa: opts.extraCa });
+
+  /** The domain's TLS plan, or a deferral when the policy cache cannot be read (never a silent downgrade). */
+  async function tlsPlan(domain: string): Promise<TlsPlan | SmtpReply> {
+    const configured = opts.tlsPolicy?.[domain];
+    let sts: PolicyLookup | undefined;
+    // A domain literal has no DNS name to publish a policy under.
+    if (!configured && mtaSts && !domain.startsWith('[')) {
+      try {
+        sts = await mtaSts.policyFor(domain);
+      } catch (err) {
+        return reply(451, '4.3.0', `MTA-STS policy cache unavailable: ${(err as Error).message}`);
+      }
+    }
+    return planFor(domain, configured, sts);
+  }
 
   async function deliverDomain(
     msg: OutboundMessage,
@@ -87,32 +112,44 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
       return allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt for ${domain} aborted`));
     }
     try {
-      const route = await resolveMx(domain, resolver);
+      const [route, plan] = await Promise.all([resolveMx(domain, resolver), tlsPlan(domain)]);
       if (route.kind === 'permanent') return allRecipients(rcpts, 'bounced', route.reply);
       if (route.kind === 'temporary') return allRecipients(rcpts, 'deferred', route.reply);
+      if (!('level' in plan)) return allRecipients(rcpts, 'deferred', plan);
+      // RFC 8461 §4.1: under enforce, only MX hosts that match the policy may receive the mail.
+      const allowed = route.hosts.filter((host) => !plan.sts?.enforce || hostAllowed(plan, host.name));
+      if (!allowed.length) {
+        const r = reply(451, '4.7.5', `MTA-STS: ${mismatch(plan, route.hosts.map((h) => h.name))}`);
+        return allRecipients(rcpts, 'deferred', r, { tlsDetail: plan.label });
+      }
       // RFC 5321 §5.1: try the MX hosts in preference order until one answers.
-      const targets = route.hosts
+      const targets = allowed
         .flatMap((host) => host.addresses.map((address) => ({ host, address })))
         .slice(0, MAX_ADDRESSES_PER_ATTEMPT);
-      let last: SessionResult | undefined;
+      let last: RecipientOutcome[] | undefined;
       for (const { host, address } of targets) {
         if (signal.aborted) break;
-        last = await deliverToHost(msg, rcpts, {
+        const session: SessionResult = await deliverToHost(msg, rcpts, {
           address,
           port: opts.port,
           // A domain literal has no name to send as SNI.
           hostName: host.name.startsWith('[') ? undefined : host.name,
           ehloName: opts.hostname,
-          // RFC 3207 §4.1 / RFC 7435: opportunistic TLS, unauthenticated unless
-          // MTA-STS or DANE say otherwise.
-          verifyCertificate: false,
+          // RFC 3207 §4.1 / RFC 7435: opportunistic TLS unless a policy requires it;
+          // the certificate is checked only where MTA-STS or the operator's policy asks.
+          requireTLS: plan.level !== 'may',
+          verifyCertificate: plan.level === 'verify',
+          tlsRequiredBy: plan.level === 'may' ? undefined : plan.sts ? 'MTA-STS' : `TLS policy ${plan.level}`,
+          extraCa: opts.extraCa,
           connectTimeout: opts.connectTimeout,
           replyTimeout: opts.replyTimeout,
           signal,
         });
-        if (!last.hostFailed) return last.outcomes;
+        const tlsDetail = describeTls(plan, host.name, session.tls);
+        last = session.outcomes.map((o) => ({ ...o, tlsDetail }));
+        if (!session.hostFailed) return last;
       }
-      return last?.outcomes ?? allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt for ${domain} aborted`));
+      return last ?? allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt for ${domain} aborted`));
     } finally {
       limiter.release(domain);
     }
