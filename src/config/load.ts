@@ -3,6 +3,7 @@
 // every bad value at once.
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { providerEnvName, providersInput } from './providers.ts';
 import { configSchema, envName, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -31,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[envName(key)];
     if (value !== undefined) input[key] = value;
   }
+  input.providers = providersInput(env, fromFile.providers);
   // Platforms (Heroku, Render, Railway, …) attach PostgreSQL as plain DATABASE_URL; an explicit setting wins.
   const platformDatabase = input.databaseUrl === undefined && env.DATABASE_URL !== undefined;
   if (platformDatabase) input.databaseUrl = env.DATABASE_URL;
@@ -38,7 +40,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '');
-      const shown = key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
+      const [, provider, field] = issue.path.map(String);
+      const providerEnv = key === 'providers' && provider && field ? providerEnvName(provider, field) : undefined;
+      const shown = providerEnv ? (env[providerEnv] === undefined && file ? `${file}: providers.${provider}.${field}` : providerEnv)
+        : key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
         : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
       problems.push(`${shown}: ${issue.message}`);
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseUserEntry } from '../credentials/seed.ts';
 import { parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
+import { PROVIDER_TIMEOUT_DEFAULT, providersSchema } from './providers.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -83,6 +84,10 @@ export const configSchema = z.object({
   relayUrl: relayUrl.optional(),
   /** Verify the upstream relay's certificate; turn off only for a private relay with a self-signed one. */
   relayTlsVerify: bool.default(true),
+  /** Provider HTTPS APIs (Resend, Postmark, SendGrid, Mailgun, SES); env SMARTHOST_<PROVIDER>_* (providers.ts). */
+  providers: providersSchema.default({}),
+  /** Whole-request deadline for one provider API call, answer included. */
+  providerTimeout: duration.default(PROVIDER_TIMEOUT_DEFAULT),
   dnsServers: dnsServers.default([]),
   mxPort: port.default(25),
   maxQueueLifetime: duration.default(5 * 24 * 3600 * 1000),
