@@ -39,8 +39,8 @@ export interface ReceivedRequest {
   body: Buffer;
   /** The JSON body, for the JSON APIs. */
   json?: any;
-  /** Mailgun: the multipart fields (`to` repeated, `message` the MIME file as text). */
-  form?: { to: string[]; message?: string };
+  /** Mailgun: the multipart fields (`to` repeated, `message` the MIME file's bytes). */
+  form?: { to: string[]; message?: Buffer };
 }
 
 export interface CannedAnswer {
@@ -181,7 +181,7 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
       if (!ct.startsWith('multipart/form-data; boundary=')) return `Mailgun messages.mime needs multipart/form-data, got ${ct}`;
       const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': ct }, body: new Uint8Array(r.body) }).formData();
       const message = form.get('message');
-      r.form = { to: form.getAll('to').map(String), message: message instanceof Blob ? await message.text() : undefined };
+      r.form = { to: form.getAll('to').map(String), message: message instanceof Blob ? Buffer.from(await message.arrayBuffer()) : undefined };
       if (!r.form.to.length) return "'to' parameter is missing";
       if (r.form.message === undefined) return "'message' parameter is not a file";
       return undefined;
