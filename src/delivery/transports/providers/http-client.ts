@@ -59,7 +59,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const cr = send(req.url, {
         method: req.method,
         agent: secure ? httpsAgent : httpAgent,
-        headers: { ...req.headers, ...(req.body && { 'content-length': String(req.body.length) }) },
+        headers: withLength(req.headers, req.body),
         signal,
       });
       cr.on('response', (res) => {
@@ -89,6 +89,13 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       httpAgent.destroy();
     },
   };
+}
+
+/** Lower-case names (a signer may have written Content-Length already), and the body's length. */
+function withLength(headers: Record<string, string>, body?: Buffer): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  if (body) out['content-length'] = String(body.length);
+  return out;
 }
 
 function abortFailure(deadline: AbortSignal, timeoutMs: number): HttpFailure {

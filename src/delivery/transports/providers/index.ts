@@ -3,9 +3,13 @@
 import { PROVIDER_TIMEOUT_DEFAULT, type ProvidersConfig } from '../../../config/providers.ts';
 import type { Transport } from '../../outcome.ts';
 import { createHttpClient } from './http-client.ts';
+import { createMailgunTransport } from './mailgun.ts';
+import { createPostmarkTransport } from './postmark.ts';
 import { createResendTransport } from './resend.ts';
+import { createSendgridTransport } from './sendgrid.ts';
+import { createSesTransport } from './ses.ts';
 
-export const PROVIDER_NAMES = ['resend'] as const;
+export const PROVIDER_NAMES = ['resend', 'postmark', 'sendgrid', 'mailgun', 'ses'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export type ProviderConfig<N extends ProviderName> = NonNullable<ProvidersConfig[N]>;
@@ -22,8 +26,15 @@ export const isProviderName = (s: string): s is ProviderName => (PROVIDER_NAMES 
 export function createProviderTransport<N extends ProviderName>(name: N, config: ProviderConfig<N>, opts: ProviderTransportOptions = {}): Transport {
   const client = createHttpClient({ timeoutMs: opts.timeoutMs ?? PROVIDER_TIMEOUT_DEFAULT, ...(opts.ca && { ca: opts.ca }) });
   switch (name) {
-    case 'resend':
-      return createResendTransport(config as ProviderConfig<'resend'>, client);
+    case 'resend': return createResendTransport(config as ProviderConfig<'resend'>, client);
+    case 'postmark': return createPostmarkTransport(config as ProviderConfig<'postmark'>, client);
+    case 'sendgrid': return createSendgridTransport(config as ProviderConfig<'sendgrid'>, client);
+    case 'mailgun': return createMailgunTransport(config as ProviderConfig<'mailgun'>, client);
+    case 'ses': return createSesTransport(config as ProviderConfig<'ses'>, client);
   }
-  throw new Error(`unknown provider ${name}`);
+  client.close();
+  throw new Error(`unknown provider ${String(name)}`);
 }
+
+/** The providers whose key is set, in PROVIDER_NAMES order. */
+export const configuredProviders = (providers: ProvidersConfig): ProviderName[] => PROVIDER_NAMES.filter((n) => providers[n] !== undefined);
