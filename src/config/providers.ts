@@ -8,7 +8,8 @@ import { z } from 'zod';
 /** Whole-request deadline of one provider API call (SMARTHOST_PROVIDER_TIMEOUT). */
 export const PROVIDER_TIMEOUT_DEFAULT = 30_000;
 
-const secret = z.string().trim().min(1, 'must not be empty');
+const required = { error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : 'must be a string') };
+const secret = z.string(required).trim().min(1, 'must not be empty');
 
 // Plain http:// reaches a provider only on this machine (tests, a local proxy):
 // API keys never cross a network in clear.
@@ -50,12 +51,12 @@ export const sendgridConfig = z.object({
 export const mailgunConfig = z.object({
   apiKey: secret,
   /** The sending domain as set up at Mailgun; it is part of every API path. */
-  domain: z.string().trim().regex(/^[a-z0-9.-]+$/i, 'must be a domain name such as mg.example.com'),
+  domain: z.string(required).trim().regex(/^[a-z0-9.-]+$/i, 'must be a domain name such as mg.example.com'),
   /** EU accounts: https://api.eu.mailgun.net */
   apiUrl: apiUrl.default(url('https://api.mailgun.net')),
 });
 export const sesConfig = z.object({
-  region: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'),
+  region: z.string(required).trim().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'),
   accessKeyId: secret,
   secretAccessKey: secret,
   sessionToken: secret.optional(),
