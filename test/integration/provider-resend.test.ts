@@ -160,3 +160,25 @@ test('Resend: no answer — refused connection 4.4.1, a silent server times out 
   assert.deepEqual(brief(d!), { rcpt: 'you@example.org', kind: 'deferred', code: 451, enhanced: '4.7.5' });
   for (const tr of [refused, slow, patient, untrusted]) await tr.close?.();
 });
+
+test('Resend: Bcc-only recipients get a call each, each with its own Idempotency-Key', async (t) => {
+  const { fake, transport } = await setup(t);
+  const raw = Buffer.from('From: app@sender.test\r\nTo: undisclosed-recipients:;\r\nSubject: News\r\n\r\nHi.\r\n');
+  const outcomes = await transport.send({ id: 'msg-9', sender: 'app@sender.test', raw }, ['p@example.org', 'q@example.org'], live());
+  assert.deepEqual(fake.problems, []);
+  assert.deepEqual(fake.requests.map((r) => r.json.to), [['p@example.org'], ['q@example.org']]);
+  assert.deepEqual(fake.requests.map((r) => r.json.bcc), [undefined, undefined]);
+  const keys = fake.requests.map((r) => r.headers['idempotency-key']);
+  assert.deepEqual(keys, ['p@example.org', 'q@example.org'].map((a) => createHash('sha256').update(`msg-9\n${a}\nresend`).digest('hex')));
+  assert.deepEqual(outcomes.map((o) => [o.rcpt, o.kind]), [['p@example.org', 'delivered'], ['q@example.org', 'delivered']]);
+  assert.notEqual(outcomes[0]!.providerMessageId, outcomes[1]!.providerMessageId);
+});
+
+test('Resend: a huge error answer is cut, and the reply carries one bounded line of it', async (t) => {
+  const { fake, transport } = await setup(t);
+  fake.queue({ status: 502, body: `<html>${'bad gateway\n'.repeat(50_000)}</html>` });
+  const [o] = await transport.send(msg, ['you@example.org'], live());
+  assert.deepEqual(brief(o!), { rcpt: 'you@example.org', kind: 'deferred', code: 451, enhanced: '4.3.0' });
+  assert.match(o!.reply.text, /^Resend API error \(HTTP 502\): <html>bad gateway bad gateway .*…$/);
+  assert.ok(o!.reply.text.length < 300, `${o!.reply.text.length} characters`);
+});
