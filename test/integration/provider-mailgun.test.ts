@@ -68,6 +68,10 @@ test('Mailgun: 429 defers 4.7.0, 500 defers 4.3.0, 400 on `to` bounces 5.1.1, a 
   assert.deepEqual(brief(r!), { rcpt: 'you@example.org', kind: 'bounced', code: 550, enhanced: '5.1.1' });
   assert.equal(r!.reply.text, "Mailgun refused the recipient (HTTP 400): 'to' parameter is not a valid address. please check documentation");
 
+  fake.queue({ status: 400, body: { message: "'from' parameter is not a valid address. please check documentation" } });
+  assert.deepEqual(brief((await transport.send(msg, ['you@example.org'], live()))[0]!),
+    { rcpt: 'you@example.org', kind: 'bounced', code: 554, enhanced: '5.6.0' });
+
   fake.queue({ status: 400, body: { message: 'Message size exceeds the limit' } });
   assert.deepEqual(brief((await transport.send(msg, ['you@example.org'], live()))[0]!),
     { rcpt: 'you@example.org', kind: 'bounced', code: 554, enhanced: '5.6.0' });

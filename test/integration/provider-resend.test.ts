@@ -126,6 +126,10 @@ test('Resend: a refused key defers 454 4.7.8 (our problem, never the recipientâ€
 
   const good = await setup(t);
   assert.deepEqual(await good.transport.check!(live()), { ok: true, detail: 'API key accepted (domains: example.com verified)' });
+  // The send endpoint answers a deleted key with 401 validation_error: still the key, not the message.
+  good.fake.queue({ status: 401, body: { statusCode: 401, name: 'validation_error', message: 'API key is invalid' } });
+  assert.deepEqual(brief((await good.transport.send(msg, ['you@example.org'], live()))[0]!),
+    { rcpt: 'you@example.org', kind: 'deferred', code: 454, enhanced: '4.7.8' });
 });
 
 test('Resend: no answer â€” refused connection 4.4.1, a silent server times out 4.4.2, an aborted attempt 4.3.0, an unknown CA 4.7.5', async (t) => {

@@ -38,7 +38,7 @@ export class HttpFailure extends Error {
   }
 }
 
-export const MAX_BODY = 64 * 1024;
+const MAX_BODY = 64 * 1024;
 
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResponse>;
@@ -75,9 +75,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         res.on('end', () => {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY), ...(tls && { tls }) });
         });
-        res.on('error', (err) => reject(classify(err, deadline, opts.timeoutMs)));
+        res.on('error', (err) => reject(classify(err, signal, deadline, opts.timeoutMs)));
+        res.on('close', () => {
+          if (!res.complete) reject(classify(new Error('connection closed before the answer was complete'), signal, deadline, opts.timeoutMs));
+        });
       });
-      cr.on('error', (err) => reject(classify(err, deadline, opts.timeoutMs)));
+      cr.on('error', (err) => reject(classify(err, signal, deadline, opts.timeoutMs)));
       cr.end(req.body);
     });
   }
@@ -104,8 +107,9 @@ function abortFailure(deadline: AbortSignal, timeoutMs: number): HttpFailure {
     : new HttpFailure('aborted', 'delivery attempt aborted');
 }
 
-function classify(err: Error, deadline: AbortSignal, timeoutMs: number): HttpFailure {
-  if (err.name === 'AbortError') return abortFailure(deadline, timeoutMs);
+function classify(err: Error, signal: AbortSignal, deadline: AbortSignal, timeoutMs: number): HttpFailure {
+  // An abort while the answer streams in surfaces as a reset or a premature close.
+  if (err.name === 'AbortError' || signal.aborted) return abortFailure(deadline, timeoutMs);
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new HttpFailure('dns', `cannot resolve ${(err as { hostname?: string }).hostname ?? 'the API host'} (${code})`, { cause: err });
   if (code === 'ECONNREFUSED') return new HttpFailure('refused', `connection refused (${code})`, { cause: err });

@@ -43,7 +43,8 @@ export function interpretMailgun(res: HttpResponse): Answer {
   // sending to an unauthorised recipient, or a disabled domain.
   if (s === 402 || (s === 403 && /not allowed to send|authorized recipients|sandbox|disabled/i.test(message)))
     return { verdict: accountRefused(label, s, message) };
-  if (s === 400) return { verdict: /\bto\b.*parameter|parameter.*\bto\b|not a valid (email )?address|invalid.*recipient/i.test(message) ? badRecipient(label, s, message) : badMessage(label, s, message) };
+  // "'to' parameter is not a valid address" — but not the same words about 'from'.
+  if (s === 400) return { verdict: /(^|\s)'?to'? parameter/i.test(message) ? badRecipient(label, s, message) : badMessage(label, s, message) };
   return { verdict: byStatus(label, res, message) };
 }
 

@@ -66,7 +66,8 @@ export function interpretResend(res: HttpResponse): { verdict: Verdict; provider
   const { name, message } = errorOf(res);
   const s = res.status;
   if (s === 429) return { verdict: throttled(label, res, message) };
-  if (name === 'missing_api_key' || name === 'invalid_api_key' || name === 'restricted_api_key') return { verdict: keyRefused(label, s, message) };
+  // 401 is always the key (the send endpoint answers an unknown key with 401 validation_error).
+  if (s === 401 || name === 'missing_api_key' || name === 'invalid_api_key' || name === 'restricted_api_key') return { verdict: keyRefused(label, s, message) };
   // 403 validation_error: a test-only account or an unverified sending domain.
   if (s === 403 && name === 'validation_error') return { verdict: accountRefused(label, s, message) };
   if (name === 'invalid_from_address')
