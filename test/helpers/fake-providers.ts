@@ -1,4 +1,4 @@
-// Local HTTPS stand-ins for the five provider APIs (the only thing in our tests
+// Local HTTPS (or loopback http) stand-ins for the five provider APIs (the only thing in our tests
 // that cannot run here). Each checks what the provider's documentation requires
 // of a request — method, path, auth header (SES: a SigV4 signature verified with
 // AWS's own signer), content type and body shape — and answers as the provider
@@ -6,8 +6,9 @@
 // provider's validation error plus an entry in `problems`, else the next queued
 // answer or the documented success.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -30,6 +31,11 @@ export interface FakeProviderOptions {
   ses?: SesCredentials;
   /** Loopback address to listen on (default 127.0.0.1). */
   host?: string;
+  /**
+   * Plain http:// (smarthost allows it for loopback API URLs), for a smarthost
+   * started in-process through config alone, which has no way to trust the test CA.
+   */
+  plain?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -99,13 +105,14 @@ const header = (h: IncomingHttpHeaders, name: string) => {
 
 export async function startFakeProvider(name: FakeProviderName, t: TestContext, opts: FakeProviderOptions = {}): Promise<FakeProvider> {
   const pki = testPki();
-  const { cert, key } = pki.issue({ cn: 'localhost', san: ['DNS:localhost', 'IP:127.0.0.1', 'IP:127.0.0.2'] });
+  const host = opts.host ?? '127.0.0.1';
+  const { cert, key } = pki.issue({ cn: 'localhost', san: ['DNS:localhost', `IP:${host}`] });
   const domain = opts.domain ?? 'mg.example.com';
   const requests: ReceivedRequest[] = [];
   const problems: string[] = [];
   const canned: CannedAnswer[] = [];
 
-  const server = createServer({ cert, key }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
@@ -114,7 +121,8 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
       res.writeHead(answer.status, { ...(answer.body !== undefined && { 'content-type': 'application/json' }), ...answer.headers });
       res.end(answer.body === undefined ? undefined : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
-  });
+  };
+  const server = opts.plain ? createHttpServer(onRequest) : createHttpsServer({ cert, key }, onRequest);
 
   const problem = (p: string): CannedAnswer => {
     problems.push(p);
@@ -217,14 +225,14 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   t.after(() => new Promise<void>((resolve) => {
     server.closeAllConnections();
     server.close(() => resolve());
   }));
   const { port } = server.address() as AddressInfo;
   return {
-    name, url: `https://${opts.host ?? '127.0.0.1'}:${port}`, ca: pki.ca, requests, problems,
+    name, url: `${opts.plain ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`, ca: pki.ca, requests, problems,
     queue: (...a) => canned.push(...a),
   };
 }

@@ -186,3 +186,14 @@ test('Resend: a huge error answer is cut, and the reply carries one bounded line
   assert.match(o!.reply.text, /^Resend API error \(HTTP 502\): <html>bad gateway bad gateway .*…$/);
   assert.ok(o!.reply.text.length < 300, `${o!.reply.text.length} characters`);
 });
+
+test('Resend: a loopback http:// API URL works (tests of an in-process smarthost), with no TLS in the outcome', async (t) => {
+  const fake = await startFakeProvider('resend', t, { key: 'k', plain: true });
+  assert.match(fake.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const transport = createProviderTransport('resend', { apiKey: 'k', apiUrl: new URL(fake.url) }, { timeoutMs: 5000 });
+  t.after(() => transport.close?.());
+  const [o] = await transport.send(msg, ['you@example.org'], live());
+  assert.equal(o!.kind, 'delivered');
+  assert.equal(o!.tls, undefined);
+  assert.deepEqual(fake.problems, []);
+});
