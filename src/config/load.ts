@@ -42,7 +42,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const key = String(issue.path[0] ?? '');
       const [, provider, field] = issue.path.map(String);
       const providerEnv = key === 'providers' && provider && field ? providerEnvName(provider, field) : undefined;
-      const shown = providerEnv ? (env[providerEnv] === undefined && file ? `${file}: providers.${provider}.${field}` : providerEnv)
+      const shown = key === 'providers' && (!providerEnv || env[providerEnv] === undefined) && file ? `${file}: ${issue.path.join('.')}`
+        : providerEnv ? providerEnv
         : key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
         : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
       problems.push(`${shown}: ${issue.message}`);

@@ -70,3 +70,17 @@ test('the config file holds providers too; the environment wins field by field',
     return true;
   });
 });
+
+test('a misspelt provider or field in the config file is reported, not ignored', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-providers-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ providers: { mailjet: {}, resend: { apikey: 'x', apiKey: 'k' } } }));
+  assert.throws(() => loadConfig({ SMARTHOST_CONFIG: file }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [
+      `${file}: providers.resend: Unrecognized key: "apikey"`,
+      `${file}: providers: Unrecognized key: "mailjet"`,
+    ]);
+    return true;
+  });
+});

@@ -34,28 +34,28 @@ const apiUrl = z
   });
 const url = (s: string) => new URL(s);
 
-export const resendConfig = z.object({
+export const resendConfig = z.strictObject({
   apiKey: secret,
   apiUrl: apiUrl.default(url('https://api.resend.com')),
 });
-export const postmarkConfig = z.object({
+export const postmarkConfig = z.strictObject({
   serverToken: secret,
   /** Postmark's "outbound" stream unless set (transactional vs broadcast streams). */
   messageStream: z.string().trim().min(1).optional(),
   apiUrl: apiUrl.default(url('https://api.postmarkapp.com')),
 });
-export const sendgridConfig = z.object({
+export const sendgridConfig = z.strictObject({
   apiKey: secret,
   apiUrl: apiUrl.default(url('https://api.sendgrid.com')),
 });
-export const mailgunConfig = z.object({
+export const mailgunConfig = z.strictObject({
   apiKey: secret,
   /** The sending domain as set up at Mailgun; it is part of every API path. */
   domain: z.string(required).trim().regex(/^[a-z0-9.-]+$/i, 'must be a domain name such as mg.example.com'),
   /** EU accounts: https://api.eu.mailgun.net */
   apiUrl: apiUrl.default(url('https://api.mailgun.net')),
 });
-export const sesConfig = z.object({
+export const sesConfig = z.strictObject({
   region: z.string(required).trim().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'),
   accessKeyId: secret,
   secretAccessKey: secret,
@@ -65,7 +65,7 @@ export const sesConfig = z.object({
   apiUrl: apiUrl.optional(),
 });
 
-export const providersSchema = z.object({
+export const providersSchema = z.strictObject({
   resend: resendConfig.optional(),
   postmark: postmarkConfig.optional(),
   sendgrid: sendgridConfig.optional(),
