@@ -3,6 +3,7 @@
 // every bad value at once.
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { providerEnvName, providersInput } from './providers.ts';
 import { configSchema, envName, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -31,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[envName(key)];
     if (value !== undefined) input[key] = value;
   }
+  input.providers = providersInput(env, fromFile.providers);
   // Platforms (Heroku, Render, Railway, …) attach PostgreSQL as plain DATABASE_URL; an explicit setting wins.
   const platformDatabase = input.databaseUrl === undefined && env.DATABASE_URL !== undefined;
   if (platformDatabase) input.databaseUrl = env.DATABASE_URL;
@@ -38,7 +40,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '');
-      const shown = key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
+      const [, provider, field] = issue.path.map(String);
+      const providerEnv = key === 'providers' && provider && field ? providerEnvName(provider, field) : undefined;
+      const shown = key === 'providers' && (!providerEnv || env[providerEnv] === undefined) && file ? `${file}: ${issue.path.join('.')}`
+        : providerEnv ? providerEnv
+        : key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
         : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
       // Nested settings (routes.rules[1].routes) name the part that is wrong.
       const inner = issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');

@@ -6,6 +6,7 @@ import { parseUserEntry } from '../credentials/seed.ts';
 import { TLS_LEVELS, type TlsLevel } from '../delivery/transports/mx/tls-plan.ts';
 import { parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
+import { PROVIDER_TIMEOUT_DEFAULT, providersSchema } from './providers.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -132,6 +133,10 @@ export const configSchema = z.object({
   routeProbeTimeout: duration.default(10_000),
   /** A well-known MX that answers on port 25 from anywhere SMTP egress is open; the mx route's check connects to it. */
   probeMxHost: z.string().min(1).default('gmail-smtp-in.l.google.com'),
+  /** Provider HTTPS APIs (Resend, Postmark, SendGrid, Mailgun, SES); env SMARTHOST_<PROVIDER>_* (providers.ts). */
+  providers: providersSchema.default({}),
+  /** Whole-request deadline for one provider API call, answer included. */
+  providerTimeout: duration.default(PROVIDER_TIMEOUT_DEFAULT),
   dnsServers: dnsServers.default([]),
   mxPort: port.default(25),
   /** Per recipient domain: may (opportunistic TLS), encrypt (TLS required) or verify (TLS with a valid certificate); wins over MTA-STS. */

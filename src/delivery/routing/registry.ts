@@ -4,7 +4,9 @@
 // entry here.
 import type { Config } from '../../config/schema.ts';
 import type { Transport } from '../outcome.ts';
+import { providerEnvName } from '../../config/providers.ts';
 import type { MtaStsOptions } from '../transports/mx/mta-sts.ts';
+import { createProviderTransport, PROVIDER_NAMES, type ProviderName } from '../transports/providers/index.ts';
 import { createMxTransport } from '../transports/mx/mx-transport.ts';
 import { createRelayTransport } from '../transports/relay/relay-transport.ts';
 
@@ -12,6 +14,8 @@ import { createRelayTransport } from '../transports/relay/relay-transport.ts';
 export interface RouteContext {
   /** Apply MTA-STS on the mx route, with policies cached in the store. */
   mtaSts?: MtaStsOptions;
+  /** A private CA the provider routes trust besides the system's (tests). */
+  providerCa?: string | Buffer;
 }
 
 export interface RouteKind {
@@ -45,4 +49,21 @@ export const builtinRoutes: TransportRegistry = {
     }),
     describe: (config) => `through the relay ${relayHostPort(config.relayUrl!)}`,
   },
+  ...Object.fromEntries(PROVIDER_NAMES.map((name): [string, RouteKind] => [name, providerRoute(name)])),
 };
+
+/** The variables without which each provider cannot be used (its schema reports the rest once one is set). */
+const PROVIDER_KEYS: Record<ProviderName, string[]> = {
+  resend: ['apiKey'], postmark: ['serverToken'], sendgrid: ['apiKey'], mailgun: ['apiKey', 'domain'],
+  ses: ['region', 'accessKeyId', 'secretAccessKey'],
+};
+
+function providerRoute(name: ProviderName): RouteKind {
+  return {
+    missing: (config) => (config.providers[name] ? [] : PROVIDER_KEYS[name].map((field) => providerEnvName(name, field))),
+    create: (config, ctx) => createProviderTransport(name, config.providers[name]!, {
+      timeoutMs: config.providerTimeout, ...(ctx.providerCa && { ca: ctx.providerCa }),
+    }),
+    describe: () => `through ${name} over HTTPS`,
+  };
+}

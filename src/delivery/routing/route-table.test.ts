@@ -49,12 +49,23 @@ test('a route that is named but unknown or not configured stops the start, every
     SMARTHOST_ROUTES: JSON.stringify({ rules: [{ senderDomain: 'example.com', routes: ['mx'] }, { recipientDomain: 'example.org', routes: ['relay'] }] }),
   }), [
     'SMARTHOST_ROUTE: route "relay" is not configured: set SMARTHOST_RELAY_URL',
-    'SMARTHOST_ROUTE: unknown route "carrier-pigeon" (known: mx, relay, auto)',
+    'SMARTHOST_ROUTE: unknown route "carrier-pigeon" (known: mx, relay, resend, postmark, sendgrid, mailgun, ses, auto)',
     'routes.rules[1].routes: route "relay" is not configured: set SMARTHOST_RELAY_URL',
   ]);
   assert.deepEqual(problems({ SMARTHOST_ROUTE: 'auto', SMARTHOST_AUTO_ROUTES: 'mx,relay' }), [
     'SMARTHOST_AUTO_ROUTES: route "relay" is not configured: set SMARTHOST_RELAY_URL',
   ]);
+  assert.deepEqual(problems({ SMARTHOST_ROUTE: 'mailgun,ses' }), [
+    'SMARTHOST_ROUTE: route "mailgun" is not configured: set SMARTHOST_MAILGUN_API_KEY and SMARTHOST_MAILGUN_DOMAIN',
+    'SMARTHOST_ROUTE: route "ses" is not configured: set SMARTHOST_SES_REGION and SMARTHOST_SES_ACCESS_KEY_ID and SMARTHOST_SES_SECRET_ACCESS_KEY',
+  ]);
+});
+
+test('configured providers are routes: auto probes them after mx and relay, each with its transport', () => {
+  const table = buildRouteTable(config({ SMARTHOST_ROUTE: 'auto', SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm', SMARTHOST_RESEND_API_KEY: 're_x' }));
+  assert.deepEqual(table.autoCandidates, ['mx', 'resend', 'postmark']);
+  assert.deepEqual([...table.transports.values()].map((t) => t.name), ['mx', 'resend', 'postmark']);
+  assert.equal(table.describe('postmark'), 'through postmark over HTTPS');
 });
 
 test('the route settings themselves are checked by the config schema, with the part that is wrong', () => {

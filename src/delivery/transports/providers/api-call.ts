@@ -1,0 +1,75 @@
+// The part every provider transport shares: make the call, turn "no answer" into
+// a deferral for every recipient, and stamp each outcome with the relay, the TLS
+// version and the provider's message id.
+import type { RecipientOutcome, RouteCheck } from '../../outcome.ts';
+import { reply } from '../../smtp-reply.ts';
+import { HttpFailure, type HttpClient, type HttpRequest, type HttpResponse } from './http-client.ts';
+import { detailOf, failureVerdict, oneLine, outcome, type ProviderLabel, type Verdict } from './outcomes.ts';
+
+export interface ApiContext {
+  /** The transport name: `resend`. */
+  name: string;
+  label: ProviderLabel;
+  client: HttpClient;
+}
+
+export interface Answer {
+  /** One verdict for the call, or one per recipient where the provider names recipients. */
+  verdict: Verdict | ((rcpt: string) => Verdict);
+  providerMessageId?: string;
+}
+
+export async function sendCall(
+  ctx: ApiContext,
+  req: HttpRequest,
+  rcpts: readonly string[],
+  interpret: (res: HttpResponse) => Answer,
+): Promise<RecipientOutcome[]> {
+  let res: HttpResponse;
+  try {
+    res = await ctx.client.request(req);
+  } catch (err) {
+    if (!(err instanceof HttpFailure)) throw err;
+    const v = failureVerdict(ctx.label, err);
+    return rcpts.map((r) => outcome(r, v, detailOf(ctx.name, req.url)));
+  }
+  const answer = interpret(res);
+  const detail = detailOf(ctx.name, req.url, res);
+  return rcpts.map((r) => outcome(r, typeof answer.verdict === 'function' ? answer.verdict(r) : answer.verdict, detail, answer.providerMessageId));
+}
+
+/** Runs a transport's send so that nothing but outcomes comes out (a transport never throws). */
+export async function neverThrow(
+  ctx: ApiContext,
+  url: URL,
+  rcpts: readonly string[],
+  send: () => Promise<RecipientOutcome[]>,
+): Promise<RecipientOutcome[]> {
+  try {
+    return await send();
+  } catch (err) {
+    const v: Verdict = { kind: 'deferred', reply: reply(451, '4.3.0', `${ctx.label.title} delivery failed: ${oneLine((err as Error).message)}`) };
+    return rcpts.map((r) => outcome(r, v, detailOf(ctx.name, url)));
+  }
+}
+
+/** A harmless GET that shows whether the key works; `accept` reads a 2xx (or a provider-specific) answer. */
+export async function checkCall(
+  ctx: ApiContext,
+  req: HttpRequest,
+  accept: (res: HttpResponse) => RouteCheck | undefined,
+  message: (res: HttpResponse) => string,
+): Promise<RouteCheck> {
+  let res: HttpResponse;
+  try {
+    res = await ctx.client.request(req);
+  } catch (err) {
+    if (!(err instanceof HttpFailure)) throw err;
+    return { ok: false, detail: `cannot reach ${ctx.label.title} at ${req.url.host}: ${err.message}` };
+  }
+  const known = accept(res);
+  if (known) return known;
+  if (res.status === 401 || res.status === 403)
+    return { ok: false, detail: `the ${ctx.label.title} ${ctx.label.keyName} was refused (HTTP ${res.status}: ${message(res)})` };
+  return { ok: false, detail: `${ctx.label.title} answered HTTP ${res.status}: ${message(res)}` };
+}

@@ -1,0 +1,101 @@
+// End to end on a host that delivers over HTTPS only: swaks submits over SMTP
+// (STARTTLS + AUTH PLAIN), smarthost delivers through the provider route
+// SMARTHOST_ROUTE=resend,postmark, and the local provider stand-ins (real
+// HTTPS with the test CA) receive the message. A 500 or a 429 from Resend moves
+// the recipient to Postmark; an invalid recipient bounces without trying Postmark.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { builtinRoutes, type TransportRegistry } from '../../src/delivery/routing/registry.ts';
+import { answers, startFakeProvider, type FakeProvider } from '../helpers/fake-providers.ts';
+import { startTestSmarthost, TEST_PASSWORD, TEST_USER, type TestSmarthost } from '../helpers/smarthost.ts';
+import { requireProgram, run } from '../helpers/run.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const QUEUED = /^<~  250 2\.0\.0 Ok: queued as ([0-9A-HJKMNP-TV-Z]{26})$/m;
+
+interface Rig {
+  relay: TestSmarthost;
+  resend: FakeProvider;
+  postmark: FakeProvider;
+}
+
+async function rig(t: TestContext): Promise<Rig> {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  // The provider routes as built in, trusting the stand-ins' test CA (in production: the system's roots).
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of ['resend', 'postmark'])
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'resend,postmark',
+    SMARTHOST_RESEND_API_KEY: 're_test_key',
+    SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token',
+    SMARTHOST_POSTMARK_API_URL: postmark.url,
+    SMARTHOST_RETRY_INITIAL: '1s',
+  }, { routes });
+  return { relay, resend, postmark };
+}
+
+async function swaksSubmit(relay: TestSmarthost, to: string): Promise<string> {
+  const r = await run(requireProgram('swaks'), [
+    '--server', `127.0.0.1:${relay.ports.submission}`, '--tls', '--auth', 'PLAIN',
+    '--au', TEST_USER, '--ap', TEST_PASSWORD, '--helo', 'client.test', '--from', 'app@example.com', '--to', to,
+    '--header', 'Subject: through the API', '--body', 'Sent over SMTP, delivered over HTTPS.',
+  ], { timeoutMs: 10_000 });
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  const id = QUEUED.exec(r.stdout)?.[1];
+  assert.ok(id, r.stdout);
+  return id;
+}
+
+async function settled(relay: TestSmarthost, id: string) {
+  return waitFor(`message ${id} settled`, async () => {
+    const s = await relay.store.getMessageSummary(id);
+    return s && s.recipients.every((r) => r.status !== 'queued' && r.status !== 'deferred') ? s : undefined;
+  }, 15_000);
+}
+
+test('swaks → smarthost → Resend answers 500 → the recipient fails over to Postmark, each try in the events', async (t) => {
+  const { relay, resend, postmark } = await rig(t);
+  resend.queue(answers.serverError('resend'));
+  const id = await swaksSubmit(relay, 'user@example.org');
+
+  const summary = await settled(relay, id);
+  assert.deepEqual(summary.recipients.map((r) => [r.address, r.status]), [['user@example.org', 'delivered']]);
+  assert.equal(resend.requests.length, 1);
+  assert.equal(postmark.requests.length, 1);
+  assert.deepEqual([resend.problems, postmark.problems], [[], []]);
+  const sent = postmark.requests[0]!.json;
+  assert.equal(sent.From, 'app@example.com');
+  assert.equal(sent.To, 'user@example.org');
+  assert.equal(sent.Subject, 'through the API');
+  assert.match(sent.TextBody, /Sent over SMTP, delivered over HTTPS\./);
+  // Resend was asked with an idempotency key, so a repeated try after a crash is not a second send.
+  assert.match(String(resend.requests[0]!.headers['idempotency-key']), /^[0-9a-f]{64}$/);
+
+  const events = await relay.store.listEvents(id);
+  const tries = events.filter((e) => e.type === 'attempt' || e.type === 'delivered').map((e) => [e.type, e.route, e.reply?.code]);
+  assert.deepEqual(tries, [['attempt', 'resend', 451], ['delivered', 'postmark', 250]]);
+  const delivered = events.find((e) => e.type === 'delivered')!;
+  assert.equal(delivered.relay, `postmark (${new URL(postmark.url).host})`);
+  assert.match(delivered.providerMessageId ?? '', /^[0-9a-f-]{36}$/);
+  assert.match(await (await fetch(`http://127.0.0.1:${relay.ports.http}/metrics`)).text(),
+    /smarthost_route_failovers_total\{from="resend",to="postmark"\} 1/);
+});
+
+test('a 429 from Resend fails over too; an invalid recipient (422) bounces at once and Postmark is never asked', async (t) => {
+  const { relay, resend, postmark } = await rig(t);
+  resend.queue(answers.throttle('resend', '120'));
+  const throttled = await swaksSubmit(relay, 'first@example.org');
+  assert.deepEqual((await settled(relay, throttled)).recipients.map((r) => r.status), ['delivered']);
+  assert.equal(postmark.requests.length, 1);
+
+  resend.queue({ status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Invalid `to` field.' } });
+  const invalid = await swaksSubmit(relay, 'broken@example.org');
+  const summary = await settled(relay, invalid);
+  assert.deepEqual(summary.recipients.map((r) => [r.status, r.lastReply]),
+    [['bounced', '550 5.1.1 Resend refused the recipient (HTTP 422): Invalid `to` field.']]);
+  assert.equal(postmark.requests.length, 1, 'Postmark was not asked for the bounced recipient');
+  assert.deepEqual([resend.problems, postmark.problems], [[], []]);
+});
