@@ -158,4 +158,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN provider_message_id TEXT;
   CREATE INDEX events_provider_message ON events(provider_message_id) WHERE provider_message_id IS NOT NULL;
   `,
+  `
+  -- Provider webhook events already applied (provider-webhooks/apply.ts): a provider's retry changes nothing twice.
+  CREATE TABLE provider_events (
+    provider TEXT NOT NULL,
+    event_key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (provider, event_key)
+  );
+  CREATE INDEX provider_events_received ON provider_events(received_at);
+  `,
 ];
