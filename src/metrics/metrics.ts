@@ -21,6 +21,10 @@ export function createMetrics(store: Store) {
     smtpSessions: new Counter({ name: 'smarthost_smtp_sessions_total', help: 'SMTP sessions opened, by listener', labelNames: ['listener'], registers }),
     authFailures: new Counter({ name: 'smarthost_smtp_auth_failures_total', help: 'Failed AUTH attempts', registers }),
     httpRequests: new Counter({ name: 'smarthost_http_requests_total', help: 'HTTP API requests, by route and status', labelNames: ['route', 'status'], registers }),
+    providerWebhooks: new Counter({
+      name: 'smarthost_provider_webhooks_total', labelNames: ['provider', 'result'], registers,
+      help: 'Provider webhooks received: per event applied, duplicate or ignored; per request unauthorized, malformed, not_configured or confirmed',
+    }),
     webhookDeliveries: new Counter({ name: 'smarthost_webhook_deliveries_total', help: 'Webhook POST attempts, by result', labelNames: ['result'], registers }),
     // Only a store that counts its statements (PostgreSQL) has this metric; SQLite does not report a fake 0.
     storeQueries: store.statementCount
