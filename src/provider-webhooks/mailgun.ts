@@ -1,7 +1,7 @@
 // Mailgun webhooks (documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks):
 // the JSON body carries signature {timestamp, token, signature}, signature = hex HMAC-SHA256 of
 // timestamp + token under the webhook signing key. The signature does not cover the event, so
-// Mailgun's advice against replays is followed: refuse a timestamp far from now, and a token seen
+// Mailgun's advice against replays is followed: refuse an old timestamp, and a token seen
 // before with another body (kept in the store, shared by every node). The same body again is a
 // retry: let it through, its event applies once by event-data.id.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -9,8 +9,14 @@ import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import { parseJson, parseShape, unauthorized, type ProviderEvent, type ProviderWebhook, type Received } from './provider-event.ts';
 
-/** How far a signature's timestamp may be from our clock. */
-export const MAILGUN_TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
+/**
+ * How old a signature's timestamp may be: Mailgun retries for 8 hours (…/webhooks/webhook-retries) and does
+ * not document signing a retry anew, so a retry must still pass. Tokens are remembered as long (in the store's
+ * idempotency keys, kept a day), so within the window a captured signature cannot carry another body.
+ */
+export const MAILGUN_MAX_AGE_MS = 9 * 3_600_000;
+/** Clocks differ a little; a timestamp further in the future is not Mailgun's. */
+const MAX_SKEW_MS = 5 * 60_000;
 const TOKEN_SCOPE = 'mailgun-webhook-token';
 
 const payload = z.object({
@@ -40,9 +46,9 @@ export function mailgunWebhook(signingKey: string | undefined, store: Store, now
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthorized('invalid signature');
       const at = Number(sig.timestamp) * 1000;
       const t = now();
-      if (!(Math.abs(t - at) <= MAILGUN_TIMESTAMP_TOLERANCE_MS)) throw unauthorized('signature timestamp too far from now (replayed?)');
+      if (!(t - at <= MAILGUN_MAX_AGE_MS && at - t <= MAX_SKEW_MS)) throw unauthorized('signature timestamp too far from now (replayed?)');
       const bodyHash = createHash('sha256').update(body).digest('hex');
-      const seen = await store.claimIdempotencyKey(TOKEN_SCOPE, sig.token, bodyHash, t, 2 * MAILGUN_TIMESTAMP_TOLERANCE_MS);
+      const seen = await store.claimIdempotencyKey(TOKEN_SCOPE, sig.token, bodyHash, t, MAILGUN_MAX_AGE_MS + MAX_SKEW_MS);
       if (seen.state !== 'new' && seen.requestHash !== bodyHash) throw unauthorized('signature token already used for another request (replayed)');
 
       const e = parseShape(payload, json, 'body')['event-data'];
