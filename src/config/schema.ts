@@ -120,7 +120,8 @@ export const configSchema = z.object({
   /** Refuse (550 5.7.26) mail whose From: domain has no DKIM key instead of sending it unsigned. */
   requireDkim: bool.default(false),
   /** Provider webhooks at /providers/<name>/webhook (provider-webhooks/): each is off until its secret is set. */
-  resendWebhookSecret: optionalSecret.refine((s) => s === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s), 'must be the whsec_… signing secret Resend shows for the webhook').optional(),
+  resendWebhookSecret: optionalSecret.refine((s) => s === undefined || /^whsec_(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
+    'must be the whsec_… signing secret Resend shows for the webhook').optional(),
   /** Postmark signs nothing: it sends these as HTTP Basic credentials (put them in the webhook URL). */
   postmarkWebhookUser: optionalSecret.optional(),
   postmarkWebhookPassword: optionalSecret.optional(),

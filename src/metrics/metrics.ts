@@ -23,7 +23,7 @@ export function createMetrics(store: Store) {
     httpRequests: new Counter({ name: 'smarthost_http_requests_total', help: 'HTTP API requests, by route and status', labelNames: ['route', 'status'], registers }),
     providerWebhooks: new Counter({
       name: 'smarthost_provider_webhooks_total', labelNames: ['provider', 'result'], registers,
-      help: 'Provider webhooks received: per event applied, duplicate or ignored; per request unauthorized, malformed, not_configured or confirmed',
+      help: 'Provider webhooks received: per event applied, duplicate or ignored; per request unauthorized, malformed, not_configured, confirmed or error',
     }),
     webhookDeliveries: new Counter({ name: 'smarthost_webhook_deliveries_total', help: 'Webhook POST attempts, by result', labelNames: ['result'], registers }),
     // Only a store that counts its statements (PostgreSQL) has this metric; SQLite does not report a fake 0.

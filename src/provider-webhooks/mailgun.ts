@@ -14,7 +14,7 @@ import { parseJson, parseShape, unauthorized, type ProviderEvent, type ProviderW
  * not document signing a retry anew, so a retry must still pass. Tokens are remembered as long (in the store's
  * idempotency keys, kept a day), so within the window a captured signature cannot carry another body.
  */
-export const MAILGUN_MAX_AGE_MS = 9 * 3_600_000;
+const MAILGUN_MAX_AGE_MS = 9 * 3_600_000;
 /** Clocks differ a little; a timestamp further in the future is not Mailgun's. */
 const MAX_SKEW_MS = 5 * 60_000;
 const TOKEN_SCOPE = 'mailgun-webhook-token';
@@ -32,7 +32,7 @@ const payload = z.object({
   }),
 });
 
-export function mailgunWebhook(signingKey: string | undefined, store: Store, now: () => number = Date.now): ProviderWebhook {
+export function mailgunWebhook(signingKey: string | undefined, store: Store): ProviderWebhook {
   return {
     name: 'mailgun',
     missing: signingKey ? undefined : 'SMARTHOST_MAILGUN_WEBHOOK_SIGNING_KEY (the HTTP webhook signing key in Mailgun)',
@@ -45,7 +45,7 @@ export function mailgunWebhook(signingKey: string | undefined, store: Store, now
       const given = Buffer.from(sig.signature, 'hex');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthorized('invalid signature');
       const at = Number(sig.timestamp) * 1000;
-      const t = now();
+      const t = Date.now();
       if (!(t - at <= MAILGUN_MAX_AGE_MS && at - t <= MAX_SKEW_MS)) throw unauthorized('signature timestamp too far from now (replayed?)');
       const bodyHash = createHash('sha256').update(body).digest('hex');
       const seen = await store.claimIdempotencyKey(TOKEN_SCOPE, sig.token, bodyHash, t, MAILGUN_MAX_AGE_MS + MAX_SKEW_MS);

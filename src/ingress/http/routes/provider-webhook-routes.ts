@@ -27,7 +27,10 @@ export function providerWebhookRoutes(app: FastifyInstance, deps: HttpDeps): voi
     try {
       received = await hook.receive({ headers: req.headers, body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
     } catch (err) {
-      if (!(err instanceof WebhookRejected)) throw err;
+      if (!(err instanceof WebhookRejected)) {
+        count('error'); // ours (SNS certificate or confirmation unreachable): 500, and the provider retries
+        throw err;
+      }
       count(err.status === 401 ? 'unauthorized' : 'malformed');
       req.log.warn({ event: 'provider_webhook', provider: hook.name, status: err.status, reason: err.message, client: req.ip }, 'provider webhook refused');
       throw new ApiError(err.status, err.status === 401 ? 'unauthorized' : 'validation_error', err.message);
