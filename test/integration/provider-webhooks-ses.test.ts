@@ -89,6 +89,11 @@ test('ses: SNS subscription confirmed by GET; signed Bounce, Complaint and Deliv
   assert.deepEqual(await post(signed({ ...confirmation, SubscribeURL: 'https://127.0.0.1:9/?Action=ConfirmSubscription' })),
     { status: 401, json: { statusCode: 401, name: 'unauthorized', message: `SubscribeURL is not on https://${snsHost}` } });
   assert.equal(requests.filter((u) => u.startsWith('/?Action=ConfirmSubscription')).length, 0);
+  // Our side failing (certificate or confirmation unreachable) is a 500: SNS retries.
+  const internal = { status: 500, json: { statusCode: 500, name: 'internal_server_error', message: 'Internal server error; the request may be retried' } };
+  assert.deepEqual(await post({ ...signed(confirmation), SigningCertURL: `https://${snsHost}/SimpleNotificationService-missing.pem` }), internal);
+  const unconfirmable = `https://${snsHost}/?Action=Nope`;
+  assert.deepEqual(await post(signed({ ...confirmation, SubscribeURL: unconfirmable })), internal);
   assert.deepEqual(await post(signed(confirmation)),
     { status: 200, json: { status: 'confirmed', events: [], note: `subscribed to ${TOPIC}` } });
   assert.ok(requests.includes(new URL(subscribeUrl).pathname + new URL(subscribeUrl).search), `SubscribeURL was fetched: ${requests.join(', ')}`);
