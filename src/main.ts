@@ -16,6 +16,7 @@ import { IDEMPOTENCY_TTL_MS } from './ingress/http/idempotency.ts';
 import { createHttpIngress, type HttpIngress } from './ingress/http/server.ts';
 import { createSmtpIngress, type SmtpIngress } from './ingress/smtp/server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createProviderWebhooks } from './provider-webhooks/provider-webhooks.ts';
 import { Scheduler } from './queue/scheduler.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -105,7 +106,7 @@ export async function startSmarthost(
   const http = config.httpPort === 0 ? undefined : createHttpIngress(
     { listen: config.listen, port: config.httpPort, tls: config.tlsCert ? tls : undefined },
     {
-      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize,
+      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize, providerWebhooks: createProviderWebhooks(config, store),
       readiness: async () => {
         const problems: string[] = [];
         await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));
@@ -129,7 +130,8 @@ export async function startSmarthost(
   // Idempotency keys answer retries for a day; counter windows are at most a day long (a week is safe).
   const purge = setInterval(() => {
     const now = Date.now();
-    store.purgeExpired({ idempotencyBefore: now - IDEMPOTENCY_TTL_MS, countersBefore: now - 7 * 86_400_000 })
+    // Provider webhook keys outlive the longest provider retry schedule (Resend's Svix: about 28 hours).
+    store.purgeExpired({ idempotencyBefore: now - IDEMPOTENCY_TTL_MS, countersBefore: now - 7 * 86_400_000, providerEventsBefore: now - 7 * 86_400_000 })
       .catch((err: Error) => logger.warn({ err }, 'purging expired keys and counters failed'));
   }, 3_600_000);
   purge.unref();

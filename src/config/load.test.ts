@@ -110,3 +110,23 @@ test('TLS policy per recipient domain: an object in the config file or domain=le
     return true;
   });
 });
+
+test('provider webhook secrets: empty is unset; a malformed secret, key or topic is reported with what to set', () => {
+  const c = loadConfig({ SMARTHOST_RESEND_WEBHOOK_SECRET: '', SMARTHOST_SES_SNS_TOPIC_ARN: ' arn:aws:sns:eu-west-1:123456789012:ses-events ' });
+  assert.equal(c.resendWebhookSecret, undefined);
+  assert.equal(c.sesSnsTopicArn, 'arn:aws:sns:eu-west-1:123456789012:ses-events');
+  assert.throws(
+    () => loadConfig({
+      SMARTHOST_RESEND_WEBHOOK_SECRET: 're_123', SMARTHOST_SENDGRID_WEBHOOK_PUBLIC_KEY: 'bm90IGEga2V5', SMARTHOST_SES_SNS_TOPIC_ARN: 'ses-events',
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, [
+        'SMARTHOST_RESEND_WEBHOOK_SECRET: must be the whsec_… signing secret Resend shows for the webhook',
+        'SMARTHOST_SENDGRID_WEBHOOK_PUBLIC_KEY: must be the base64 ECDSA verification key SendGrid shows under Mail Settings → Signed Event Webhook',
+        'SMARTHOST_SES_SNS_TOPIC_ARN: must look like arn:aws:sns:us-east-1:123456789012:ses-events',
+      ]);
+      return true;
+    },
+  );
+});

@@ -1,5 +1,6 @@
 // Every setting smarthost reads: its SMARTHOST_* environment name, its default,
 // and what it means. Defaults that decide behaviour live here, not in code.
+import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseUserEntry } from '../credentials/seed.ts';
@@ -89,6 +90,18 @@ const tlsPolicy = z
     }
     return out;
   });
+// Provider webhook secrets: '' is the same as unset (the endpoint answers 404). Never logged.
+const optionalSecret = z.string().transform((s) => s.trim() || undefined);
+const sendgridPublicKey = optionalSecret.refine((s) => {
+  if (s === undefined) return true;
+  try {
+    return createPublicKey({ key: Buffer.from(s, 'base64'), format: 'der', type: 'spki' }).asymmetricKeyType === 'ec';
+  } catch {
+    return false;
+  }
+}, 'must be the base64 ECDSA verification key SendGrid shows under Mail Settings → Signed Event Webhook');
+const snsTopicArn = optionalSecret.refine((s) => s === undefined || /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(s),
+  'must look like arn:aws:sns:us-east-1:123456789012:ses-events');
 
 /** Schema keys are camelCase; `envName` maps each to SMARTHOST_<UPPER_SNAKE>. */
 export const configSchema = z.object({
@@ -165,6 +178,18 @@ export const configSchema = z.object({
   secretKey: z.string().optional(),
   /** Refuse (550 5.7.26) mail whose From: domain has no DKIM key instead of sending it unsigned. */
   requireDkim: bool.default(false),
+  /** Provider webhooks at /providers/<name>/webhook (provider-webhooks/): each is off until its secret is set. */
+  resendWebhookSecret: optionalSecret.refine((s) => s === undefined || /^whsec_(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
+    'must be the whsec_… signing secret Resend shows for the webhook').optional(),
+  /** Postmark signs nothing: it sends these as HTTP Basic credentials (put them in the webhook URL). */
+  postmarkWebhookUser: optionalSecret.optional(),
+  postmarkWebhookPassword: optionalSecret.optional(),
+  sendgridWebhookPublicKey: sendgridPublicKey.optional(),
+  mailgunWebhookSigningKey: optionalSecret.optional(),
+  /** The SNS topic SES publishes bounce, complaint and delivery notifications to; other topics are refused. */
+  sesSnsTopicArn: snsTopicArn.optional(),
+  /** Host (with :port if any) SNS signing certificates and SubscribeURLs must be on; default sns.<region of the topic>.amazonaws.com. */
+  sesSnsCertHost: optionalSecret.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -26,6 +26,10 @@ export function createMetrics(store: Store) {
       name: 'smarthost_mta_sts_policy_total', help: 'MTA-STS policy lookups on the mx route, by the mode applied and how the policy was found',
       labelNames: ['mode', 'result'], registers,
     }),
+    providerWebhooks: new Counter({
+      name: 'smarthost_provider_webhooks_total', labelNames: ['provider', 'result'], registers,
+      help: 'Provider webhooks received: per event applied, duplicate or ignored; per request unauthorized, malformed, not_configured, confirmed or error',
+    }),
     webhookDeliveries: new Counter({ name: 'smarthost_webhook_deliveries_total', help: 'Webhook POST attempts, by result', labelNames: ['result'], registers }),
     // Only a store that counts its statements (PostgreSQL) has this metric; SQLite does not report a fake 0.
     storeQueries: store.statementCount

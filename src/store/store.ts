@@ -63,7 +63,9 @@ export interface ClaimedRecipient extends RecipientRow {
 }
 
 export type EventType =
-  | 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'dsn' | 'retry' | 'deleted';
+  | 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'dsn' | 'retry' | 'deleted'
+  /** The recipient reported the message as spam (a provider's complaint webhook). */
+  | 'complained';
 
 export interface NewEvent {
   messageId: string;
@@ -171,6 +173,24 @@ export interface EventQuery {
   limit: number;
 }
 
+/** The message a provider's id names, and those of its recipients that this id was sent to. */
+export interface ProviderDelivery {
+  messageId: string;
+  recipients: string[];
+}
+
+/** One event a provider reported by webhook (bounce, complaint, delivery), to apply at most once. */
+export interface ProviderReport {
+  provider: string;
+  /** Names this event for this recipient; a provider's retry of the same webhook carries the same key. */
+  eventKey: string;
+  event: NewEvent & { recipient: string };
+  /** A permanent failure: the recipient, if the provider had accepted it ('delivered'), becomes 'bounced' with this reply line. */
+  bounce?: { lastReply: string };
+  /** Added unless the address is already suppressed (an operator's reason stays). */
+  suppression?: Suppression;
+}
+
 /** What a request with an Idempotency-Key finds when it claims the key. */
 export type IdempotencyClaim =
   | { state: 'new' }
@@ -178,7 +198,7 @@ export type IdempotencyClaim =
   | { state: 'done'; requestHash: string; status: number; body: string };
 
 /** Event types a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed'] as const;
+export const WEBHOOK_EVENTS = ['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'complained'] as const;
 
 export interface Webhook {
   id: string;
@@ -327,8 +347,11 @@ export interface Store {
   claimIdempotencyKey(scope: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyClaim>;
   completeIdempotencyKey(scope: string, key: string, status: number, body: string): Promise<void>;
   releaseIdempotencyKey(scope: string, key: string): Promise<void>;
-  /** Deletes idempotency keys created before `idempotencyBefore` and counter windows that began before `countersBefore`. */
-  purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number>;
+  /**
+   * Deletes idempotency keys created before `idempotencyBefore`, counter windows that began before `countersBefore`
+   * and, when given, the record of provider webhook events received before `providerEventsBefore`.
+   */
+  purgeExpired(cut: { idempotencyBefore: number; countersBefore: number; providerEventsBefore?: number }): Promise<number>;
 
   /** Events across all messages, oldest first. */
   queryEvents(q: EventQuery): Promise<StoredEvent[]>;
@@ -345,6 +368,15 @@ export interface Store {
   listWebhookAttempts(webhookId: string, limit: number): Promise<(WebhookAttempt & { eventId: number })[]>;
   /** Sends again what failed (and, with `since`, what was delivered since then); returns how many. */
   replayWebhook(id: string, now: number, since?: number): Promise<number>;
+
+  // Provider webhooks (src/provider-webhooks/).
+  /** The delivery whose events carry this provider message id, narrowed to `recipient` (case-insensitive) when given. */
+  findDeliveryByProviderId(providerMessageId: string, recipient?: string): Promise<ProviderDelivery | undefined>;
+  /**
+   * Writes the report's event, bounce and suppression in one transaction, and remembers (provider, eventKey):
+   * false, with nothing changed, when that key was recorded before (the provider retried).
+   */
+  recordProviderReport(report: ProviderReport): Promise<boolean>;
 
   /** The subset of `addresses` (lower-cased) that are suppressed. */
   suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;

@@ -436,4 +436,48 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' })).map((r) => r.id), [a!.id]);
     assert.notEqual(a!.id, b!.id);
   });
+
+  withStore('findDeliveryByProviderId finds the message and recipients a provider id was sent to', async (s) => {
+    const m = msg({ recipients: [{ address: 'A@x.test', status: 'queued' }, { address: 'b@x.test', status: 'queued' }] });
+    await s.enqueue(m);
+    for (const recipient of ['A@x.test', 'b@x.test'])
+      await s.addEvent({ messageId: m.id, recipient, type: 'delivered', at: 2_000, route: 'resend', providerMessageId: 'prov-1' });
+    assert.deepEqual(await s.findDeliveryByProviderId('prov-1'), { messageId: m.id, recipients: ['A@x.test', 'b@x.test'] });
+    assert.deepEqual(await s.findDeliveryByProviderId('prov-1', 'a@X.TEST'), { messageId: m.id, recipients: ['A@x.test'] });
+    assert.equal(await s.findDeliveryByProviderId('prov-1', 'c@x.test'), undefined);
+    assert.equal(await s.findDeliveryByProviderId('prov-2'), undefined);
+  });
+
+  withStore('recordProviderReport applies event, bounce and suppression once, and leaves other states alone', async (s) => {
+    const m = msg({ recipients: [{ address: 'A@x.test', status: 'queued' }, { address: 'b@x.test', status: 'queued' }] });
+    await s.enqueue(m);
+    const claimed = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    await s.recordResults(claimed.map((r) => ({
+      recipientId: r.id, status: r.address === 'A@x.test' ? 'delivered' as const : 'deferred' as const, attempts: 1, nextAttemptAt: 9_000,
+      lastReply: '250 2.0.0 ok', event: { messageId: m.id, recipient: r.address, type: 'delivered' as const, at: 2_100 },
+    })), 'n1');
+    const reply = { code: 550, enhanced: '5.1.1' as const, text: 'no such user' };
+    const report = (recipient: string, eventKey: string) => ({
+      provider: 'resend', eventKey, event: { messageId: m.id, recipient, type: 'bounced' as const, at: 3_000, route: 'resend', reply },
+      bounce: { lastReply: '550 5.1.1 no such user' }, suppression: { address: recipient, reason: 'resend bounce: no such user', createdAt: 3_000 },
+    });
+    assert.equal(await s.recordProviderReport(report('A@x.test', 'ev-1')), true);
+    assert.equal(await s.recordProviderReport(report('A@x.test', 'ev-1')), false, 'the same event twice');
+    assert.equal(await s.recordProviderReport({ ...report('b@x.test', 'ev-2'), provider: 'postmark' }), true);
+    const sum = await s.getMessageSummary(m.id);
+    assert.deepEqual(sum?.recipients.map((r) => [r.address, r.status, r.lastReply]),
+      [['A@x.test', 'bounced', '550 5.1.1 no such user'], ['b@x.test', 'deferred', '250 2.0.0 ok']], 'only a delivered recipient becomes bounced');
+    const bounced = (await s.listEvents(m.id)).filter((e) => e.type === 'bounced');
+    assert.deepEqual(bounced.map((e) => [e.recipient, e.route, e.reply?.enhanced]), [['A@x.test', 'resend', '5.1.1'], ['b@x.test', 'resend', '5.1.1']]);
+    assert.deepEqual((await s.listSuppressions()).map((x) => [x.address, x.reason]),
+      [['a@x.test', 'resend bounce: no such user'], ['b@x.test', 'resend bounce: no such user']]);
+    // An address already on the list keeps the operator's reason.
+    await s.addSuppression({ address: 'c@x.test', reason: 'manual', createdAt: 1 });
+    await s.recordProviderReport({ ...report('c@x.test', 'ev-3'), bounce: undefined });
+    assert.equal((await s.listSuppressions()).find((x) => x.address === 'c@x.test')?.reason, 'manual');
+    // Recorded keys are forgotten by purgeExpired once older than the cut, not before.
+    assert.equal(await s.purgeExpired({ idempotencyBefore: 0, countersBefore: 0, providerEventsBefore: 3_000 }), 0);
+    assert.equal(await s.purgeExpired({ idempotencyBefore: 0, countersBefore: 0, providerEventsBefore: 3_001 }), 3);
+    assert.equal(await s.recordProviderReport(report('A@x.test', 'ev-1')), true);
+  });
 }

@@ -131,7 +131,7 @@ test('/webhooks: list with counts, replay failed events, delete; unknown ids are
   const created = await call('POST', '/webhooks', { url: 'http://127.0.0.1:9/gone', events: ['queued'] });
   assert.equal(created.status, 201);
   assert.deepEqual((await call('POST', '/webhooks', { url: 'http://127.0.0.1:9/x', events: ['opened'] })).body.message,
-    'unknown event type opened; one of queued, delivered, deferred, bounced, expired, suppressed');
+    'unknown event type opened; one of queued, delivered, deferred, bounced, expired, suppressed, complained');
   await call('POST', '/emails', { from: 'app@example.com', to: 'a@example.org', subject: 'x', text: 'x' });
   const [row] = await waitFor('a claimed outbox row', async () => {
     const d = await s.store.claimWebhookDeliveries({ now: Date.now() + 10 ** 9, limit: 1, leaseMs: 60_000, owner: 'test' });

@@ -11,7 +11,7 @@ export function registerWebhooks(program: Command): void {
   cmd
     .command('add <url>')
     .description('add an endpoint; prints its signing secret once')
-    .option('--events <list>', 'comma-separated: queued,delivered,deferred,bounced,expired,suppressed (default: all)')
+    .option('--events <list>', 'comma-separated: queued,delivered,deferred,bounced,expired,suppressed,complained (default: all)')
     .action((url: string, o: { events?: string }) =>
       withStore(async (store, config) => {
         try {

@@ -65,7 +65,7 @@ export const listQuery = z.strictObject({
 
 export const eventsQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
-  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'sandboxed', 'dsn', 'retry', 'deleted']).optional(),
+  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'sandboxed', 'dsn', 'retry', 'deleted', 'complained']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.coerce.number().int().min(0).optional(),
 });

@@ -8,10 +8,12 @@ import type { Store } from '../../store/store.ts';
 import { ApiError, postmarkBody, resendBody } from './errors.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { openApiRoutes } from './routes/openapi-routes.ts';
+import { providerWebhookRoutes } from './routes/provider-webhook-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { sendRoutes } from './routes/send-routes.ts';
 import { webhookRoutes } from './routes/webhook-routes.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
+import type { ProviderWebhooks } from '../../provider-webhooks/provider-webhooks.ts';
 
 export interface HttpDeps {
   store: Store;
@@ -21,6 +23,8 @@ export interface HttpDeps {
   maxMessageSize: number;
   /** Checks webhook destinations against SMARTHOST_WEBHOOK_ALLOWED_NETWORKS. */
   webhookGuard: ReturnType<typeof createAddressGuard>;
+  /** /providers/<name>/webhook endpoints (bounces, complaints, deliveries from providers). */
+  providerWebhooks: ProviderWebhooks;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
   /** How mail leaves now, in plain words (the route SMARTHOST_ROUTE=auto picked and why). */
@@ -77,6 +81,8 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   // The query API authenticates every route in its own encapsulated context.
   app.register(async (scope) => queryRoutes(scope, deps));
   app.register(async (scope) => webhookRoutes(scope, deps));
+  // Raw bodies and the providers' own authentication, in a context of their own.
+  app.register(async (scope) => providerWebhookRoutes(scope, deps));
 
   const ingress: HttpIngress = {
     app,

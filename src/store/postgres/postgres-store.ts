@@ -16,6 +16,7 @@ import { PostgresMtaStsPolicies } from './mta-sts-policies.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
+import { PostgresProviderReports } from './provider-reports.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -66,6 +67,7 @@ export class PostgresStore implements Store {
   private readonly accounts: PostgresAccounts;
   private readonly mtaSts: PostgresMtaStsPolicies;
   private readonly queries: PostgresQueries;
+  private readonly providerReports: PostgresProviderReports;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -83,6 +85,7 @@ export class PostgresStore implements Store {
     this.mtaSts = new PostgresMtaStsPolicies(this.pool);
     this.queries = new PostgresQueries(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
+    this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
     // flushes locally, and the operator's choice about standbys stands. Queued
@@ -331,7 +334,12 @@ export class PostgresStore implements Store {
   claimIdempotencyKey: Store['claimIdempotencyKey'] = (...a) => this.tx((c) => claimIdempotencyKey(c, ...a));
   completeIdempotencyKey: Store['completeIdempotencyKey'] = (...a) => completeIdempotencyKey(this.pool, ...a);
   releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (...a) => releaseIdempotencyKey(this.pool, ...a);
-  purgeExpired: Store['purgeExpired'] = (cut) => purgeExpired(this.pool, cut);
+  purgeExpired: Store['purgeExpired'] = async (cut) =>
+    (await purgeExpired(this.pool, cut)) + (cut.providerEventsBefore === undefined ? 0 : await this.providerReports.purge(cut.providerEventsBefore));
+
+  // Provider webhooks: see provider-reports.ts.
+  findDeliveryByProviderId: Store['findDeliveryByProviderId'] = (...a) => this.providerReports.find(...a);
+  recordProviderReport: Store['recordProviderReport'] = (r) => this.providerReports.record(r);
 
   // Webhooks: see webhooks.ts.
   addWebhook: Store['addWebhook'] = (w) => this.webhooks.add(w);

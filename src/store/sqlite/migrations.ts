@@ -164,4 +164,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     fetched_at INTEGER NOT NULL
   );
   `,
+  `
+  -- Provider webhook events already applied (provider-webhooks/apply.ts): a provider's retry changes nothing twice.
+  CREATE TABLE provider_events (
+    provider TEXT NOT NULL,
+    event_key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, event_key)
+  );
+  CREATE INDEX provider_events_received ON provider_events(received_at);
+  `,
 ];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ClaimedRecipient, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage, RecipientStatus,
+  ClaimedRecipient, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage, ProviderReport, RecipientStatus,
   RecipientUpdate, Store, StoredEvent, StoredMessage, Tag, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
@@ -15,6 +15,7 @@ import { createRateCounters } from './rate-counters.ts';
 import { SqliteAccounts } from './accounts.ts';
 import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
 import { SqliteWebhooks } from './webhooks.ts';
+import { SqliteProviderReports } from './provider-reports.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -33,6 +34,7 @@ export class SqliteStore implements Store {
   private readonly webhooks: SqliteWebhooks;
   private readonly accounts: SqliteAccounts;
   private readonly mtaSts: SqliteMtaStsPolicies;
+  private readonly providerReports: SqliteProviderReports;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -47,6 +49,7 @@ export class SqliteStore implements Store {
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
     this.accounts = new SqliteAccounts(this.db);
     this.mtaSts = new SqliteMtaStsPolicies(this.db);
+    this.providerReports = new SqliteProviderReports(this.db, this.eventInserter());
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -257,10 +260,19 @@ export class SqliteStore implements Store {
     this.db.prepare('UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?').run(status, body, scope, key);
   }
 
-  async purgeExpired(cut: { idempotencyBefore: number; countersBefore: number }): Promise<number> {
+  async purgeExpired(cut: { idempotencyBefore: number; countersBefore: number; providerEventsBefore?: number }): Promise<number> {
     return this.db.transaction(() =>
       this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(cut.idempotencyBefore).changes +
-      this.db.prepare('DELETE FROM rate_counters WHERE window_start < ?').run(cut.countersBefore).changes)();
+      this.db.prepare('DELETE FROM rate_counters WHERE window_start < ?').run(cut.countersBefore).changes +
+      (cut.providerEventsBefore === undefined ? 0 : this.providerReports.purge(cut.providerEventsBefore)))();
+  }
+
+  async findDeliveryByProviderId(providerMessageId: string, recipient?: string) {
+    return this.providerReports.find(providerMessageId, recipient);
+  }
+
+  async recordProviderReport(report: ProviderReport): Promise<boolean> {
+    return this.providerReports.record(report);
   }
 
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {

@@ -37,6 +37,11 @@ export function openApiDocument(): object {
       },
       '/webhooks/{id}': { delete: { summary: 'Remove an endpoint', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' } } } },
       '/webhooks/{id}/replay': { post: { summary: 'Send failed events again (with since: also those delivered since then)', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok('{replayed: n}') } },
+      '/providers/{name}/webhook': { post: {
+        summary: 'Bounces, complaints and deliveries from a provider (resend, postmark, sendgrid, mailgun, ses), verified by its own signature scheme',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', enum: ['resend', 'postmark', 'sendgrid', 'mailgun', 'ses'] } }],
+        responses: { 200: { description: '{status: applied | duplicate | ignored | confirmed, events}' }, 400: { description: 'unreadable body' }, 401: { description: 'bad signature or credentials' }, 404: { description: 'not configured' } },
+      } },
       '/healthz': { get: { summary: 'Process is up', responses: ok('ok') } },
       '/readyz': { get: { summary: 'Store reachable and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: ok('text exposition format') } },
