@@ -46,8 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : providerEnv ? providerEnv
         : key === 'databaseUrl' && platformDatabase ? 'DATABASE_URL'
         : key in fromFile && env[envName(key)] === undefined ? `${file}: ${key}` : envName(key);
-      // Nested settings (routes.rules[1].routes) name the part that is wrong.
-      const inner = issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      // Nested settings (routes.rules[1].routes) name the part that is wrong; provider names above already do.
+      const inner = key === 'providers' ? '' : issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
       problems.push(`${shown}${inner ? ` ${inner}` : ''}: ${issue.message}`);
     }
   }
