@@ -61,7 +61,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
   );
   const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
   const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake(),
-    dkim: { ...createDkimSigners(store, secretBox), required: config.requireDkim },
+    dkim: { ...createDkimSigners(store, secretBox, config.dkimCanonicalization), required: config.requireDkim },
   });
   const smtp = createSmtpIngress(
     {

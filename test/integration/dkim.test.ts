@@ -129,7 +129,7 @@ test('SMARTHOST_REQUIRE_DKIM refuses a From: domain without a key, with a hint',
   const c = await authedSession(s.ports.submission);
   const r = await send(c, 'app@example.com', ['rcpt@example.org'], message());
   c.close();
-  assert.equal(r.last, '550 5.7.26 Message refused: example.com has no DKIM key (add one with: smarthost domains add example.com)');
+  assert.equal(r.last, '550 5.7.1 Message refused: example.com has no DKIM key and SMARTHOST_REQUIRE_DKIM is on (add one with: smarthost domains add example.com)');
   assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
 });
 

@@ -158,4 +158,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN provider_message_id TEXT;
   CREATE INDEX events_provider_message ON events(provider_message_id) WHERE provider_message_id IS NOT NULL;
   `,
+  `
+  -- Sending domains: a rotated-out key stays published but stops signing; the last verification of each
+  -- domain's DNS records; per message, the From: domain and the DKIM selectors it was signed with ('' = unsigned).
+  ALTER TABLE domains ADD COLUMN signing BOOLEAN NOT NULL DEFAULT true;
+  CREATE TABLE domain_checks (
+    domain TEXT PRIMARY KEY,
+    checked_at BIGINT NOT NULL,
+    ok BOOLEAN NOT NULL,
+    results JSONB NOT NULL
+  );
+  ALTER TABLE messages ADD COLUMN dkim_domain TEXT;
+  ALTER TABLE messages ADD COLUMN dkim_selectors TEXT;
+  CREATE INDEX messages_unsigned ON messages(dkim_domain) WHERE dkim_selectors = '';
+  `,
 ];
