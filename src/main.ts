@@ -91,7 +91,7 @@ export async function startSmarthost(config: Config, logger: Logger, print: (lin
   const http = config.httpPort === 0 ? undefined : createHttpIngress(
     { listen: config.listen, port: config.httpPort, tls: config.tlsCert ? tls : undefined },
     {
-      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize,
+      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize, domains: config,
       readiness: async () => {
         const problems: string[] = [];
         await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));

@@ -1,5 +1,6 @@
 // Which hosts hand a sending domain's mail to the recipient's MX, per configured route, and the SPF
 // mechanism (RFC 7208 §5) that authorises each. One place, so a new route kind adds one case here.
+import { isIP } from 'node:net';
 import type { Config } from '../config/schema.ts';
 
 export type Provider = 'resend' | 'postmark' | 'sendgrid' | 'mailgun' | 'ses';
@@ -35,7 +36,7 @@ const PROVIDER_SMTP_HOSTS: [RegExp, Provider][] = [
  */
 export function configuredRoutes(config: Pick<Config, 'relayUrl'>): SendingRoute[] {
   if (!config.relayUrl) return [{ kind: 'mx' }];
-  const host = config.relayUrl.hostname;
+  const host = config.relayUrl.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal comes in brackets
   const provider = PROVIDER_SMTP_HOSTS.find(([re]) => re.test(host))?.[1];
   return [provider ? { kind: 'provider', provider } : { kind: 'relay', host }];
 }
@@ -66,7 +67,7 @@ export function spfMechanismsForRoutes(routes: readonly SendingRoute[], config: 
         return { route: 'mx', at: domain, mechanism: `a:${config.hostname}`, why: `MX delivery from this host (SMARTHOST_HOSTNAME ${config.hostname})` };
       case 'relay':
         return {
-          route: `relay ${r.host}`, at: domain, mechanism: `a:${r.host}`,
+          route: `relay ${r.host}`, at: domain, mechanism: isIP(r.host) ? `ip${isIP(r.host)}:${r.host}` : `a:${r.host}`,
           why: `the relay route through ${r.host}; if it sends from other addresses, use the include its operator documents instead`,
         };
       case 'provider': {

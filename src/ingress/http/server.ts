@@ -11,6 +11,8 @@ import { openApiRoutes } from './routes/openapi-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { sendRoutes } from './routes/send-routes.ts';
 import { webhookRoutes } from './routes/webhook-routes.ts';
+import { domainRoutes } from './routes/domain-routes.ts';
+import type { DomainsConfig } from '../../domains/manage.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
 
 export interface HttpDeps {
@@ -21,6 +23,8 @@ export interface HttpDeps {
   maxMessageSize: number;
   /** Checks webhook destinations against SMARTHOST_WEBHOOK_ALLOWED_NETWORKS. */
   webhookGuard: ReturnType<typeof createAddressGuard>;
+  /** What /domains needs: the route (SPF), the secret (sealing new keys) and the resolver (verify). */
+  domains: DomainsConfig;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
 }
@@ -75,6 +79,7 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   // The query API authenticates every route in its own encapsulated context.
   app.register(async (scope) => queryRoutes(scope, deps));
   app.register(async (scope) => webhookRoutes(scope, deps));
+  app.register(async (scope) => domainRoutes(scope, deps));
 
   const ingress: HttpIngress = {
     app,
