@@ -9,6 +9,7 @@ import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { dkimRecordName, dkimRecordValue, generateDomainKey } from '../../src/dkim/keys.ts';
 import { createSecretBox } from '../../src/dkim/secret.ts';
 import { createSigner } from '../../src/dkim/sign.ts';
+import { retireSelector, rotateDomain } from '../../src/domains/manage.ts';
 import type { DkimAlgorithm, Store } from '../../src/store/store.ts';
 import { run } from '../helpers/run.ts';
 import { authedSession, message, send } from '../helpers/session.ts';
@@ -147,4 +148,72 @@ test('a wrong SMARTHOST_SECRET_KEY stops the start with an error naming it; plai
   await plain.close();
   const again = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DATA_DIR: plain.config.dataDir });
   assert.equal(again.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).length, 1);
+});
+
+// Long header lines, folded (RFC 5322 §2.2.3): simple canonicalization must hash them exactly as they are,
+// relaxed must unfold them the same way the verifier does.
+const FOLDED = Buffer.from(
+  'From: "A sender with a rather long display name" <app@example.com>\r\n' +
+  `To: ${Array.from({ length: 12 }, (_, i) => `recipient-number-${i}@example.org`).join(',\r\n  ')}\r\n` +
+  `Subject: ${'a subject line that goes on and on '.repeat(6)}\r\n\t${'and is folded with a tab '.repeat(4)}\r\n` +
+  `X-Long-Unfolded: ${'x'.repeat(900)}\r\n` +
+  'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
+  'Zeile mit Umlauten: äöü ß   and trailing spaces   \r\n\r\n\r\n',
+  'utf8',
+);
+
+for (const canonicalization of ['simple/simple', 'relaxed/relaxed', 'relaxed/simple'] as const) {
+  test(`SMARTHOST_DKIM_CANONICALIZATION=${canonicalization}: RSA and Ed25519 verify on folded long headers and on 8-bit MIME with an attachment`, async (t) => {
+    const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DKIM_CANONICALIZATION: canonicalization });
+    const records: Records = {};
+    await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+    await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+    for (const data of [FOLDED, MULTIPART_8BIT]) {
+      const raw = await submitSmtp(s, data);
+      const c = canonicalization.replace('/', '\\/');
+      assert.match(raw.toString('latin1'), new RegExp(`^DKIM-Signature: v=1; a=rsa-sha256; c=${c}; d=example\\.com;`));
+      const split = data.indexOf('\r\n\r\n') + 2;
+      assert.ok(raw.includes(data.subarray(0, split)), 'the header fields are unchanged (trace fields are added around them)');
+      assert.ok(raw.subarray(raw.length - (data.length - split)).equals(data.subarray(split)), 'the body is unchanged');
+      assert.deepEqual(await verify(raw, records), [['sh202611', true], ['sh202611e', true]]);
+    }
+  });
+}
+
+test('the application signed with simple/simple and we sign relaxed: both verify', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+  const app = generateDomainKey('rsa-sha256', 'app');
+  records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
+  const original = Buffer.concat([Buffer.from('Message-ID: <2@example.com>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n'), FOLDED]);
+  const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }], 'simple/simple').sign(original);
+  const raw = await submitSmtp(s, Buffer.concat([Buffer.from(appSignature), original]));
+  assert.deepEqual(await verify(raw, records), [['sh202611e', true], ['app', true]]);
+});
+
+test('rotation: new mail carries the new selector; older mail verifies with the old one until it is retired', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  const cfg = { ...s.config };
+  await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+  const before = await submitSmtp(s, message({ Subject: 'before' }));
+
+  const { added, rotatedOut } = await rotateDomain(s.store, cfg, 'example.com', new Date('2026-11-25T12:00:00Z'));
+  assert.deepEqual([added.map((k) => k.selector), rotatedOut], [['sh202611-2'], ['sh202611']]);
+  for (const k of added) records[dkimRecordName(k.selector, 'example.com')] = dkimRecordValue(k.algorithm, k.publicKey);
+  const after = await submitSmtp(s, message({ Subject: 'after' }));
+  assert.match(after.toString('latin1'), /^DKIM-Signature: [^]*?s=sh202611-2;/);
+  assert.equal((after.toString('latin1').match(/^DKIM-Signature:/gm) ?? []).length, 1, 'the rotated-out key signs no more');
+  assert.deepEqual(await verify(after, records), [['sh202611-2', true]]);
+  assert.deepEqual(await verify(before, records), [['sh202611', true]], 'the old key is still published and verifies older mail');
+
+  await assert.rejects(retireSelector(s.store, 'example.com', 'sh202611-2'), /sh202611-2 still signs example\.com's mail: rotate first/);
+  await retireSelector(s.store, 'example.com', 'sh202611');
+  assert.deepEqual((await s.store.listDomainKeys('example.com')).map((k) => k.selector), ['sh202611-2']);
+  delete records[dkimRecordName('sh202611', 'example.com')];
+  const later = await submitSmtp(s, message({ Subject: 'later' }));
+  assert.deepEqual(await verify(later, records), [['sh202611-2', true]]);
+  const [[, oldNow]] = (await verify(before, records)) as [[string, true | string]];
+  assert.notEqual(oldNow, true, 'once retired and unpublished, the old selector verifies nothing');
 });
