@@ -11,8 +11,9 @@ import { withStore } from '../with-store.ts';
 /** The records ready to paste into a zone, then the MTA-STS policy file when asked for. */
 function printRecords(records: readonly ExpectedRecord[]): void {
   for (const r of records) console.log(zoneLine(r));
-  const policy = records.find((r) => r.policy)?.policy;
-  if (policy) console.log(`\npolicy file (https://mta-sts.<domain>/.well-known/mta-sts.txt, served over HTTPS with a valid certificate):\n${policy.trimEnd()}`);
+  const sts = records.find((r) => r.policy);
+  if (sts)
+    console.log(`\npolicy file for https://${sts.name.replace(/^_/, '')}/.well-known/mta-sts.txt (HTTPS with a valid certificate):\n${sts.policy!.trimEnd()}`);
 }
 
 const MARK = { ok: '✔', missing: '✖', mismatch: '✖', error: '!' } as const;
