@@ -36,12 +36,12 @@ async function keysOrThrow(store: Store, domain: string): Promise<DomainKey[]> {
  * rotation never reuses a name resolvers may still cache. Ed25519 takes the RSA selector plus `e` (RFC 8463:
  * one k= per record, so its own name).
  */
-function newKeys(domain: string, existing: readonly DomainKey[], ed25519: boolean, secretKey: string | undefined, now: Date): NewDomainKey[] {
+async function newKeys(domain: string, existing: readonly DomainKey[], ed25519: boolean, secretKey: string | undefined, now: Date): Promise<NewDomainKey[]> {
   const base = dateSelector(now);
   const used = existing.map((k) => new RegExp(`^${base}(?:-(\\d+))?$`).exec(k.selector)).filter((m) => m !== null).map((m) => Number(m[1] ?? 1));
   const selector = used.length ? `${base}-${Math.max(...used) + 1}` : base;
   const box = createSecretBox(secretKey);
-  const generated = [generateDomainKey('rsa-sha256', selector), ...(ed25519 ? [generateDomainKey('ed25519-sha256', `${selector}e`)] : [])];
+  const generated = [await generateDomainKey('rsa-sha256', selector), ...(ed25519 ? [await generateDomainKey('ed25519-sha256', `${selector}e`)] : [])];
   return generated.map((g) => ({
     domain, selector: g.selector, algorithm: g.algorithm, privateKey: box.seal(g.privateKeyPem), publicKey: g.publicKey, createdAt: now.getTime(),
   }));
@@ -51,7 +51,7 @@ export async function addDomain(store: Store, config: DomainsConfig, name: strin
   const domain = domainName(name);
   if ((await store.listDomainKeys(domain)).length)
     throw new DomainError('exists', `${domain} already has DKIM keys; see them with: smarthost domains show ${domain}`);
-  const keys = newKeys(domain, [], !!opts.ed25519, config.secretKey, now);
+  const keys = await newKeys(domain, [], !!opts.ed25519, config.secretKey, now);
   for (const k of keys) await store.addDomainKey(k);
   return keys.map((k) => ({ ...k, signing: true }));
 }
@@ -61,7 +61,7 @@ export async function rotateDomain(store: Store, config: DomainsConfig, name: st
   const domain = domainName(name);
   const existing = await keysOrThrow(store, domain);
   const signing = existing.filter((k) => k.signing);
-  const keys = newKeys(domain, existing, signing.some((k) => k.algorithm === 'ed25519-sha256'), config.secretKey, now);
+  const keys = await newKeys(domain, existing, signing.some((k) => k.algorithm === 'ed25519-sha256'), config.secretKey, now);
   if (!(await store.rotateDomainKeys(domain, keys))) throw new DomainError('not_found', `no domain ${domain}`);
   return { added: keys.map((k) => ({ ...k, signing: true })), rotatedOut: signing.map((k) => k.selector) };
 }

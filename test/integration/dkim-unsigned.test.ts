@@ -13,7 +13,7 @@ const ENV = { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9', SMARTHOST_USERS: `${TES
 
 test('unsigned mail is accepted, flagged on the message and counted per domain', async (t) => {
   const s = await startTestSmarthost(t, ENV);
-  const g = generateDomainKey('rsa-sha256', 'sh202611');
+  const g = await generateDomainKey('rsa-sha256', 'sh202611');
   await s.store.addDomainKey({ domain: 'example.com', selector: 'sh202611', algorithm: 'rsa-sha256', privateKey: g.privateKeyPem, publicKey: g.publicKey, createdAt: 1 });
   const c = await authedSession(s.ports.submission);
   const unsigned = await send(c, 'app@nokey.test', ['rcpt@example.org'], message({ From: 'App <app@nokey.test>' }));

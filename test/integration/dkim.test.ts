@@ -42,7 +42,7 @@ print(json.dumps(out))
 type Records = Record<string, string>;
 
 async function addKey(store: Store, records: Records, domain: string, algorithm: DkimAlgorithm, selector: string, secret?: string) {
-  const g = generateDomainKey(algorithm, selector);
+  const g = await generateDomainKey(algorithm, selector);
   await store.addDomainKey({
     domain, selector, algorithm, privateKey: createSecretBox(secret).seal(g.privateKeyPem), publicKey: g.publicKey, createdAt: Date.now(),
   });
@@ -116,7 +116,7 @@ test('a message the application signed keeps its signature below ours, and both 
   const s = await startTestSmarthost(t, NO_DELIVERY);
   const records: Records = {};
   await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
-  const app = generateDomainKey('rsa-sha256', 'app');
+  const app = await generateDomainKey('rsa-sha256', 'app');
   records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
   const original = Buffer.from(message({ 'Message-ID': '<1@example.com>', Date: 'Wed, 25 Nov 2026 10:00:00 +0000' }, 'Signed by the app.\r\n'));
   const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }]).sign(original);
@@ -184,7 +184,7 @@ test('the application signed with simple/simple and we sign relaxed: both verify
   const s = await startTestSmarthost(t, NO_DELIVERY);
   const records: Records = {};
   await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
-  const app = generateDomainKey('rsa-sha256', 'app');
+  const app = await generateDomainKey('rsa-sha256', 'app');
   records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
   const original = Buffer.concat([Buffer.from('Message-ID: <2@example.com>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n'), FOLDED]);
   const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }], 'simple/simple').sign(original);
