@@ -47,7 +47,8 @@ async function verifyDkim(r: ExpectedRecord, resolver: Resolver, domain: string)
 async function satisfies(mechanism: string, at: string, lookup: SpfLookup): Promise<boolean> {
   const f = await lookup.fetch(at);
   if (f.kind !== 'record') return false;
-  const [name, value = ''] = mechanism.toLowerCase().split(':') as [string, string?];
+  const colon = mechanism.indexOf(':');
+  const [name, value] = [mechanism.slice(0, colon).toLowerCase(), mechanism.slice(colon + 1).toLowerCase()]; // ip6: values hold colons too
   if (f.parsed.mechanisms.some((m) => m.qualifier === '+' && m.name === name && (m.value ?? '').toLowerCase() === value)) return true;
   if (name === 'include') return (await analyseSpf(at, lookup)).includes.some((d) => d.toLowerCase() === value);
   if (name !== 'a' || !value) return false;

@@ -137,6 +137,13 @@ test('SPF per route: a relay through Resend needs include:amazonses.com on send.
     const spf = byRecord(await verify())['spf example.test']!;
     assert.equal(spf.hint, 'SPF record lacks a:smtp.upstream.test for the relay smtp.upstream.test route (or an ip4:/ip6: covering its addresses): add it before the "all"');
   });
+  await t.test('relay by IPv6 address', async (t) => {
+    const { records, rsa, ed, verify } = await setup(t, { SMARTHOST_RELAY_URL: 'smtp://u:p@[2001:db8::7]:587' });
+    publishAll(records, rsa, ed);
+    records['example.test'] = { txt: ['v=spf1 ip6:2001:db8::7 -all'] };
+    const spf = byRecord(await verify())['spf example.test']!;
+    assert.deepEqual([spf.expected, spf.status], ['ip6:2001:db8::7', 'ok']);
+  });
 });
 
 test('MTA-STS and TLS-RPT, when asked for: missing, then well-formed', async (t) => {
