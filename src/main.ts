@@ -76,7 +76,7 @@ export async function startSmarthost(
   );
   const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
   const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake(),
-    dkim: { ...createDkimSigners(store, secretBox), required: config.requireDkim },
+    dkim: { ...createDkimSigners(store, secretBox, config.dkimCanonicalization), required: config.requireDkim },
   });
   const smtp = createSmtpIngress(
     {
@@ -106,7 +106,8 @@ export async function startSmarthost(
   const http = config.httpPort === 0 ? undefined : createHttpIngress(
     { listen: config.listen, port: config.httpPort, tls: config.tlsCert ? tls : undefined },
     {
-      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize, providerWebhooks: createProviderWebhooks(config, store),
+      store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize, domains: config,
+      providerWebhooks: createProviderWebhooks(config, store),
       readiness: async () => {
         const problems: string[] = [];
         await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));

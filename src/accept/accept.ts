@@ -8,7 +8,7 @@ import { reply, SmtpError } from '../delivery/smtp-reply.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { DkimSigners } from '../dkim/sign.ts';
 import { newMessageId } from '../store/ids.ts';
-import type { ApiKey, Credential, MessageSource, SendingPolicy, Store, Tag } from '../store/store.ts';
+import type { ApiKey, Credential, MessageDkim, MessageSource, SendingPolicy, Store, Tag } from '../store/store.ts';
 import { fieldValue, findFields, parseMessage, serialize, type ParsedMessage } from './headers.ts';
 import { consumeSendLimit, RateLimited } from './limits.ts';
 import { senderAllowed, senderNotAllowed } from './sender-policy.ts';
@@ -59,7 +59,7 @@ export const tooManyHops = reply(554, '5.4.6', `Message refused: more than ${MAX
 export const diskFull = reply(452, '4.3.1', 'Insufficient system storage; try again later');
 export const storageError = reply(451, '4.3.0', 'Local error while storing the message; try again later');
 export const dkimKeyMissing = (domain: string) =>
-  reply(550, '5.7.26', `Message refused: ${domain} has no DKIM key (add one with: smarthost domains add ${domain})`);
+  reply(550, '5.7.1', `Message refused: ${domain} has no DKIM key and SMARTHOST_REQUIRE_DKIM is on (add one with: smarthost domains add ${domain})`);
 
 export interface AcceptDeps {
   store: Store;
@@ -99,7 +99,8 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
     ];
     // Bcc: recipients are in the envelope; the header must not reach anyone.
     const unsigned = serialize([received], parsed, (f) => f.name === 'bcc', added);
-    const raw = dkim ? await dkimSigned(dkim, parsed, unsigned, logger, id) : unsigned;
+    const signed = dkim ? await dkimSigned(dkim, parsed, unsigned, logger, id) : undefined;
+    const raw = signed?.raw ?? unsigned;
 
     // A sandbox never delivers, so the suppression list has nothing to say about its recipients.
     const sandboxed = !!principal?.policy.sandbox;
@@ -121,7 +122,7 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
     try {
       await store.enqueue({
         id, sender: sub.sender, recipients, raw, source: sub.source, credential: principal ? principalLabel(principal) : null,
-        clientAddress: sub.clientAddress, createdAt: now.getTime(), tags: sub.tags,
+        clientAddress: sub.clientAddress, createdAt: now.getTime(), tags: sub.tags, dkim: signed?.dkim,
       });
     } catch (err) {
       logger.error({ err, msg_id: id }, 'store refused a message');
@@ -136,23 +137,27 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
 /**
  * Signed before the durable commit, so the queued bytes are the bytes every route sends. d= is the From: domain,
  * which DMARC alignment needs (RFC 7489 §3.1.1). Signatures go on top (RFC 6376 §5.6); nothing else changes.
+ * A domain without a key is sent unsigned and recorded so (`dkim.selectors` empty), for `domains list` to show.
  */
-async function dkimSigned(dkim: NonNullable<AcceptDeps['dkim']>, parsed: ParsedMessage, raw: Buffer, logger: Logger, id: string): Promise<Buffer> {
+async function dkimSigned(
+  dkim: NonNullable<AcceptDeps['dkim']>, parsed: ParsedMessage, raw: Buffer, logger: Logger, id: string,
+): Promise<{ raw: Buffer; dkim: MessageDkim } | undefined> {
   const from = findFields(parsed, 'from').flatMap((f) => flattenAddresses(fieldValue(f)))[0];
-  if (!from) return raw;
+  if (!from) return undefined;
   const domain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
-  let signature: string | undefined;
+  let signed: { raw: Buffer; dkim: MessageDkim } | undefined;
   try {
-    signature = await (await dkim.signerFor(domain))?.sign(raw);
+    const signer = await dkim.signerFor(domain);
+    if (signer) signed = { raw: Buffer.concat([Buffer.from(await signer.sign(raw), 'latin1'), raw]), dkim: { domain, selectors: signer.selectors } };
   } catch (err) {
-    // Never send unsigned because a key could not be used: the client retries.
+    // Never send unsigned because a key could not be used (say, it does not decrypt): the client retries.
     logger.error({ err, msg_id: id, domain }, 'DKIM signing failed');
     throw new SmtpError(storageError, { cause: err });
   }
-  if (signature) return Buffer.concat([Buffer.from(signature, 'latin1'), raw]);
+  if (signed) return signed;
   if (dkim.required) throw new SmtpError(dkimKeyMissing(domain));
-  logger.debug({ msg_id: id, domain }, 'no DKIM key for the From: domain: sent unsigned');
-  return raw;
+  logger.info({ msg_id: id, domain, dkim: 'unsigned' }, 'no DKIM key for the From: domain: sent unsigned');
+  return { raw, dkim: { domain, selectors: [] } };
 }
 
 export const ambiguousFrom = (why: string) => reply(550, '5.7.1', `Message refused: ${why}; send one From: header with one plain address`);

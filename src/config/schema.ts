@@ -176,7 +176,7 @@ export const configSchema = z.object({
   webhookTimeout: duration.default(10_000),
   /** Encrypts DKIM private keys at rest (AES-256-GCM); every node sharing the store needs the same one. Never logged. */
   secretKey: z.string().optional(),
-  /** Refuse (550 5.7.26) mail whose From: domain has no DKIM key instead of sending it unsigned. */
+  /** Refuse (550 5.7.1) mail whose From: domain has no DKIM key instead of sending it unsigned (and flagging it). */
   requireDkim: bool.default(false),
   /** Provider webhooks at /providers/<name>/webhook (provider-webhooks/): each is off until its secret is set. */
   resendWebhookSecret: optionalSecret.refine((s) => s === undefined || /^whsec_(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
@@ -190,6 +190,8 @@ export const configSchema = z.object({
   sesSnsTopicArn: snsTopicArn.optional(),
   /** Host (with :port if any) SNS signing certificates and SubscribeURLs must be on; default sns.<region of the topic>.amazonaws.com. */
   sesSnsCertHost: optionalSecret.optional(),
+  /** DKIM header/body canonicalization (RFC 6376 §3.4); relaxed survives the refolding some relays do. */
+  dkimCanonicalization: z.enum(['relaxed/relaxed', 'relaxed/simple', 'simple/relaxed', 'simple/simple']).default('relaxed/relaxed'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

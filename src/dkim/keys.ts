@@ -1,5 +1,8 @@
 // DKIM key pairs for a sending domain and the DNS TXT records that publish them.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const generate = promisify(generateKeyPair);
 import type { DkimAlgorithm } from '../store/store.ts';
 
 export interface GeneratedKey {
@@ -18,15 +21,16 @@ export const dateSelector = (now: Date): string => `sh${now.getUTCFullYear()}${S
  * RSA 2048 (RFC 8301 §3.2: at least 1024, 2048 recommended); p= is the base64 DER SubjectPublicKeyInfo (RFC 6376 §3.6.1).
  * Ed25519 (RFC 8463 §4): p= is the bare 32-byte public key, i.e. the SPKI without its 12-byte algorithm prefix.
  * An Ed25519 key needs its own selector: one TXT record per selector carries one k=.
+ * Asynchronous: an RSA key takes a noticeable moment, and a serving node (POST /domains) must not stall its sessions.
  */
-export function generateDomainKey(algorithm: DkimAlgorithm, selector: string): GeneratedKey {
+export async function generateDomainKey(algorithm: DkimAlgorithm, selector: string): Promise<GeneratedKey> {
   const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
   const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
   if (algorithm === 'rsa-sha256') {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding });
+    const { publicKey, privateKey } = await generate('rsa', { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding });
     return { selector, algorithm, privateKeyPem: privateKey, publicKey: publicKey.toString('base64') };
   }
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
+  const { publicKey, privateKey } = await generate('ed25519', { publicKeyEncoding, privateKeyEncoding });
   return { selector, algorithm, privateKeyPem: privateKey, publicKey: publicKey.subarray(12).toString('base64') };
 }
 

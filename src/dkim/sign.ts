@@ -7,15 +7,20 @@ import type { DomainKey, Store } from '../store/store.ts';
 import { isEncrypted, type SecretBox } from './secret.ts';
 
 /**
- * RFC 6376 §5.4.1: the fields a reader sees and the MIME fields that decide how the body is read. From is
- * required (§5.4) and listed once more than it occurs in most mail, which the signer below cannot do yet:
- * mailauth 4.13 lists in h= only the fields present, so oversigning From waits for support there.
+ * RFC 6376 §5.4.1: the fields a reader sees and the MIME fields that decide how the body is read; From is
+ * required (§5.4). Not oversigned (From listed once more than it occurs, §8.15): mailauth's signer (4.13.3, and
+ * still 7.1.0) puts each present field in h= once and ignores a name repeated here; sign.test.ts pins that.
  */
 const SIGNED_FIELDS = [
   'From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'Reply-To', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
 ];
 
+/** RFC 6376 §3.4: header/body canonicalization (SMARTHOST_DKIM_CANONICALIZATION). */
+export type Canonicalization = `${'relaxed' | 'simple'}/${'relaxed' | 'simple'}`;
+
 export interface Signer {
+  /** The selectors it signs with, RSA first. */
+  readonly selectors: string[];
   /** The DKIM-Signature field(s), CRLF-terminated, to put on top of `raw`. */
   sign(raw: Buffer): Promise<string>;
 }
@@ -25,19 +30,24 @@ export interface DkimSigners {
 }
 
 /** RSA first, then Ed25519 as a second signature (RFC 8463 §1: verifiers that lack Ed25519 still find the RSA one). */
-export function createSigner(domain: string, keys: readonly { selector: string; algorithm: DomainKey['algorithm']; pem: string }[]): Signer {
+export function createSigner(
+  domain: string,
+  keys: readonly { selector: string; algorithm: DomainKey['algorithm']; pem: string }[],
+  canonicalization: Canonicalization = 'relaxed/relaxed', // RFC 6376 §3.4.2/§3.4.4: survives refolding and whitespace changes in transit
+): Signer {
   const ordered = [...keys].sort((a, b) => (a.algorithm === b.algorithm ? 0 : a.algorithm === 'rsa-sha256' ? -1 : 1));
   return {
+    selectors: ordered.map((k) => k.selector),
     async sign(raw) {
       const result = await dkimSign(raw, {
         signingDomain: domain,
         selector: ordered[0]!.selector,
         privateKey: ordered[0]!.pem,
-        canonicalization: 'relaxed/relaxed', // RFC 6376 §3.4.2/§3.4.4: survives refolding and whitespace changes in transit
+        canonicalization,
         // mailauth reads a colon-separated string here (its typings say string[]).
         headerList: SIGNED_FIELDS.join(':') as unknown as string[],
         signatureData: ordered.map((k) => ({
-          signingDomain: domain, selector: k.selector, privateKey: k.pem, algorithm: k.algorithm, canonicalization: 'relaxed/relaxed',
+          signingDomain: domain, selector: k.selector, privateKey: k.pem, algorithm: k.algorithm, canonicalization,
         })),
       });
       if (result.errors?.length) throw new Error(`DKIM signing for ${domain} failed`, { cause: result.errors[0] });
@@ -47,10 +57,11 @@ export function createSigner(domain: string, keys: readonly { selector: string; 
 }
 
 /**
- * Keys are read from the store on each message, so a `domains add` on any node signs from the next message on.
- * Decrypted keys are cached by their stored form; a removed or replaced key simply stops matching.
+ * Keys are read from the store on each message, so a `domains add` or `rotate` on any node signs from the next
+ * message on; keys rotated out stay published but no longer sign. Decrypted keys are cached by their stored form;
+ * a removed or replaced key simply stops matching.
  */
-export function createDkimSigners(store: Store, box: SecretBox): DkimSigners {
+export function createDkimSigners(store: Store, box: SecretBox, canonicalization?: Canonicalization): DkimSigners {
   const pems = new Map<string, string>();
   const pemOf = (k: DomainKey) => {
     let pem = pems.get(k.privateKey);
@@ -59,9 +70,9 @@ export function createDkimSigners(store: Store, box: SecretBox): DkimSigners {
   };
   return {
     async signerFor(domain) {
-      const keys = await store.listDomainKeys(domain);
+      const keys = (await store.listDomainKeys(domain)).filter((k) => k.signing);
       if (keys.length === 0) return undefined;
-      return createSigner(domain.toLowerCase(), keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, pem: pemOf(k) })));
+      return createSigner(domain.toLowerCase(), keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, pem: pemOf(k) })), canonicalization);
     },
   };
 }

@@ -25,6 +25,14 @@ export interface NewMessage {
   createdAt: number;
   /** Labels from the API (Resend tags, Postmark Tag/Metadata), kept for queries and webhooks. */
   tags?: Tag[];
+  /** How the accept step DKIM-signed it; absent when it had no From: domain to sign for (or is a DSN). */
+  dkim?: MessageDkim;
+}
+
+/** The From: domain of a message and the selectors it was signed with; none = sent unsigned (the domain has no key). */
+export interface MessageDkim {
+  domain: string;
+  selectors: string[];
 }
 
 export interface Tag {
@@ -136,6 +144,7 @@ export interface MessageSummary {
   createdAt: number;
   credential: string | null;
   tags: Tag[];
+  dkim: MessageDkim | null;
   recipients: { address: string; status: RecipientStatus; attempts: number; nextAttemptAt: number; lastReply: string | null }[];
 }
 
@@ -252,6 +261,43 @@ export interface DomainKey {
   /** The base64 SubjectPublicKeyInfo (RSA) or raw key (Ed25519) published as p= (RFC 6376 §3.6.1, RFC 8463 §4). */
   publicKey: string;
   createdAt: number;
+  /** Signs new mail. After `domains rotate` the old key stays (still published, still verifying older mail) but no longer signs. */
+  signing: boolean;
+}
+
+/** A new key signs from the moment it is stored. */
+export type NewDomainKey = Omit<DomainKey, 'signing'>;
+
+export type DnsRecordKind = 'dkim' | 'spf' | 'dmarc' | 'mta-sts' | 'tls-rpt';
+
+/** One published record compared with what it should be (domains/verify.ts). */
+export interface RecordVerdict {
+  record: DnsRecordKind;
+  /** The DNS name looked up. */
+  name: string;
+  status: 'ok' | 'missing' | 'mismatch' | 'error';
+  /** What should be published (for SPF: the mechanisms it must contain). */
+  expected: string;
+  /** What was found, when something was. */
+  found?: string;
+  /** What to change, for anything but ok. */
+  hint?: string;
+}
+
+/** The last `domains verify` of a domain. */
+export interface DomainCheck {
+  domain: string;
+  checkedAt: number;
+  /** Every record ok. */
+  ok: boolean;
+  results: RecordVerdict[];
+}
+
+/** Mail accepted unsigned because its From: domain has no DKIM key. */
+export interface UnsignedMail {
+  domain: string;
+  count: number;
+  lastAt: number;
 }
 
 /** A recipient domain's MTA-STS policy (RFC 8461 §3.2) as last fetched, cached until `fetchedAt + maxAge` (§5.1). */
@@ -385,12 +431,25 @@ export interface Store {
   /** Sorted by address; `after` is the cursor (the last address of the previous page). */
   listSuppressions(q?: { limit?: number; after?: string }): Promise<Suppression[]>;
 
-  /** Adds a key; throws when the domain already has this selector. */
-  addDomainKey(key: DomainKey): Promise<void>;
+  /** Adds a key, signing from now on; throws when the domain already has this selector. */
+  addDomainKey(key: NewDomainKey): Promise<void>;
   /** Keys of one domain (case-insensitive) or of all, by domain then creation time. */
   listDomainKeys(domain?: string): Promise<DomainKey[]>;
-  /** Removes every key of the domain; false when it had none. */
+  /** Removes every key and the last check of the domain; false when it had no key. */
   removeDomain(domain: string): Promise<boolean>;
+  /**
+   * In one transaction: the domain's keys stop signing and `keys` start, so no message is signed by neither.
+   * False (nothing changed) when the domain has no key.
+   */
+  rotateDomainKeys(domain: string, keys: NewDomainKey[]): Promise<boolean>;
+  /** Deletes a key that no longer signs; false when there is no such key, or it still signs. */
+  retireDomainKey(domain: string, selector: string): Promise<boolean>;
+  /** Stores the result of a verification, replacing the domain's previous one. */
+  saveDomainCheck(check: DomainCheck): Promise<void>;
+  /** The last check of one domain or of all, by domain. */
+  listDomainChecks(domain?: string): Promise<DomainCheck[]>;
+  /** Messages in the store that were accepted unsigned, per From: domain. */
+  unsignedMail(): Promise<UnsignedMail[]>;
 
   /** The cached MTA-STS policy of a recipient domain (case-insensitive), expired or not. */
   getMtaStsPolicy(domain: string): Promise<MtaStsPolicy | undefined>;

@@ -391,7 +391,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await s.addDomainKey(key('other.test', 'sh202611', 3));
     await assert.rejects(s.addDomainKey(key('example.com', 'sh202611', 4)), 'one row per (domain, selector)');
     assert.deepEqual(await s.listDomainKeys('EXAMPLE.com'), [
-      key('example.com', 'sh202611', 1), { ...key('example.com', 'sh202611e', 2), algorithm: 'ed25519-sha256' },
+      { ...key('example.com', 'sh202611', 1), signing: true }, { ...key('example.com', 'sh202611e', 2), algorithm: 'ed25519-sha256', signing: true },
     ]);
     assert.deepEqual((await s.listDomainKeys()).map((k) => [k.domain, k.selector]),
       [['example.com', 'sh202611'], ['example.com', 'sh202611e'], ['other.test', 'sh202611']]);
@@ -414,6 +414,57 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual(await again.getMtaStsPolicy('example.com'), none);
     assert.equal(await again.getMtaStsPolicy('other.test'), undefined);
     await again.close();
+  });
+
+  withStore('domains: rotation stops the old keys signing in one step; only a key that no longer signs can be retired', async (s) => {
+    const key = (selector: string, createdAt: number) => ({
+      domain: 'example.com', selector, algorithm: 'rsa-sha256' as const, privateKey: `enc:v1:${selector}`, publicKey: 'MIIB', createdAt,
+    });
+    assert.equal(await s.rotateDomainKeys('example.com', [key('sh202612', 2)]), false, 'no keys: nothing to rotate');
+    assert.deepEqual(await s.listDomainKeys('example.com'), []);
+    await s.addDomainKey(key('sh202611', 1));
+    assert.equal(await s.retireDomainKey('example.com', 'sh202611'), false, 'the signing key stays');
+    assert.equal(await s.rotateDomainKeys('EXAMPLE.com', [key('sh202612', 2), { ...key('sh202612e', 3), algorithm: 'ed25519-sha256' }]), true);
+    assert.deepEqual((await s.listDomainKeys('example.com')).map((k) => [k.selector, k.signing]),
+      [['sh202611', false], ['sh202612', true], ['sh202612e', true]]);
+    await assert.rejects(s.rotateDomainKeys('example.com', [key('sh202611', 4)]), 'a selector in use is refused');
+    assert.deepEqual((await s.listDomainKeys('example.com')).map((k) => [k.selector, k.signing]),
+      [['sh202611', false], ['sh202612', true], ['sh202612e', true]], 'a failed rotation changes nothing');
+    assert.equal(await s.retireDomainKey('Example.com', 'sh202611'), true);
+    assert.equal(await s.retireDomainKey('example.com', 'sh202611'), false);
+    assert.deepEqual((await s.listDomainKeys('example.com')).map((k) => k.selector), ['sh202612', 'sh202612e']);
+  });
+
+  withStore('domains: the last check per domain replaces the one before and goes with the domain', async (s) => {
+    await s.addDomainKey({ domain: 'example.com', selector: 'sh1', algorithm: 'rsa-sha256', privateKey: 'k', publicKey: 'p', createdAt: 1 });
+    const failing = { record: 'spf' as const, name: 'example.com', status: 'missing' as const, expected: 'a:relay.test', hint: 'publish it' };
+    await s.saveDomainCheck({ domain: 'Example.com', checkedAt: 10, ok: false, results: [failing] });
+    await s.saveDomainCheck({ domain: 'other.test', checkedAt: 11, ok: true, results: [] });
+    assert.deepEqual(await s.listDomainChecks('example.COM'), [{ domain: 'example.com', checkedAt: 10, ok: false, results: [failing] }]);
+    const passing = { ...failing, status: 'ok' as const, found: 'v=spf1 a:relay.test ~all', hint: undefined };
+    delete passing.hint;
+    await s.saveDomainCheck({ domain: 'example.com', checkedAt: 20, ok: true, results: [passing] });
+    assert.deepEqual(await s.listDomainChecks(), [
+      { domain: 'example.com', checkedAt: 20, ok: true, results: [passing] }, { domain: 'other.test', checkedAt: 11, ok: true, results: [] },
+    ]);
+    await s.removeDomain('example.com');
+    assert.deepEqual((await s.listDomainChecks()).map((c) => c.domain), ['other.test']);
+  });
+
+  withStore('messages keep how they were DKIM-signed; unsigned ones are counted per From: domain', async (s) => {
+    const signed = msg({ dkim: { domain: 'example.com', selectors: ['sh202611', 'sh202611e'] }, createdAt: 1_000 });
+    const unsigned = [
+      msg({ dkim: { domain: 'nokey.test', selectors: [] }, createdAt: 2_000 }),
+      msg({ dkim: { domain: 'nokey.test', selectors: [] }, createdAt: 3_000 }),
+      msg({ dkim: { domain: 'also.test', selectors: [] }, createdAt: 2_500 }),
+    ];
+    const none = msg();
+    for (const m of [signed, ...unsigned, none]) await s.enqueue(m);
+    assert.deepEqual((await s.getMessageSummary(signed.id))?.dkim, { domain: 'example.com', selectors: ['sh202611', 'sh202611e'] });
+    assert.deepEqual((await s.getMessageSummary(unsigned[0]!.id))?.dkim, { domain: 'nokey.test', selectors: [] });
+    assert.equal((await s.getMessageSummary(none.id))?.dkim, null);
+    assert.deepEqual((await s.listMessages({ limit: 10 })).map((m) => m.dkim?.selectors.length ?? null).sort(), [0, 0, 0, 2, null]);
+    assert.deepEqual(await s.unsignedMail(), [{ domain: 'also.test', count: 1, lastAt: 2_500 }, { domain: 'nokey.test', count: 2, lastAt: 3_000 }]);
   });
 
   withStore('purgeExpired forgets old idempotency keys and ended counter windows, nothing current', async (s) => {

@@ -9,7 +9,8 @@ export interface DnsZoneEntry {
   mx?: { exchange: string; priority: number }[];
   a?: string[];
   aaaa?: string[];
-  txt?: string[];
+  /** One entry per record; an array is one record of several strings (at most 255 octets each, RFC 1035 §3.3.14). */
+  txt?: (string | string[])[];
   /** Answer every query for this name with SERVFAIL (RCODE 2). */
   servfail?: boolean;
 }

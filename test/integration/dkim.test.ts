@@ -1,15 +1,17 @@
-// DKIM signing at accept, checked by an independent verifier: Debian's python3-dkim
-// (dkimpy), fed the public keys directly instead of DNS so the test stays on loopback.
+// DKIM signing at accept, checked by an independent verifier: Debian's python3-dkim (dkimpy), which
+// looks the public keys up itself (through dnspython) on the test's own DNS server on loopback.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { dkimRecordName, dkimRecordValue, generateDomainKey } from '../../src/dkim/keys.ts';
 import { createSecretBox } from '../../src/dkim/secret.ts';
 import { createSigner } from '../../src/dkim/sign.ts';
+import { retireSelector, rotateDomain } from '../../src/domains/manage.ts';
 import type { DkimAlgorithm, Store } from '../../src/store/store.ts';
+import { startDnsServer, type DnsRecords, type TestDnsServer } from '../helpers/dns-server.ts';
 import { run } from '../helpers/run.ts';
 import { authedSession, message, send } from '../helpers/session.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
@@ -17,31 +19,38 @@ import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts'
 const NO_DELIVERY = { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9' };
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-dkim lives (a pyenv python3 on PATH may lack it)
 
-// Verifies every DKIM-Signature, top first; prints [[selector, true or why it failed], …].
+// Verifies every DKIM-Signature, top first, with dkimpy's own DNS lookup pointed at argv[2] (ip:port);
+// prints [[selector, true or why it failed], …].
 const VERIFY = `
-import sys, json, dkim
+import sys, json, dkim, dns.resolver
+host, port = sys.argv[2].rsplit(':', 1)
+resolver = dns.resolver.Resolver(configure=False)
+resolver.nameservers = [host]
+resolver.port = int(port)
+dns.resolver.default_resolver = resolver
 msg = open(sys.argv[1], 'rb').read()
-records = json.loads(sys.argv[2])
-def dnsfunc(name, timeout=5):
-    value = records.get(name.decode().rstrip('.').lower())
-    return value.encode() if value else None
 d = dkim.DKIM(msg)
 count = sum(1 for k, v in d.headers if k.lower() == b'dkim-signature')
 out = []
 for i in range(count):
     try:
-        ok = bool(d.verify(idx=i, dnsfunc=dnsfunc))
-    except dkim.ValidationError as e:
+        ok = bool(d.verify(idx=i))
+    except dkim.DKIMException as e:
         ok = str(e)
     out.append([d.selector.decode(), ok])
 print(json.dumps(out))
 `;
 
+// One DNS server for the file; each verify() publishes exactly the records it is given.
+const zone: DnsRecords = {};
+let dnsServer: Promise<TestDnsServer> | undefined;
+after(async () => (await dnsServer)?.close());
+
 /** Public records by name, as a resolver would return them. */
 type Records = Record<string, string>;
 
 async function addKey(store: Store, records: Records, domain: string, algorithm: DkimAlgorithm, selector: string, secret?: string) {
-  const g = generateDomainKey(algorithm, selector);
+  const g = await generateDomainKey(algorithm, selector);
   await store.addDomainKey({
     domain, selector, algorithm, privateKey: createSecretBox(secret).seal(g.privateKeyPem), publicKey: g.publicKey, createdAt: Date.now(),
   });
@@ -52,7 +61,11 @@ async function addKey(store: Store, records: Records, domain: string, algorithm:
 async function verify(raw: Buffer, records: Records): Promise<[string, true | string][]> {
   const file = join(mkdtempSync(join(tmpdir(), 'smarthost-dkim-')), 'message.eml');
   writeFileSync(file, raw);
-  const r = await run(PYTHON, ['-c', VERIFY, file, JSON.stringify(records)]);
+  for (const name of Object.keys(zone)) delete zone[name];
+  // Published as a zone would: 255-octet strings that the verifier joins (RFC 6376 §3.6.2.2).
+  for (const [name, value] of Object.entries(records)) zone[name] = { txt: [value.match(/.{1,255}/g)!] };
+  const dns = await (dnsServer ??= startDnsServer(zone));
+  const r = await run(PYTHON, ['-c', VERIFY, file, dns.server]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as [string, true | string][];
 }
@@ -115,7 +128,7 @@ test('a message the application signed keeps its signature below ours, and both 
   const s = await startTestSmarthost(t, NO_DELIVERY);
   const records: Records = {};
   await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
-  const app = generateDomainKey('rsa-sha256', 'app');
+  const app = await generateDomainKey('rsa-sha256', 'app');
   records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
   const original = Buffer.from(message({ 'Message-ID': '<1@example.com>', Date: 'Wed, 25 Nov 2026 10:00:00 +0000' }, 'Signed by the app.\r\n'));
   const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }]).sign(original);
@@ -129,7 +142,7 @@ test('SMARTHOST_REQUIRE_DKIM refuses a From: domain without a key, with a hint',
   const c = await authedSession(s.ports.submission);
   const r = await send(c, 'app@example.com', ['rcpt@example.org'], message());
   c.close();
-  assert.equal(r.last, '550 5.7.26 Message refused: example.com has no DKIM key (add one with: smarthost domains add example.com)');
+  assert.equal(r.last, '550 5.7.1 Message refused: example.com has no DKIM key and SMARTHOST_REQUIRE_DKIM is on (add one with: smarthost domains add example.com)');
   assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
 });
 
@@ -147,4 +160,72 @@ test('a wrong SMARTHOST_SECRET_KEY stops the start with an error naming it; plai
   await plain.close();
   const again = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DATA_DIR: plain.config.dataDir });
   assert.equal(again.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).length, 1);
+});
+
+// Long header lines, folded (RFC 5322 §2.2.3): simple canonicalization must hash them exactly as they are,
+// relaxed must unfold them the same way the verifier does.
+const FOLDED = Buffer.from(
+  'From: "A sender with a rather long display name" <app@example.com>\r\n' +
+  `To: ${Array.from({ length: 12 }, (_, i) => `recipient-number-${i}@example.org`).join(',\r\n  ')}\r\n` +
+  `Subject: ${'a subject line that goes on and on '.repeat(6)}\r\n\t${'and is folded with a tab '.repeat(4)}\r\n` +
+  `X-Long-Unfolded: ${'x'.repeat(900)}\r\n` +
+  'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
+  'Zeile mit Umlauten: äöü ß   and trailing spaces   \r\n\r\n\r\n',
+  'utf8',
+);
+
+for (const canonicalization of ['simple/simple', 'relaxed/relaxed', 'relaxed/simple'] as const) {
+  test(`SMARTHOST_DKIM_CANONICALIZATION=${canonicalization}: RSA and Ed25519 verify on folded long headers and on 8-bit MIME with an attachment`, async (t) => {
+    const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DKIM_CANONICALIZATION: canonicalization });
+    const records: Records = {};
+    await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+    await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+    for (const data of [FOLDED, MULTIPART_8BIT]) {
+      const raw = await submitSmtp(s, data);
+      const c = canonicalization.replace('/', '\\/');
+      assert.match(raw.toString('latin1'), new RegExp(`^DKIM-Signature: v=1; a=rsa-sha256; c=${c}; d=example\\.com;`));
+      const split = data.indexOf('\r\n\r\n') + 2;
+      assert.ok(raw.includes(data.subarray(0, split)), 'the header fields are unchanged (trace fields are added around them)');
+      assert.ok(raw.subarray(raw.length - (data.length - split)).equals(data.subarray(split)), 'the body is unchanged');
+      assert.deepEqual(await verify(raw, records), [['sh202611', true], ['sh202611e', true]]);
+    }
+  });
+}
+
+test('the application signed with simple/simple and we sign relaxed: both verify', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+  const app = await generateDomainKey('rsa-sha256', 'app');
+  records[dkimRecordName('app', 'example.com')] = dkimRecordValue('rsa-sha256', app.publicKey);
+  const original = Buffer.concat([Buffer.from('Message-ID: <2@example.com>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n'), FOLDED]);
+  const appSignature = await createSigner('example.com', [{ selector: 'app', algorithm: 'rsa-sha256', pem: app.privateKeyPem }], 'simple/simple').sign(original);
+  const raw = await submitSmtp(s, Buffer.concat([Buffer.from(appSignature), original]));
+  assert.deepEqual(await verify(raw, records), [['sh202611e', true], ['app', true]]);
+});
+
+test('rotation: new mail carries the new selector; older mail verifies with the old one until it is retired', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  const cfg = { ...s.config };
+  await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+  const before = await submitSmtp(s, message({ Subject: 'before' }));
+
+  const { added, rotatedOut } = await rotateDomain(s.store, cfg, 'example.com', new Date('2026-11-25T12:00:00Z'));
+  assert.deepEqual([added.map((k) => k.selector), rotatedOut], [['sh202611-2'], ['sh202611']]);
+  for (const k of added) records[dkimRecordName(k.selector, 'example.com')] = dkimRecordValue(k.algorithm, k.publicKey);
+  const after = await submitSmtp(s, message({ Subject: 'after' }));
+  assert.match(after.toString('latin1'), /^DKIM-Signature: [^]*?s=sh202611-2;/);
+  assert.equal((after.toString('latin1').match(/^DKIM-Signature:/gm) ?? []).length, 1, 'the rotated-out key signs no more');
+  assert.deepEqual(await verify(after, records), [['sh202611-2', true]]);
+  assert.deepEqual(await verify(before, records), [['sh202611', true]], 'the old key is still published and verifies older mail');
+
+  await assert.rejects(retireSelector(s.store, 'example.com', 'sh202611-2'), /sh202611-2 still signs example\.com's mail: rotate first/);
+  await retireSelector(s.store, 'example.com', 'sh202611');
+  assert.deepEqual((await s.store.listDomainKeys('example.com')).map((k) => k.selector), ['sh202611-2']);
+  delete records[dkimRecordName('sh202611', 'example.com')];
+  const later = await submitSmtp(s, message({ Subject: 'later' }));
+  assert.deepEqual(await verify(later, records), [['sh202611-2', true]]);
+  const [[, oldNow]] = (await verify(before, records)) as [[string, true | string]];
+  assert.notEqual(oldNow, true, 'once retired and unpublished, the old selector verifies nothing');
 });

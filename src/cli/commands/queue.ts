@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatReply } from '../../delivery/smtp-reply.ts';
-import type { RecipientStatus } from '../../store/store.ts';
+import type { MessageDkim, RecipientStatus } from '../../store/store.ts';
 import { withStore } from '../with-store.ts';
 
 const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed'];
@@ -33,6 +33,7 @@ export function registerQueue(program: Command): void {
       const m = await store.getMessageSummary(id);
       if (!m) return void console.log(`no message ${id}`), false;
       console.log(`id: ${m.id}\nfrom: <${m.sender}>\nsize: ${m.size}\nqueued: ${new Date(m.createdAt).toISOString()}\ncredential: ${m.credential ?? '(trusted network)'}`);
+      if (m.dkim) console.log(`dkim: ${describeDkim(m.dkim)}`);
       console.log('recipients:');
       for (const r of m.recipients)
         console.log(`  ${r.address}\t${r.status}\tattempts=${r.attempts}${r.status === 'deferred' ? `\tnext=${new Date(r.nextAttemptAt).toISOString()}` : ''}${r.lastReply ? `\t${r.lastReply}` : ''}`);
@@ -59,3 +60,7 @@ export function registerQueue(program: Command): void {
     }),
   );
 }
+
+/** How the message was signed, or why it went out unsigned. */
+export const describeDkim = (d: MessageDkim) =>
+  d.selectors.length ? `signed d=${d.domain} s=${d.selectors.join(',')}` : `unsigned: ${d.domain} has no DKIM key (add one with: smarthost domains add ${d.domain})`;

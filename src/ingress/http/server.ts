@@ -12,6 +12,8 @@ import { providerWebhookRoutes } from './routes/provider-webhook-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { sendRoutes } from './routes/send-routes.ts';
 import { webhookRoutes } from './routes/webhook-routes.ts';
+import { domainRoutes } from './routes/domain-routes.ts';
+import type { DomainsConfig } from '../../domains/manage.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
 import type { ProviderWebhooks } from '../../provider-webhooks/provider-webhooks.ts';
 
@@ -25,6 +27,8 @@ export interface HttpDeps {
   webhookGuard: ReturnType<typeof createAddressGuard>;
   /** /providers/<name>/webhook endpoints (bounces, complaints, deliveries from providers). */
   providerWebhooks: ProviderWebhooks;
+  /** What /domains needs: the route (SPF), the secret (sealing new keys) and the resolver (verify). */
+  domains: DomainsConfig;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
   /** How mail leaves now, in plain words (the route SMARTHOST_ROUTE=auto picked and why). */
@@ -83,6 +87,7 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   app.register(async (scope) => webhookRoutes(scope, deps));
   // Raw bodies and the providers' own authentication, in a context of their own.
   app.register(async (scope) => providerWebhookRoutes(scope, deps));
+  app.register(async (scope) => domainRoutes(scope, deps));
 
   const ingress: HttpIngress = {
     app,

@@ -2,7 +2,7 @@
 // suppression list and DKIM keys. Split from postgres-store.ts by concern.
 import type pg from 'pg';
 import { domainKeyRow } from '../sqlite/sqlite-store.ts';
-import type { ApiKey, Credential, DomainKey, SendingPolicy, Suppression } from '../store.ts';
+import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -97,7 +97,7 @@ export class PostgresAccounts {
     return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
-  async addDomainKey(k: DomainKey): Promise<void> {
+  async addDomainKey(k: NewDomainKey): Promise<void> {
     await this.pool.query(
       'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt],
@@ -112,7 +112,12 @@ export class PostgresAccounts {
   }
 
   async removeDomain(domain: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM domains WHERE domain = $1', [domain.toLowerCase()])).rowCount ?? 0) > 0;
+    // One statement, so the check cannot outlive its keys.
+    const { rows } = await this.pool.query(
+      `WITH checks AS (DELETE FROM domain_checks WHERE domain = $1), keys AS (DELETE FROM domains WHERE domain = $1 RETURNING 1)
+       SELECT count(*) AS n FROM keys`, [domain.toLowerCase()],
+    );
+    return (rows[0] as { n: number }).n > 0;
   }
 }
 

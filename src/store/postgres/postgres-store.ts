@@ -13,6 +13,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { addAuthFailure, authFailures, consumeSend, sendCounts } from './rate-counters.ts';
 import { PostgresAccounts } from './accounts.ts';
 import { PostgresMtaStsPolicies } from './mta-sts-policies.ts';
+import { PostgresDomains } from './domains.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
@@ -66,6 +67,7 @@ export class PostgresStore implements Store {
   private readonly webhooks: PostgresWebhooks;
   private readonly accounts: PostgresAccounts;
   private readonly mtaSts: PostgresMtaStsPolicies;
+  private readonly domains: PostgresDomains;
   private readonly queries: PostgresQueries;
   private readonly providerReports: PostgresProviderReports;
   /** Statements sent on any of our connections (see statementCount). */
@@ -83,6 +85,7 @@ export class PostgresStore implements Store {
     this.pool.on('connect', (c) => this.countStatements(c));
     this.accounts = new PostgresAccounts(this.pool);
     this.mtaSts = new PostgresMtaStsPolicies(this.pool);
+    this.domains = new PostgresDomains(this.pool, (fn) => this.tx(fn));
     this.queries = new PostgresQueries(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
@@ -170,11 +173,12 @@ export class PostgresStore implements Store {
       const rows = chunk.map((m) => {
         const first = params.length + 1;
         params.push(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null);
-        return `(${Array.from({ length: 9 }, (_, k) => `$${first + k}`).join(', ')})`;
+          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null);
+        return `(${Array.from({ length: 11 }, (_, k) => `$${first + k}`).join(', ')})`;
       });
       await c.query(
-        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags) VALUES ${rows.join(', ')}`,
+        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors)
+         VALUES ${rows.join(', ')}`,
         params,
       );
     }
@@ -323,6 +327,12 @@ export class PostgresStore implements Store {
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
   getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
   putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
+  // Rotation, verification state and unsigned mail: see domains.ts.
+  rotateDomainKeys: Store['rotateDomainKeys'] = (...a) => this.domains.rotateDomainKeys(...a);
+  retireDomainKey: Store['retireDomainKey'] = (...a) => this.domains.retireDomainKey(...a);
+  saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
+  listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
+  unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
 
   // Rate and AUTH-failure counters: see rate-counters.ts.
   consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));

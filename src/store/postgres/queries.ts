@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { eventRow } from '../event-row.ts';
 import type { EventQuery, ListMessagesQuery, MessageSummary, RecipientStatus, StoredEvent } from '../store.ts';
+import { messageDkimRow } from '../sqlite/sqlite-store.ts';
 import { recipientRow } from './postgres-store.ts';
 
 type Row = Record<string, unknown>;
@@ -43,7 +44,7 @@ export class PostgresQueries {
   }
 
   async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
-    const { rows } = await this.pool.query('SELECT id, sender, size, created_at, credential, tags FROM messages WHERE id = $1', [id]);
+    const { rows } = await this.pool.query('SELECT id, sender, size, created_at, credential, tags, dkim_domain, dkim_selectors FROM messages WHERE id = $1', [id]);
     return (await this.summaries(rows as Row[]))[0];
   }
 
@@ -58,7 +59,7 @@ export class PostgresQueries {
     }
     return msgs.map((m) => ({
       id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
-      credential: m.credential as string | null, tags: (m.tags as MessageSummary['tags'] | null) ?? [],
+      credential: m.credential as string | null, tags: (m.tags as MessageSummary['tags'] | null) ?? [], dkim: messageDkimRow(m),
       recipients: byMessage.get(m.id as string) ?? [],
     }));
   }

@@ -1,7 +1,7 @@
 // The SQLite side of who may send: SMTP credentials, API keys, the
 // suppression list and DKIM keys. Split from sqlite-store.ts by concern.
 import type Database from 'better-sqlite3';
-import type { ApiKey, Credential, DomainKey, SendingPolicy, Suppression } from '../store.ts';
+import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
 import { domainKeyRow } from './sqlite-store.ts';
 
 type Row = Record<string, unknown>;
@@ -93,7 +93,7 @@ export class SqliteAccounts {
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
-  async addDomainKey(k: DomainKey): Promise<void> {
+  async addDomainKey(k: NewDomainKey): Promise<void> {
     this.db.prepare(
       'INSERT INTO domains (domain, selector, algorithm, private_key, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(k.domain.toLowerCase(), k.selector, k.algorithm, k.privateKey, k.publicKey, k.createdAt);
@@ -106,7 +106,10 @@ export class SqliteAccounts {
   }
 
   async removeDomain(domain: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM domains WHERE domain = ?').run(domain.toLowerCase()).changes > 0;
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM domain_checks WHERE domain = ?').run(domain.toLowerCase());
+      return this.db.prepare('DELETE FROM domains WHERE domain = ?').run(domain.toLowerCase()).changes > 0;
+    })();
   }
 }
 

@@ -175,4 +175,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX provider_events_received ON provider_events(received_at);
   `,
+  `
+  -- Sending domains: a rotated-out key stays published but stops signing; the last verification of each
+  -- domain's DNS records; per message, the From: domain and the DKIM selectors it was signed with ('' = unsigned).
+  ALTER TABLE domains ADD COLUMN signing INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE domain_checks (
+    domain TEXT PRIMARY KEY,
+    checked_at INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    results TEXT NOT NULL
+  );
+  ALTER TABLE messages ADD COLUMN dkim_domain TEXT;
+  ALTER TABLE messages ADD COLUMN dkim_selectors TEXT;
+  CREATE INDEX messages_unsigned ON messages(dkim_domain) WHERE dkim_selectors = '';
+  `,
 ];

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommit } from '../group-commit.ts';
 import type {
-  ClaimedRecipient, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageSummary, NewEvent, NewMessage, ProviderReport, RecipientStatus,
+  ClaimedRecipient, DomainKey, EventQuery, IdempotencyClaim, ListMessagesQuery, MessageDkim, MessageSummary, NewEvent, NewMessage, ProviderReport,
+  RecipientStatus,
   RecipientUpdate, Store, StoredEvent, StoredMessage, Tag, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
 } from '../store.ts';
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
@@ -14,6 +15,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
 import { SqliteAccounts } from './accounts.ts';
 import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
+import { SqliteDomains } from './domains.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { SqliteProviderReports } from './provider-reports.ts';
 import { eventRow } from '../event-row.ts';
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly accounts: SqliteAccounts;
   private readonly mtaSts: SqliteMtaStsPolicies;
   private readonly providerReports: SqliteProviderReports;
+  private readonly domains: SqliteDomains;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -50,9 +53,10 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccounts(this.db);
     this.mtaSts = new SqliteMtaStsPolicies(this.db);
     this.providerReports = new SqliteProviderReports(this.db, this.eventInserter());
+    this.domains = new SqliteDomains(this.db);
     const insertMessage = this.db.prepare(
-      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertRecipient = this.db.prepare(
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -61,7 +65,7 @@ export class SqliteStore implements Store {
     const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
       for (const m of msgs) {
         insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null);
+          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null);
         for (const r of m.recipients) {
           insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
           insertEvent({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt });
@@ -189,7 +193,7 @@ export class SqliteStore implements Store {
   }
 
   async getMessageSummary(id: string): Promise<MessageSummary | undefined> {
-    const m = this.db.prepare('SELECT id, sender, size, created_at, credential, tags FROM messages WHERE id = ?').get(id) as Row | undefined;
+    const m = this.db.prepare('SELECT id, sender, size, created_at, credential, tags, dkim_domain, dkim_selectors FROM messages WHERE id = ?').get(id) as Row | undefined;
     return m && this.summary(m);
   }
 
@@ -197,7 +201,7 @@ export class SqliteStore implements Store {
     const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
     return {
       id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
-      credential: m.credential as string | null, tags: m.tags ? (JSON.parse(m.tags as string) as Tag[]) : [],
+      credential: m.credential as string | null, tags: m.tags ? (JSON.parse(m.tags as string) as Tag[]) : [], dkim: messageDkimRow(m),
       recipients: rcpts.map(recipientRow).map(({ address, status, attempts, nextAttemptAt, lastReply }) =>
         ({ address, status, attempts, nextAttemptAt, lastReply })),
     };
@@ -341,6 +345,12 @@ export class SqliteStore implements Store {
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
   getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
   putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
+  // Rotation, verification state and unsigned mail: see domains.ts.
+  rotateDomainKeys: Store['rotateDomainKeys'] = (...a) => this.domains.rotateDomainKeys(...a);
+  retireDomainKey: Store['retireDomainKey'] = (...a) => this.domains.retireDomainKey(...a);
+  saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
+  listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
+  unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.
@@ -353,10 +363,17 @@ export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
+/** The dkim_domain and dkim_selectors columns ('' = unsigned; NULL = nothing to sign for). */
+export function messageDkimRow(r: Row): MessageDkim | null {
+  if (r.dkim_domain == null) return null;
+  return { domain: r.dkim_domain as string, selectors: (r.dkim_selectors as string | null)?.split(',').filter(Boolean) ?? [] };
+}
+
 export function domainKeyRow(r: Row): DomainKey {
   return {
     domain: r.domain as string, selector: r.selector as string, algorithm: r.algorithm as DomainKey['algorithm'],
     privateKey: r.private_key as string, publicKey: r.public_key as string, createdAt: r.created_at as number,
+    signing: r.signing === 1 || r.signing === true,
   };
 }
 

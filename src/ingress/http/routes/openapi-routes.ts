@@ -2,6 +2,7 @@
 // browsable /docs page built from it with no outside assets.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { domainInput, verifyInput } from './domain-routes.ts';
 import { webhookInput } from './webhook-routes.ts';
 import { eventsQuery, listQuery, pageQuery, postmarkBatch, postmarkEmail, resendBatch, resendEmail, suppressionInput } from '../schemas.ts';
 
@@ -10,6 +11,7 @@ const query = (schema: z.ZodObject) =>
   Object.entries((z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, object> }).properties).map(([name, s]) => ({ name, in: 'query', schema: s }));
 const ok = (description: string) => ({ 200: { description } });
 const bearer = [{ bearer: [] }];
+const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 
 export function openApiDocument(): object {
   return {
@@ -42,6 +44,17 @@ export function openApiDocument(): object {
         parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', enum: ['resend', 'postmark', 'sendgrid', 'mailgun', 'ses'] } }],
         responses: { 200: { description: '{status: applied | duplicate | ignored | confirmed, events}' }, 400: { description: 'unreadable body' }, 401: { description: 'bad signature or credentials' }, 404: { description: 'not configured' } },
       } },
+      '/domains': {
+        get: { summary: 'Sending domains: selectors, verification state, last check, and mail sent unsigned (also From: domains without a key)', security: bearer, responses: ok('domains') },
+        post: { summary: 'Add a domain: a DKIM key (RSA 2048, optionally Ed25519) and the DNS records to publish; private keys are never returned', security: bearer, requestBody: body(domainInput), responses: { 201: { description: 'created, with its records' } } },
+      },
+      '/domains/{name}': {
+        get: { summary: 'A domain: its selectors, the records to publish and the last verification', security: bearer, parameters: [name, { name: 'mta_sts', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } }], responses: ok('the domain') },
+        delete: { summary: 'Remove the domain and its keys: its mail goes out unsigned from then on', security: bearer, parameters: [name], responses: { 204: { description: 'removed' } } },
+      },
+      '/domains/{name}/verify': { post: { summary: 'Look the published records up and compare them, record by record, with a hint per mismatch; stored', security: bearer, parameters: [name], requestBody: body(verifyInput), responses: ok('the verdict') } },
+      '/domains/{name}/rotate': { post: { summary: 'New keys under a new selector sign from now on; the old ones stay published until retired', security: bearer, parameters: [name], responses: ok('the new selectors and their records') } },
+      '/domains/{name}/selectors/{selector}': { delete: { summary: 'Retire a rotated-out selector: its key is deleted', security: bearer, parameters: [name, { name: 'selector', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'retired' } } } },
       '/healthz': { get: { summary: 'Process is up', responses: ok('ok') } },
       '/readyz': { get: { summary: 'Store reachable and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: ok('text exposition format') } },

@@ -29,6 +29,8 @@ export const eventJson = (e: StoredEvent) => ({
 const summaryJson = (m: MessageSummary) => ({
   object: 'email', id: m.id, from: m.sender, to: m.recipients.map((r) => r.address), created_at: iso(m.createdAt), size: m.size,
   credential: m.credential, tags: m.tags,
+  // signed: the selectors used; unsigned: the From: domain has no DKIM key; null: nothing to sign for (no From:, a DSN).
+  dkim: m.dkim && { domain: m.dkim.domain, status: m.dkim.selectors.length ? 'signed' : 'unsigned', selectors: m.dkim.selectors },
   recipients: m.recipients.map((r) => ({
     address: r.address, status: r.status, attempts: r.attempts, last_reply: r.lastReply,
     ...(r.status === 'deferred' && { next_attempt_at: iso(r.nextAttemptAt) }),
