@@ -15,6 +15,7 @@ import { PostgresAccounts } from './accounts.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
+import { PostgresAdmin } from './admin.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -27,7 +28,7 @@ const MIGRATION_LOCK = 0x736d7468;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After a lost LISTEN connection; meanwhile the scheduler's idle poll still finds work. */
 const RELISTEN_DELAY_MS = 1_000;
-/** Messages per INSERT: 9 parameters each stays under the protocol's 65535. */
+/** Messages per INSERT: 10 parameters each stays under the protocol's 65535. */
 const MESSAGES_PER_INSERT = 1_000;
 
 // BIGINT columns hold millisecond times and ids, all far below 2^53: read them
@@ -64,6 +65,7 @@ export class PostgresStore implements Store {
   private readonly webhooks: PostgresWebhooks;
   private readonly accounts: PostgresAccounts;
   private readonly queries: PostgresQueries;
+  private readonly admin: PostgresAdmin;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -79,6 +81,7 @@ export class PostgresStore implements Store {
     this.pool.on('connect', (c) => this.countStatements(c));
     this.accounts = new PostgresAccounts(this.pool);
     this.queries = new PostgresQueries(this.pool);
+    this.admin = new PostgresAdmin(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
@@ -164,14 +167,18 @@ export class PostgresStore implements Store {
       const rows = chunk.map((m) => {
         const first = params.length + 1;
         params.push(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null);
-        return `(${Array.from({ length: 9 }, (_, k) => `$${first + k}`).join(', ')})`;
+          m.tags?.length ? JSON.stringify(m.tags) : null, m.subject ?? null);
+        return `(${Array.from({ length: 10 }, (_, k) => `$${first + k}`).join(', ')})`;
       });
       await c.query(
-        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags) VALUES ${rows.join(', ')}`,
+        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, subject) VALUES ${rows.join(', ')}`,
         params,
       );
     }
+    const tags = msgs.flatMap((m) => (m.tags ?? []).map((t) => ({ m, t })));
+    if (tags.length)
+      await c.query('INSERT INTO message_tags (message_id, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+        [tags.map((x) => x.m.id), tags.map((x) => x.t.name), tags.map((x) => x.t.value)]);
     const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r })));
     await c.query(
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at)
@@ -295,6 +302,15 @@ export class PostgresStore implements Store {
   getMessageSummary: Store['getMessageSummary'] = (...a) => this.queries.getMessageSummary(...a);
   countPending: Store['countPending'] = (...a) => this.queries.countPending(...a);
   countByStatus: Store['countByStatus'] = (...a) => this.queries.countByStatus(...a);
+
+  // The admin API's extras: see admin.ts.
+  cancelMessage: Store['cancelMessage'] = (...a) => this.admin.cancelMessage(...a);
+  listWebhookDeliveries: Store['listWebhookDeliveries'] = (...a) => this.admin.listWebhookDeliveries(...a);
+  replayWebhookDelivery: Store['replayWebhookDelivery'] = (...a) => this.admin.replayWebhookDelivery(...a);
+  setWebhookSecret: Store['setWebhookSecret'] = (...a) => this.admin.setWebhookSecret(...a);
+  deliveryStats: Store['deliveryStats'] = (...a) => this.admin.deliveryStats(...a);
+  touchApiKey: Store['touchApiKey'] = (...a) => this.accounts.touchApiKey(...a);
+  touchCredential: Store['touchCredential'] = (...a) => this.accounts.touchCredential(...a);
 
   // Credentials, API keys, suppressions and DKIM keys: see accounts.ts.
   getCredential: Store['getCredential'] = (...a) => this.accounts.getCredential(...a);
