@@ -4,6 +4,7 @@
 import type { CredentialView } from '../../admin/credentials.ts';
 import type { KeyView } from '../../admin/api-keys.ts';
 import type { PolicyChange } from '../../admin/policy-change.ts';
+import type { SendCounts } from '../../store/rate-windows.ts';
 import type { SendingPolicy } from '../../store/store.ts';
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
@@ -13,18 +14,23 @@ const limitsJson = (p: SendingPolicy) => ({
   source_networks: p.sourceNetworks ?? [],
 });
 
+// The store counts only windows that have a limit (accept/limits.ts): the others are null, not a misleading 0.
+const usageJson = (p: SendingPolicy, u: SendCounts) => ({
+  this_minute: p.ratePerMinute !== undefined ? u.minute : null, today: p.dailyQuota !== undefined ? u.day : null,
+});
+
 export const keyJson = (k: KeyView) => ({
   object: 'api_key', id: k.id, name: k.name, prefix: k.prefix, permission: k.permission,
   status: k.revokedAt !== null ? 'revoked' : k.disabled ? 'disabled' : 'active',
   allowed_senders: k.allowedSenders, limits: limitsJson(k.policy), sandbox: !!k.policy.sandbox,
-  usage: { this_minute: k.usage.minute, today: k.usage.day },
+  usage: usageJson(k.policy, k.usage),
   created_at: iso(k.createdAt), last_used_at: iso(k.lastUsedAt), revoked_at: iso(k.revokedAt),
 });
 
 export const credentialJson = (c: CredentialView) => ({
   object: 'credential', username: c.username, status: c.disabled ? 'disabled' : 'active',
   allowed_senders: c.allowedSenders, limits: limitsJson(c.policy), sandbox: !!c.policy.sandbox,
-  usage: { this_minute: c.usage.minute, today: c.usage.day },
+  usage: usageJson(c.policy, c.usage),
   created_at: iso(c.createdAt), last_used_at: iso(c.lastUsedAt),
 });
 
