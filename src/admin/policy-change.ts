@@ -37,3 +37,9 @@ export function checkSenders(allowedSenders: readonly string[]): void {
   const bad = allowedSenders.find((s) => !/^(\*|[^\s@,;]+|[^\s@,;]+@[^\s@,;]+)$/.test(s));
   if (bad !== undefined) throw new AdminError('invalid', `allowed_senders: ${JSON.stringify(bad)} is not a domain, an address or *`);
 }
+
+/** The change that makes a policy exactly `p` (the CLI computes whole policies from its flags). */
+export const replacePolicy = (p: SendingPolicy): PolicyChange => ({
+  ratePerMinute: p.ratePerMinute ?? null, dailyQuota: p.dailyQuota ?? null, maxMessageSize: p.maxMessageSize ?? null,
+  sourceNetworks: p.sourceNetworks ?? null, sandbox: p.sandbox ?? false,
+});
