@@ -359,3 +359,23 @@ test('GET /stats: accepted and outcomes per bucket, queue depth, latency, top re
   assert.equal((await call('GET', '/stats?window=week')).body.buckets.length, 28);
   assert.deepEqual((await call('GET', '/stats?window=year')).body, err(422, 'validation_error', 'window: Invalid option: expected one of "hour"|"day"|"week"'));
 });
+
+test('/openapi.json documents every admin operation, with the schemas that validate it', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const doc = (await (await fetch(`http://127.0.0.1:${s.http!.port}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  for (const op of [
+    'GET /emails', 'GET /emails/{id}', 'DELETE /emails/{id}', 'POST /emails/{id}/retry', 'GET /suppressions', 'DELETE /suppressions/{email}', 'GET /suppressions.csv',
+    'GET /api-keys', 'POST /api-keys', 'GET /api-keys/{id}', 'PATCH /api-keys/{id}', 'DELETE /api-keys/{id}',
+    'GET /credentials', 'POST /credentials', 'GET /credentials/{username}', 'PATCH /credentials/{username}', 'DELETE /credentials/{username}',
+    'GET /webhooks', 'DELETE /webhooks/{id}', 'GET /webhooks/{id}/deliveries', 'POST /webhooks/{id}/deliveries/{deliveryId}/replay',
+    'POST /webhooks/{id}/rotate-secret', 'GET /stats',
+  ]) assert.ok(documented.includes(op), `${op} is not in /openapi.json`);
+  assert.deepEqual(Object.keys(doc.paths['/api-keys']!.post.requestBody.content['application/json'].schema.properties),
+    ['name', 'permission', 'allowed_senders', 'limits', 'sandbox']);
+  assert.equal(doc.paths['/stats']!.get.responses['403'].description, 'restricted_api_key: a sending_access key may only send');
+  assert.deepEqual(doc.paths['/emails']!.get.parameters.map((p: { name: string }) => p.name),
+    ['status', 'recipient', 'since', 'limit', 'cursor', 'until', 'sender', 'subject', 'credential', 'tag']);
+  const docs = await (await fetch(`http://127.0.0.1:${s.http!.port}/docs`)).text();
+  assert.match(docs, /<code>POST \/webhooks\/\{id\}\/rotate-secret<\/code>/);
+});

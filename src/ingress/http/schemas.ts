@@ -76,11 +76,6 @@ export const eventsQuery = z.strictObject({
   cursor: z.coerce.number().int().min(0).optional(),
 });
 
-export const pageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().optional(),
-});
-
 /** zod's first problem as one readable line: `to: Invalid input` → `to: expected string or array`. */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
