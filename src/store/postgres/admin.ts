@@ -2,7 +2,7 @@
 // queue itself: cancelling a message, webhook deliveries one by one, the
 // signing secret, and the overview's statistics (same queries as sqlite/admin.ts).
 import type pg from 'pg';
-import { idFloor, idTime } from '../ids.ts';
+import { idTime } from '../ids.ts';
 import { deliveryRecord, reasonRow } from '../sqlite/admin.ts';
 import type { DeliveryStats, StatsQuery, WebhookDeliveryRecord } from '../store.ts';
 
@@ -55,15 +55,12 @@ export class PostgresAdmin {
   async deliveryStats(q: StatsQuery): Promise<DeliveryStats> {
     const width = Math.ceil((q.to - q.from) / q.buckets);
     const starts = Array.from({ length: q.buckets }, (_, i) => q.from + i * width);
-    const floors = [...starts, q.to].map(idFloor);
-    // Accepted messages by id range (ids begin with their creation time): one scan of the primary key range.
-    const accepted = await this.pool.query({
-      text: `SELECT ${starts.map((_, i) => `count(*) FILTER (WHERE id >= $${2 * i + 1} AND id < $${2 * i + 2})`).join(', ')}
-             FROM messages WHERE id >= $1 AND id < $${2 * q.buckets}`,
-      values: floors.slice(0, -1).flatMap((f, i) => [f, floors[i + 1]]),
-      rowMode: 'array',
-    });
-    const [outcomes, delivered, reasons] = await Promise.all([
+    // The same queries as SQLite's, on messages_created and events_time_type.
+    const [accepted, outcomes, delivered, reasons] = await Promise.all([
+      this.pool.query(
+        'SELECT (created_at - $1) / $2 AS b, count(*) AS n FROM messages WHERE created_at >= $1 AND created_at < $3 GROUP BY b',
+        [q.from, width, q.to],
+      ),
       this.pool.query(
         `SELECT (at - $1) / $2 AS b, type, count(*) AS n FROM events
          WHERE at >= $1 AND at < $3 AND type IN ('delivered', 'deferred', 'bounced') GROUP BY b, type`,
@@ -77,9 +74,9 @@ export class PostgresAdmin {
         [q.from, q.to, q.topReasons],
       ),
     ]);
-    const counts = accepted.rows[0] as number[];
-    const buckets = starts.map((start, i) => ({ start, accepted: Number(counts[i] ?? 0), delivered: 0, deferred: 0, bounced: 0 }));
-    for (const o of outcomes.rows as { b: number; type: 'delivered' | 'deferred' | 'bounced'; n: number }[]) buckets[o.b]![o.type] += Number(o.n);
+    const buckets = starts.map((start) => ({ start, accepted: 0, delivered: 0, deferred: 0, bounced: 0 }));
+    for (const a of accepted.rows as { b: number; n: number }[]) buckets[Number(a.b)]!.accepted = Number(a.n);
+    for (const o of outcomes.rows as { b: number; type: 'delivered' | 'deferred' | 'bounced'; n: number }[]) buckets[Number(o.b)]![o.type] += Number(o.n);
     return {
       buckets,
       latenciesMs: (delivered.rows as { at: number; message_id: string }[]).map((d) => Math.max(0, d.at - idTime(d.message_id))).sort((a, b) => a - b),

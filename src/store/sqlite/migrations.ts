@@ -174,7 +174,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX message_tags_lookup ON message_tags(name, value, message_id);
   CREATE INDEX message_tags_message ON message_tags(message_id);
-  -- GET /stats counts events of a window by type from the index alone.
+  -- GET /stats counts a window's messages and events (by type) from these indexes alone.
+  CREATE INDEX messages_created ON messages(created_at);
   CREATE INDEX events_time_type ON events(at, type);
   `,
 ];
