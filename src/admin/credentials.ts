@@ -70,12 +70,13 @@ export async function saveCredential(
 export async function updateCredential(store: Store, username: string, change: CredentialChange, now = Date.now()): Promise<CredentialView> {
   const c = await existing(store, username);
   if (change.allowedSenders) checkSenders(change.allowedSenders);
-  await store.upsertCredential({
-    ...c,
-    ...(change.allowedSenders && { allowedSenders: change.allowedSenders }),
-    ...(change.policy && { policy: applyPolicyChange(c.policy, change.policy) }),
-    ...(change.disabled !== undefined && { disabled: change.disabled }),
-  });
+  if (change.allowedSenders || change.policy)
+    await store.upsertCredential({
+      ...c,
+      ...(change.allowedSenders && { allowedSenders: change.allowedSenders }),
+      ...(change.policy && { policy: applyPolicyChange(c.policy, change.policy) }),
+    });
+  if (change.disabled !== undefined) await store.setCredentialDisabled(username, change.disabled);
   return view(store, await existing(store, username), now);
 }
 

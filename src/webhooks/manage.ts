@@ -38,6 +38,12 @@ export async function webhookDeliveries(store: Store, id: string, q: { limit: nu
   return store.listWebhookDeliveries(id, q);
 }
 
+/** Sends again what failed (and, with `since`, what was delivered since then); returns how many. */
+export async function replayFailed(store: Store, id: string, since?: number, now = Date.now()): Promise<number> {
+  await known(store, id);
+  return store.replayWebhook(id, now, since);
+}
+
 /** Queues one delivery of this endpoint again, due now, whatever became of it. */
 export async function replayDelivery(store: Store, id: string, deliveryId: number, now = Date.now()): Promise<void> {
   await known(store, id);

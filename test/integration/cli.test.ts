@@ -147,3 +147,34 @@ test('policy flags: credentials add and policy, keys create, policy, allow and d
   assert.equal((await cli(['keys', 'revoke', 'shop'], env)).stdout, 'shop revoked\n');
   assert.deepEqual(await cli(['keys', 'revoke', 'shop'], env), { code: 1, stdout: 'no active key shop\n', stderr: '' });
 });
+
+test('webhooks: list flags a failing endpoint; deliveries, replay-delivery, rotate-secret; unknown ids exit 1', async () => {
+  const env = { ...dataDir(), SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8' };
+  const added = await cli(['webhooks', 'add', 'http://127.0.0.1:9/hooks', '--events', 'queued'], env);
+  const [first, , secret] = added.stdout.trim().split('\n');
+  const id = /^added (wh_[0-9a-f]+) /.exec(first!)![1]!;
+  const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  for (let i = 0; i < 3; i++)
+    await store.enqueue({
+      id: newMessageId(), sender: 'app@example.com', recipients: [{ address: `r${i}@example.org`, status: 'queued' }], raw: Buffer.from('Subject: x\r\n\r\nx\r\n'),
+      source: 'smtp', credential: 'app', clientAddress: '127.0.0.1', createdAt: Date.now(),
+    });
+  for (const d of await store.claimWebhookDeliveries({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 't' }))
+    await store.recordWebhookAttempt({ outboxId: d.outboxId, owner: 't', at: Date.now(), status: 502, error: 'HTTP 502', outcome: 'failed' });
+  const [delivery] = await store.listWebhookDeliveries(id, { limit: 1 });
+  await store.close();
+
+  assert.match((await cli(['webhooks', 'list'], env)).stdout, /\tpending=0 delivered=0 failed=3\t.*\tlast error: HTTP 502\tFAILING \(3 in a row\)$/m);
+  const deliveries = (await cli(['webhooks', 'deliveries', id], env)).stdout.trim().split('\n');
+  assert.equal(deliveries.length, 3);
+  assert.match(deliveries[0]!, new RegExp(`^${delivery!.id}\\t\\S+Z\\temail\\.queued\\t${delivery!.messageId}\\tfailed\\tattempts=1\\t502\\tHTTP 502$`));
+  assert.equal((await cli(['webhooks', 'replay-delivery', id, String(delivery!.id)], env)).stdout, `delivery ${delivery!.id} of ${id} queued again\n`);
+  assert.match((await cli(['webhooks', 'deliveries', id, '--limit', '1'], env)).stdout, /\tpending\tattempts=0\t502\tHTTP 502\n$/);
+  const rotated = (await cli(['webhooks', 'rotate-secret', id], env)).stdout.trim().split('\n');
+  assert.equal(rotated[0], 'new signing secret (deliveries from now on are signed with it; shown once):');
+  assert.match(rotated[1]!, /^whsec_/);
+  assert.notEqual(rotated[1], secret);
+  for (const args of [['deliveries', 'wh_nope'], ['rotate-secret', 'wh_nope'], ['replay', 'wh_nope'], ['remove', 'wh_nope']])
+    assert.deepEqual(await cli(['webhooks', ...args], env), { code: 1, stdout: 'no webhook wh_nope\n', stderr: '' }, args.join(' '));
+  assert.deepEqual(await cli(['webhooks', 'replay-delivery', id, '999'], env), { code: 1, stdout: `webhook ${id} has no delivery 999\n`, stderr: '' });
+});

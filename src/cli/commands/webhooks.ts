@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createAddressGuard } from '../../webhooks/address-guard.ts';
 import { createWebhook, WebhookInputError } from '../../webhooks/webhooks.ts';
-import { listWebhookHealth, removeWebhook, replayDelivery, rotateSecret, webhookDeliveries } from '../../webhooks/manage.ts';
+import { listWebhookHealth, removeWebhook, replayDelivery, replayFailed, rotateSecret, webhookDeliveries } from '../../webhooks/manage.ts';
 import { reportRefusal } from '../admin-errors.ts';
 import { withStore } from '../with-store.ts';
 
@@ -48,12 +48,11 @@ export function registerWebhooks(program: Command): void {
     .description('send failed events again (with --since, also those delivered since then)')
     .option('--since <time>', 'ISO time')
     .action((id: string, o: { since?: string }) =>
-      withStore(async (store) => {
+      withStore((store) => reportRefusal(async () => {
         const since = o.since === undefined ? undefined : Date.parse(o.since);
         if (since !== undefined && Number.isNaN(since)) return void console.error(`not a time: ${o.since}`), false;
-        const n = await store.replayWebhook(id, Date.now(), since);
-        console.log(`${n} event(s) of ${id} queued again`);
-      }),
+        console.log(`${await replayFailed(store, id, since)} event(s) of ${id} queued again`);
+      })),
     );
 
   cmd.command('remove <id>').description('delete an endpoint and its outbox').action((id: string) =>

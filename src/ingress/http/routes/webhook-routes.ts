@@ -2,10 +2,10 @@
 // each endpoint's deliveries, replaying one of them, and rotating its secret.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listWebhookHealth, removeWebhook, replayDelivery, rotateSecret, webhookDeliveries } from '../../../webhooks/manage.ts';
+import { listWebhookHealth, removeWebhook, replayDelivery, replayFailed, rotateSecret, webhookDeliveries } from '../../../webhooks/manage.ts';
 import { createWebhook, WebhookInputError } from '../../../webhooks/webhooks.ts';
 import { authenticateRequest } from '../auth.ts';
-import { notFound, validation } from '../errors.ts';
+import { validation } from '../errors.ts';
 import { deliveriesQuery, describeIssue, parseInput } from '../schemas.ts';
 import type { HttpDeps } from '../server.ts';
 
@@ -46,8 +46,7 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.post<{ Params: { id: string } }>('/webhooks/:id/replay', async (req) => {
     const body = replayInput.safeParse(req.body ?? {});
     if (!body.success) throw validation(describeIssue(body.error));
-    if (!(await store.listWebhooks()).some((w) => w.id === req.params.id)) throw notFound('webhook');
-    return { replayed: await store.replayWebhook(req.params.id, Date.now(), body.data.since ? Date.parse(body.data.since) : undefined) };
+    return { replayed: await replayFailed(store, req.params.id, body.data.since ? Date.parse(body.data.since) : undefined) };
   });
 
   app.delete<{ Params: { id: string } }>('/webhooks/:id', async (req, reply) => {
