@@ -183,10 +183,11 @@ function flattenAddresses(value: string): string[] {
 
 const isDiskFull = (err: unknown) => /SQLITE_FULL|ENOSPC|disk is full/i.test(`${(err as { code?: string }).code} ${(err as Error).message}`);
 
-/** How a sender is named on stored messages: `app` for a credential, `key:ci` for an API key. */
+/** The Subject: field's unfolded text, for searching the message list (encoded words stay encoded). */
 const subjectOf = (parsed: ParsedMessage): string | undefined => {
   const field = findFields(parsed, 'subject')[0];
   return field && fieldValue(field);
 };
 
+/** How a sender is named on stored messages: `app` for a credential, `key:ci` for an API key. */
 export const principalLabel = (p: Principal) => (p.kind === 'key' ? `key:${p.name}` : p.name);

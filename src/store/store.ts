@@ -25,7 +25,7 @@ export interface NewMessage {
   createdAt: number;
   /** Labels from the API (Resend tags, Postmark Tag/Metadata), kept for queries and webhooks. */
   tags?: Tag[];
-  /** The decoded Subject:, for searching the message list. */
+  /** The Subject: as the API request gave it, or the header's unfolded text (SMTP), for searching the message list. */
   subject?: string;
 }
 

@@ -12,10 +12,9 @@ import type {
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
-import { SqliteAccounts } from './accounts.ts';
+import { likeEscape, SqliteAccounts } from './accounts.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { SqliteAdmin } from './admin.ts';
-import { likeEscape } from './accounts.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
