@@ -291,14 +291,16 @@ test('webhooks: deliveries with response codes, failing flag, rotate the secret,
   // Each of the three events fails its first attempt with a 500; the next retry is 5 s later.
   await waitFor('three failed attempts', async () => (await s.store.listWebhookAttempts(created.id, 10)).length >= 3, 15_000);
   const [listed] = (await call('GET', '/webhooks')).body.data;
-  assert.deepEqual([listed.id, listed.failing, listed.consecutive_failures, listed.last_success_at, listed.pending], [created.id, true, 3, null, 3]);
+  // At least 3: on a slow machine a 5 s retry may already have failed too.
+  assert.deepEqual([listed.id, listed.failing, listed.consecutive_failures >= 3, listed.last_success_at, listed.pending], [created.id, true, true, null, 3]);
 
   const deliveries = await call('GET', `/webhooks/${created.id}/deliveries?limit=2`);
   assert.equal(deliveries.status, 200);
   assert.equal(deliveries.body.has_more, true);
   const d = deliveries.body.data[0];
-  assert.deepEqual({ ...d, id: 0, event_id: 0, email_id: 0, last_attempt_at: 0, next_attempt_at: 0, created_at: 0 }, {
-    id: 0, event_id: 0, type: 'email.queued', email_id: 0, recipient: 'r2@example.org', status: 'pending', attempts: 1, response_status: 500,
+  assert.ok(d.attempts >= 1);
+  assert.deepEqual({ ...d, id: 0, event_id: 0, email_id: 0, attempts: 0, last_attempt_at: 0, next_attempt_at: 0, created_at: 0 }, {
+    id: 0, event_id: 0, type: 'email.queued', email_id: 0, recipient: 'r2@example.org', status: 'pending', attempts: 0, response_status: 500,
     error: 'HTTP 500', last_attempt_at: 0, next_attempt_at: 0, created_at: 0,
   });
   const rest = await call('GET', `/webhooks/${created.id}/deliveries?cursor=${deliveries.body.next_cursor}`);
