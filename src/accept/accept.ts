@@ -41,6 +41,8 @@ export interface Submission {
   recipients: string[];
   raw: Buffer;
   tags?: Tag[];
+  /** The Subject: as the client wrote it (HTTP); otherwise read from the header, encoded words left as they are. */
+  subject?: string;
 }
 
 export interface Accepted {
@@ -123,6 +125,7 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
       await store.enqueue({
         id, sender: sub.sender, recipients, raw, source: sub.source, credential: principal ? principalLabel(principal) : null,
         clientAddress: sub.clientAddress, createdAt: now.getTime(), tags: sub.tags, dkim: signed?.dkim,
+        subject: sub.subject ?? subjectOf(parsed),
       });
     } catch (err) {
       logger.error({ err, msg_id: id }, 'store refused a message');
@@ -184,6 +187,12 @@ function flattenAddresses(value: string): string[] {
 }
 
 const isDiskFull = (err: unknown) => /SQLITE_FULL|ENOSPC|disk is full/i.test(`${(err as { code?: string }).code} ${(err as Error).message}`);
+
+/** The Subject: field's unfolded text, for searching the message list (encoded words stay encoded). */
+const subjectOf = (parsed: ParsedMessage): string | undefined => {
+  const field = findFields(parsed, 'subject')[0];
+  return field && fieldValue(field);
+};
 
 /** How a sender is named on stored messages: `app` for a credential, `key:ci` for an API key. */
 export const principalLabel = (p: Principal) => (p.kind === 'key' ? `key:${p.name}` : p.name);

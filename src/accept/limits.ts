@@ -21,7 +21,7 @@ export const notFromHere = (kind: Principal['kind']) =>
 const limitsOf = (p: SendingPolicy): SendLimits => ({ perMinute: p.ratePerMinute, perDay: p.dailyQuota });
 const hasLimits = (p: SendingPolicy) => p.ratePerMinute !== undefined || p.dailyQuota !== undefined;
 /** The counter's name: kind plus id, so a credential and a key never share one. */
-const counterOf = (p: Principal) => `${p.kind}:${p.id}`;
+export const counterOf = (p: Pick<Principal, 'kind' | 'id'>) => `${p.kind}:${p.id}`;
 
 function refuse(p: Principal, verdict: SendAllowance): void {
   if (verdict.ok) return;

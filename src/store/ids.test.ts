@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { idFloor, newMessageId } from './ids.ts';
+import { idFloor, idTime, newMessageId } from './ids.ts';
 
 test('ids are 26 Crockford characters, strictly increasing, even within one millisecond', () => {
   const ids = Array.from({ length: 1000 }, () => newMessageId(1_700_000_000_000));
@@ -17,4 +17,9 @@ test('idFloor(t) sorts below every id made at or after t and above every id made
   // The largest id possible in the millisecond before t:
   const lastBefore = idFloor(t - 1).slice(0, 10) + 'Z'.repeat(16);
   assert.ok(lastBefore < idFloor(t));
+});
+
+test('idTime reads back the time an id was made at', () => {
+  assert.equal(idTime(newMessageId(1_900_000_000_123)), 1_900_000_000_123);
+  assert.equal(idTime(idFloor(1_234)), 1_234);
 });

@@ -41,3 +41,10 @@ export function idFloor(time: number): string {
   // The all-zero random part: every id of that millisecond sorts above it (but for a 2^-80 tie).
   return encode(bytes, 10) + '0'.repeat(16);
 }
+
+/** The creation time (ms) a queue id carries in its first 10 characters. */
+export function idTime(id: string): number {
+  let t = 0;
+  for (const c of id.slice(0, 10).toUpperCase()) t = t * 32 + ALPHABET.indexOf(c);
+  return t;
+}

@@ -5,8 +5,8 @@ import type { SmtpReply } from '../delivery/smtp-reply.ts';
 import type { Category } from '../doctor/explain.ts';
 import type { SendAllowance, SendCounts, SendLimits } from './rate-windows.ts';
 
-/** 'sandboxed': accepted from a sandbox credential, recorded and never delivered. */
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed';
+/** 'sandboxed': accepted from a sandbox credential, recorded and never delivered. 'cancelled': taken out of the queue by an operator. */
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'cancelled';
 /** Statuses that still await delivery. */
 export const PENDING: readonly RecipientStatus[] = ['queued', 'deferred'];
 
@@ -27,6 +27,8 @@ export interface NewMessage {
   tags?: Tag[];
   /** How the accept step DKIM-signed it; absent when it had no From: domain to sign for (or is a DSN). */
   dkim?: MessageDkim;
+  /** The Subject: as the API request gave it, or the header's unfolded text (SMTP), for searching the message list. */
+  subject?: string;
 }
 
 /** The From: domain of a message and the selectors it was signed with; none = sent unsigned (the domain has no key). */
@@ -73,7 +75,9 @@ export interface ClaimedRecipient extends RecipientRow {
 export type EventType =
   | 'queued' | 'attempt' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'dsn' | 'retry' | 'deleted'
   /** The recipient reported the message as spam (a provider's complaint webhook). */
-  | 'complained';
+  | 'complained'
+  /** An operator took a pending recipient out of the queue (DELETE /emails/{id}, smarthost queue delete). */
+  | 'cancelled';
 
 export interface NewEvent {
   messageId: string;
@@ -129,6 +133,8 @@ export interface Credential {
   disabled: boolean;
   createdAt: number;
   policy: SendingPolicy;
+  /** Last successful AUTH, to the minute (see touchCredential); read only: upsertCredential leaves it alone. */
+  lastUsedAt?: number | null;
 }
 
 export interface Suppression {
@@ -158,6 +164,14 @@ export interface ListMessagesQuery {
   before?: string;
   /** Only messages with an id above this one (see idFloor: "created since"). */
   after?: string;
+  /** Only messages with this envelope sender (case-insensitive). */
+  sender?: string;
+  /** Only messages whose Subject: contains this text (case-insensitive). */
+  subject?: string;
+  /** Only messages sent by this credential (its username) or API key (`key:<name>`), as MessageSummary.credential shows. */
+  credential?: string;
+  /** Only messages carrying this tag (Resend tag, Postmark Tag as name `tag`, or Metadata). */
+  tag?: Tag;
 }
 
 export interface ApiKey {
@@ -171,7 +185,17 @@ export interface ApiKey {
   createdAt: number;
   revokedAt: number | null;
   policy: SendingPolicy;
+  /** What it may call (Resend's permissions); keys made before permissions existed are full_access. */
+  permission: ApiKeyPermission;
+  /** Refused like a revoked key until enabled again. */
+  disabled: boolean;
+  /** Last successful authentication, to the minute (see touchApiKey); null when never used. */
+  lastUsedAt: number | null;
 }
+
+/** Resend's API key permissions: every endpoint, or only sending (POST /emails, /emails/batch, /email, /email/batch). */
+export const API_KEY_PERMISSIONS = ['full_access', 'sending_access'] as const;
+export type ApiKeyPermission = (typeof API_KEY_PERMISSIONS)[number];
 
 export interface EventQuery {
   /** Events at or after this time (ms). */
@@ -245,6 +269,43 @@ export interface WebhookAttempt {
   /** 'retry' keeps the row pending until nextAttemptAt; 'failed' gives up. */
   outcome: 'delivered' | 'retry' | 'failed';
   nextAttemptAt?: number;
+}
+
+/** One outbox row seen from the admin API: the event it announces and how its sending went. */
+export interface WebhookDeliveryRecord {
+  id: number;
+  eventId: number;
+  eventType: EventType;
+  messageId: string;
+  recipient: string | null;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** HTTP status of the last attempt; absent when it got none (connection error, timeout). */
+  lastStatus?: number;
+  lastError: string | null;
+  lastAttemptAt: number | null;
+  nextAttemptAt: number;
+  createdAt: number;
+}
+
+export interface StatsQuery {
+  from: number;
+  to: number;
+  /** The window is cut into this many equal buckets. */
+  buckets: number;
+  /** At most this many failure reasons, most frequent first. */
+  topReasons: number;
+  /** Latency percentiles come from at most this many of the newest deliveries in the window (bounded work). */
+  latencySample: number;
+}
+
+export interface DeliveryStats {
+  /** One per bucket, oldest first: messages accepted (by enqueue time) and recipient outcomes (by event time). */
+  buckets: { start: number; accepted: number; delivered: number; deferred: number; bounced: number }[];
+  /** Milliseconds from acceptance to delivery, sorted ascending, of the newest deliveries in the window (at most latencySample). */
+  latenciesMs: number[];
+  /** Deferrals and bounces grouped by type, category and reply code, most frequent first. */
+  reasons: { type: 'deferred' | 'bounced'; category: Category | null; code: number | null; enhanced: string | null; sample: string | null; count: number }[];
 }
 
 /** RFC 6376 §3.3 rsa-sha256, RFC 8463 ed25519-sha256. */
@@ -367,7 +428,7 @@ export interface Store {
   /** Revokes by id or name; false when none matched or already revoked. */
   revokeApiKey(idOrName: string, now: number): Promise<boolean>;
   /** Replaces what is given on the active key(s) with this id or name; false when none matched. */
-  updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean>;
+  updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy; disabled?: boolean }): Promise<boolean>;
 
   /**
    * Counts one message for `principal` in the current minute and day windows (those with a limit), only
@@ -428,8 +489,8 @@ export interface Store {
   suppressedAmong(addresses: readonly string[]): Promise<Set<string>>;
   addSuppression(s: Suppression): Promise<void>;
   removeSuppression(address: string): Promise<boolean>;
-  /** Sorted by address; `after` is the cursor (the last address of the previous page). */
-  listSuppressions(q?: { limit?: number; after?: string }): Promise<Suppression[]>;
+  /** Sorted by address; `after` is the cursor (the last address of the previous page); `search`: addresses containing it. */
+  listSuppressions(q?: { limit?: number; after?: string; search?: string }): Promise<Suppression[]>;
 
   /** Adds a key, signing from now on; throws when the domain already has this selector. */
   addDomainKey(key: NewDomainKey): Promise<void>;
@@ -462,6 +523,27 @@ export interface Store {
    * and whenever the watch may have missed some (once it is set up). Returns the unsubscribe.
    */
   watchWork(listener: () => void): () => void;
+
+  // What the admin API and the dashboard need beyond the above (src/admin/*).
+  /**
+   * Notes that the key (by id) or credential authenticated at `now`. Writes only when the stored time is a minute
+   * or more older, so a busy key costs one write a minute, not one per message.
+   */
+  touchApiKey(id: string, now: number): Promise<void>;
+  touchCredential(username: string, now: number): Promise<void>;
+  /**
+   * Cancels every pending (queued or deferred) recipient of the message: status 'cancelled', lease cleared so that
+   * a delivery in flight cannot put it back, one 'cancelled' event each; returns how many.
+   */
+  cancelMessage(id: string, now: number): Promise<number>;
+  /** Outbox rows of one webhook (one per event announced), newest first; `before` is the cursor (a delivery id). */
+  listWebhookDeliveries(webhookId: string, q: { limit: number; before?: number }): Promise<WebhookDeliveryRecord[]>;
+  /** Queues one outbox row of that webhook again, due now; false when the webhook has no such row. */
+  replayWebhookDelivery(webhookId: string, deliveryId: number, now: number): Promise<boolean>;
+  /** Replaces the signing secret; claims made after this sign with the new one. False when there is no such webhook. */
+  setWebhookSecret(id: string, secret: string): Promise<boolean>;
+  /** Counts, latency and failure reasons over [from, to), for the overview (see DeliveryStats). */
+  deliveryStats(q: StatsQuery): Promise<DeliveryStats>;
 
   close(): Promise<void>;
 }

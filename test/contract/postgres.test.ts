@@ -8,7 +8,8 @@ import { openPostgresStore, PostgresStore } from '../../src/store/postgres/postg
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { NewMessage } from '../../src/store/store.ts';
 import { adminQuery, createSchema, dropSchema, postgresSkip } from '../helpers/postgres.ts';
-import { storeContract } from './store.ts';
+import { storeContract, type StoreFactory } from './store.ts';
+import { adminStoreContract } from './admin-store.ts';
 
 const skip = await postgresSkip();
 const schemas: string[] = [];
@@ -31,7 +32,7 @@ const msg = (): NewMessage => ({
 if (skip) {
   test('postgres: store contract', { skip }, () => {});
 } else {
-  storeContract('postgres', {
+  const postgresFactory: StoreFactory = {
     open: async () => openPostgresStore(await freshUrl()),
     reopen: async (s) => {
       const url = (s as PostgresStore).url;
@@ -39,7 +40,10 @@ if (skip) {
       return openPostgresStore(url);
     },
     sibling: async (s) => openPostgresStore((s as PostgresStore).url),
-  });
+  };
+  storeContract('postgres', postgresFactory);
+  adminStoreContract('postgres', postgresFactory);
+
 
   test('postgres: nodes starting together migrate once, under the advisory lock', async () => {
     const url = await freshUrl();

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { openSqliteStore, SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { storeContract } from './store.ts';
+import { storeContract, type StoreFactory } from './store.ts';
+import { adminStoreContract } from './admin-store.ts';
 
-storeContract('sqlite', {
+const sqliteFactory: StoreFactory = {
   open: async () => openSqliteStore(mkdtempSync(join(tmpdir(), 'smarthost-store-'))),
   reopen: async (s) => {
     const path = (s as SqliteStore).path;
@@ -15,7 +16,9 @@ storeContract('sqlite', {
     return new SqliteStore(path);
   },
   sibling: async (s) => new SqliteStore((s as SqliteStore).path),
-});
+};
+storeContract('sqlite', sqliteFactory);
+adminStoreContract('sqlite', sqliteFactory);
 
 test('sqlite: WAL journal and synchronous=FULL on the connection that commits', async () => {
   const store = openSqliteStore(mkdtempSync(join(tmpdir(), 'smarthost-store-')));

@@ -214,7 +214,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   withStore('api keys: create, find by hash, list, revoke by id or name', async (s) => {
-    const key = { id: 'k1', name: 'ci', keyHash: 'h'.repeat(64), prefix: 'sh_abcd', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {} };
+    const key = { id: 'k1', name: 'ci', keyHash: 'h'.repeat(64), prefix: 'sh_abcd', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {},
+      permission: 'sending_access' as const, disabled: false, lastUsedAt: null };
     await s.createApiKey(key);
     assert.deepEqual(await s.findApiKey(key.keyHash), key);
     assert.equal(await s.findApiKey('nope'), undefined);
@@ -225,7 +226,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   withStore('updateApiKey changes only what it is given, on active keys, by id or name', async (s) => {
-    const key = { id: 'k1', name: 'ci', keyHash: 'a'.repeat(64), prefix: 'sh_a', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {} };
+    const key = {
+      id: 'k1', name: 'ci', keyHash: 'a'.repeat(64), prefix: 'sh_a', allowedSenders: ['example.com'], createdAt: 5, revokedAt: null, policy: {},
+      permission: 'full_access' as const, disabled: false, lastUsedAt: null,
+    };
     await s.createApiKey(key);
     assert.equal(await s.updateApiKey('ci', { allowedSenders: ['example.com', 'x@y.test'] }), true);
     assert.equal(await s.updateApiKey('k1', { policy: { ratePerMinute: 5, sandbox: true } }), true);

@@ -83,11 +83,21 @@ test('queue list, show, retry and delete; suppressions add, list, remove', async
   const reopened = openSqliteStore(env.SMARTHOST_DATA_DIR);
   assert.ok((await reopened.claimDue({ now: Date.now(), limit: 1, leaseMs: 1, owner: 't' })).length === 1, 'retry made it due');
   await reopened.close();
-  assert.equal((await cli(['queue', 'delete', id], env)).stdout.trim(), `${id} deleted`);
+  // delete cancels what is pending and keeps the record (as DELETE /emails/{id}); --purge removes it for good.
+  assert.equal((await cli(['queue', 'delete', id], env)).stdout.trim(), `1 recipient(s) of ${id} cancelled`);
+  assert.match((await cli(['queue', 'show', id], env)).stdout, /a@example\.org\tcancelled\tattempts=1/);
+  assert.deepEqual(await cli(['queue', 'delete', id], env), { code: 1, stdout: `message ${id} has no queued or deferred recipients\n`, stderr: '' });
+  assert.deepEqual(await cli(['queue', 'retry', id], env), { code: 1, stdout: `message ${id} has no queued or deferred recipients\n`, stderr: '' });
+  assert.equal((await cli(['queue', 'delete', '--purge', id], env)).stdout.trim(), `${id} deleted`);
   assert.equal((await cli(['queue', 'show', id], env)).code, 1);
+  assert.deepEqual(await cli(['queue', 'retry', id], env), { code: 1, stdout: `no message ${id}\n`, stderr: '' });
 
   assert.equal((await cli(['suppressions', 'add', 'Bad@Example.org', '--reason', 'complaint'], env)).stdout.trim(), 'bad@example.org suppressed');
   assert.match((await cli(['suppressions', 'list'], env)).stdout, /^bad@example\.org\t\S+\tcomplaint$/m);
+  assert.equal((await cli(['suppressions', 'add', 'other@example.net', '--reason', 'said "stop", twice'], env)).code, 0);
+  assert.equal((await cli(['suppressions', 'list', '--search', 'EXAMPLE.NET'], env)).stdout.split('\t')[0], 'other@example.net');
+  assert.match((await cli(['suppressions', 'export'], env)).stdout,
+    /^email,reason,created_at\r\nbad@example\.org,complaint,\S+Z\r\nother@example\.net,"said ""stop"", twice",\S+Z\r\n$/);
   assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).stdout.trim(), 'bad@example.org removed');
   assert.equal((await cli(['suppressions', 'remove', 'bad@example.org'], env)).code, 1);
 });
@@ -113,7 +123,7 @@ test('policy flags: credentials add and policy, keys create, policy, allow and d
   assert.equal((await cli(['keys', 'policy', 'ci', '--sandbox'], env)).stdout, 'ci limits: 10/min, sandbox\n');
   assert.equal((await cli(['keys', 'allow', 'ci', 'other.org'], env)).stdout, 'ci may send from: example.com, other.org\n');
   assert.equal((await cli(['keys', 'disallow', 'ci', 'example.com'], env)).stdout, 'ci may send from: other.org\n');
-  assert.match((await cli(['keys', 'list'], env)).stdout, /\tci\tsh_\S+…\tactive\tother\.org\t10\/min, sandbox$/m);
+  assert.match((await cli(['keys', 'list'], env)).stdout, /\tci\tsh_\S+…\tactive\tother\.org\t10\/min, sandbox\tfull_access$/m);
   const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
   const [key] = await store.listApiKeys();
   await store.close();
@@ -124,4 +134,47 @@ test('policy flags: credentials add and policy, keys create, policy, allow and d
   assert.deepEqual([ambiguous.code, ambiguous.stdout], [1, '2 active keys are named ci; give its id (smarthost keys list)\n']);
   assert.equal((await cli(['keys', 'allow', key!.id, 'x.org'], env)).stdout, 'ci may send from: other.org, x.org\n');
   assert.deepEqual(await cli(['keys', 'policy', 'nope', '--clear'], env), { code: 1, stdout: 'no active key nope\n', stderr: '' });
+
+  // Permissions: a sending_access key, refused a bad value; disable, enable, revoke.
+  const sending = await cli(['keys', 'create', 'shop', '--allow-domain', 'example.com', '--permission', 'sending_access'], env);
+  assert.match(sending.stdout, /^created API key shop \(id \S+, sending_access\), may send from: example\.com$/m);
+  assert.match((await cli(['keys', 'list'], env)).stdout, /\tshop\tsh_\S+…\tactive\texample\.com\tno limits\tsending_access$/m);
+  assert.deepEqual(await cli(['keys', 'create', 'x', '--allow-domain', '*', '--permission', 'admin'], env),
+    { code: 2, stdout: '', stderr: '--permission must be full_access or sending_access, got "admin"\n' });
+  assert.equal((await cli(['keys', 'disable', 'shop'], env)).stdout, 'shop disabled\n');
+  assert.match((await cli(['keys', 'list'], env)).stdout, /\tshop\tsh_\S+…\tdisabled\t/m);
+  assert.equal((await cli(['keys', 'enable', 'shop'], env)).stdout, 'shop enabled\n');
+  assert.equal((await cli(['keys', 'revoke', 'shop'], env)).stdout, 'shop revoked\n');
+  assert.deepEqual(await cli(['keys', 'revoke', 'shop'], env), { code: 1, stdout: 'no active key shop\n', stderr: '' });
+});
+
+test('webhooks: list flags a failing endpoint; deliveries, replay-delivery, rotate-secret; unknown ids exit 1', async () => {
+  const env = { ...dataDir(), SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8' };
+  const added = await cli(['webhooks', 'add', 'http://127.0.0.1:9/hooks', '--events', 'queued'], env);
+  const [first, , secret] = added.stdout.trim().split('\n');
+  const id = /^added (wh_[0-9a-f]+) /.exec(first!)![1]!;
+  const store = openSqliteStore(env.SMARTHOST_DATA_DIR);
+  for (let i = 0; i < 3; i++)
+    await store.enqueue({
+      id: newMessageId(), sender: 'app@example.com', recipients: [{ address: `r${i}@example.org`, status: 'queued' }], raw: Buffer.from('Subject: x\r\n\r\nx\r\n'),
+      source: 'smtp', credential: 'app', clientAddress: '127.0.0.1', createdAt: Date.now(),
+    });
+  for (const d of await store.claimWebhookDeliveries({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 't' }))
+    await store.recordWebhookAttempt({ outboxId: d.outboxId, owner: 't', at: Date.now(), status: 502, error: 'HTTP 502', outcome: 'failed' });
+  const [delivery] = await store.listWebhookDeliveries(id, { limit: 1 });
+  await store.close();
+
+  assert.match((await cli(['webhooks', 'list'], env)).stdout, /\tpending=0 delivered=0 failed=3\t.*\tlast error: HTTP 502\tFAILING \(3 in a row\)$/m);
+  const deliveries = (await cli(['webhooks', 'deliveries', id], env)).stdout.trim().split('\n');
+  assert.equal(deliveries.length, 3);
+  assert.match(deliveries[0]!, new RegExp(`^${delivery!.id}\\t\\S+Z\\temail\\.queued\\t${delivery!.messageId}\\tfailed\\tattempts=1\\t502\\tHTTP 502$`));
+  assert.equal((await cli(['webhooks', 'replay-delivery', id, String(delivery!.id)], env)).stdout, `delivery ${delivery!.id} of ${id} queued again\n`);
+  assert.match((await cli(['webhooks', 'deliveries', id, '--limit', '1'], env)).stdout, /\tpending\tattempts=0\t502\tHTTP 502\n$/);
+  const rotated = (await cli(['webhooks', 'rotate-secret', id], env)).stdout.trim().split('\n');
+  assert.equal(rotated[0], 'new signing secret (deliveries from now on are signed with it; shown once):');
+  assert.match(rotated[1]!, /^whsec_/);
+  assert.notEqual(rotated[1], secret);
+  for (const args of [['deliveries', 'wh_nope'], ['rotate-secret', 'wh_nope'], ['replay', 'wh_nope'], ['remove', 'wh_nope']])
+    assert.deepEqual(await cli(['webhooks', ...args], env), { code: 1, stdout: 'no webhook wh_nope\n', stderr: '' }, args.join(' '));
+  assert.deepEqual(await cli(['webhooks', 'replay-delivery', id, '999'], env), { code: 1, stdout: `webhook ${id} has no delivery 999\n`, stderr: '' });
 });

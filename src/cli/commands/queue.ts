@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { formatReply } from '../../delivery/smtp-reply.ts';
 import type { MessageDkim, RecipientStatus } from '../../store/store.ts';
+import { cancelPending, purgeMessage, retryNow } from '../../admin/queue-actions.ts';
+import { reportRefusal } from '../admin-errors.ts';
 import { withStore } from '../with-store.ts';
 
-const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed'];
+const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed', 'cancelled'];
 
 export function registerQueue(program: Command): void {
   const cmd = program.command('queue').description('inspect and act on queued messages');
@@ -44,21 +46,23 @@ export function registerQueue(program: Command): void {
   );
 
   cmd.command('retry <id>').description('make every pending recipient of the message due now').action((id: string) =>
-    withStore(async (store) => {
-      const n = await store.retryMessage(id, Date.now());
-      if (n) await store.addEvent({ messageId: id, recipient: null, type: 'retry', at: Date.now(), detail: 'retry requested by operator' });
-      console.log(n ? `${n} recipient(s) of ${id} due now` : `no pending recipients for ${id}`);
-      return n > 0;
-    }),
+    withStore((store) => reportRefusal(async () => {
+      console.log(`${await retryNow(store, id)} recipient(s) of ${id} due now`);
+    })),
   );
 
-  cmd.command('delete <id>').description('remove a message from the queue').action((id: string) =>
-    withStore(async (store) => {
-      const ok = await store.deleteMessage(id);
-      console.log(ok ? `${id} deleted` : `no message ${id}`);
-      return ok;
-    }),
-  );
+  cmd
+    .command('delete <id>')
+    .description('take the message out of the queue: its pending recipients are cancelled, its history kept')
+    .option('--purge', 'remove the message, its recipients and its events for good')
+    .action((id: string, o: { purge?: boolean }) =>
+      withStore((store) => reportRefusal(async () => {
+        if (o.purge) {
+          await purgeMessage(store, id);
+          console.log(`${id} deleted`);
+        } else console.log(`${await cancelPending(store, id)} recipient(s) of ${id} cancelled`);
+      })),
+    );
 }
 
 /** How the message was signed, or why it went out unsigned. */

@@ -1,6 +1,7 @@
 // API errors: one type, written in the dialect of the endpoint that failed
 // (Resend's {statusCode, name, message} or Postmark's {ErrorCode, Message}).
 import type { RateLimited } from '../../accept/limits.ts';
+import type { AdminError } from '../../admin/admin-error.ts';
 import type { SmtpReply } from '../../delivery/smtp-reply.ts';
 
 export class ApiError extends Error {
@@ -33,6 +34,12 @@ export function fromSmtpReply(r: SmtpReply): ApiError {
 /** Over a rate limit or daily quota: 429 with Resend's name for each, Postmark's ErrorCode 429, and when to retry. */
 export const overLimit = (e: RateLimited) =>
   new ApiError(429, e.limit === 'day' ? 'daily_quota_exceeded' : 'rate_limit_exceeded', e.reply.text, { 'Retry-After': String(e.retryAfterSec) }, 429);
+
+/** An admin operation's refusal (src/admin/*): 404 not_found, 422 validation_error, or 409 conflict. */
+export const fromAdminError = (e: AdminError) =>
+  e.kind === 'not_found' ? new ApiError(404, 'not_found', e.message)
+    : e.kind === 'invalid' ? new ApiError(422, 'validation_error', e.message)
+      : new ApiError(409, 'conflict', e.message);
 
 export const resendBody = (e: ApiError) => ({ statusCode: e.statusCode, name: e.code, message: e.message });
 export const postmarkBody = (e: ApiError) => ({ ErrorCode: e.postmarkCode, Message: e.message });

@@ -3,6 +3,7 @@
 // so a field we do not implement (scheduled_at, an attachment `path` that
 // would make us fetch a URL) is refused, never silently ignored.
 import { z } from 'zod';
+import { ApiError } from './errors.ts';
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 const tag = z.strictObject({
@@ -56,23 +57,23 @@ export const postmarkBatch = z.array(z.unknown()).min(1).max(500).describe('Post
 export const suppressionInput = z.strictObject({ email: z.string(), reason: z.string().max(500).optional() });
 
 export const listQuery = z.strictObject({
-  status: z.enum(['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed']).optional(),
+  status: z.enum(['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed', 'cancelled']).optional(),
   recipient: z.string().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional(),
+  until: z.iso.datetime({ offset: true }).optional().describe('created before this time'),
+  sender: z.string().min(1).optional().describe('envelope sender, case-insensitive'),
+  subject: z.string().min(1).max(200).optional().describe('Subject: contains this text, case-insensitive'),
+  credential: z.string().min(1).optional().describe('the SMTP username, or key:<name> for an API key'),
+  tag: z.string().regex(/^[^:]+:.+$/, 'tag is name:value').optional().describe('name:value, e.g. category:welcome (Postmark Tag: tag:<value>)'),
 });
 
 export const eventsQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
-  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'sandboxed', 'dsn', 'retry', 'deleted', 'complained']).optional(),
+  type: z.enum(['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'sandboxed', 'dsn', 'retry', 'deleted', 'complained', 'cancelled']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.coerce.number().int().min(0).optional(),
-});
-
-export const pageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().optional(),
 });
 
 /** zod's first problem as one readable line: `to: Invalid input` → `to: expected string or array`. */
@@ -81,4 +82,59 @@ export function describeIssue(error: z.ZodError): string {
   const path = issue.path.join('.');
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(', ')}`;
   return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+// The admin API (keys, credentials, queue actions, webhooks, stats): see routes/admin-*.ts.
+const positive = z.number().int().min(1).max(1e15);
+const limitsInput = z.strictObject({
+  rate_per_minute: positive.nullable().optional().describe('messages per clock minute; null removes the limit'),
+  daily_quota: positive.nullable().optional().describe('messages per UTC day; null removes the quota'),
+  max_message_size: positive.nullable().optional().describe('bytes; null removes the cap'),
+  source_networks: z.array(z.string()).nullable().optional().describe('CIDRs it may be used from; [] or null: anywhere'),
+});
+const senders = z.array(z.string()).min(1).describe('domains, exact addresses, or * for any sender');
+
+export const apiKeyInput = z.strictObject({
+  name: z.string().min(1).max(200),
+  permission: z.enum(['full_access', 'sending_access']).optional().describe('default full_access'),
+  allowed_senders: senders,
+  limits: limitsInput.optional(),
+  sandbox: z.boolean().optional(),
+});
+
+export const accountChange = z.strictObject({
+  allowed_senders: senders.optional(),
+  limits: limitsInput.optional(),
+  sandbox: z.boolean().optional(),
+  disabled: z.boolean().optional(),
+});
+
+export const credentialInput = z.strictObject({
+  username: z.string().min(1).max(256),
+  password: z.string().min(8).max(1024).optional().describe('default: a generated password, returned once'),
+  allowed_senders: senders,
+  limits: limitsInput.optional(),
+  sandbox: z.boolean().optional(),
+});
+
+export const suppressionsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().optional(),
+  search: z.string().min(1).max(320).optional().describe('addresses containing this text'),
+});
+
+export const suppressionsCsvQuery = z.strictObject({ search: z.string().min(1).max(320).optional() });
+
+export const deliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.coerce.number().int().min(1).optional(),
+});
+
+export const statsQuery = z.strictObject({ window: z.enum(['hour', 'day', 'week']).default('day') });
+
+/** Validates a body or query string, or throws the 422 validation_error every route answers. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new ApiError(422, 'validation_error', describeIssue(r.error));
+  return r.data;
 }

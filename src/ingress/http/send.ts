@@ -24,7 +24,7 @@ export async function sendEmail(input: EmailInput, ctx: SendContext): Promise<{ 
   try {
     const accepted = await ctx.accept({
       source: 'http', principal: ctx.principal, clientAddress: ctx.clientAddress, protocol: ctx.secure ? 'HTTPS' : 'HTTP',
-      sender, recipients, raw, tags: input.tags,
+      sender, recipients, raw, tags: input.tags, subject: input.subject,
     });
     return { id: accepted.id, recipients };
   } catch (err) {

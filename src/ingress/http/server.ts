@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import type { Accept } from '../../accept/accept.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { Store } from '../../store/store.ts';
-import { ApiError, postmarkBody, resendBody } from './errors.ts';
+import { AdminError } from '../../admin/admin-error.ts';
+import { ApiError, fromAdminError, postmarkBody, resendBody } from './errors.ts';
+import { accountRoutes } from './routes/account-routes.ts';
+import { queueRoutes } from './routes/queue-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { openApiRoutes } from './routes/openapi-routes.ts';
 import { providerWebhookRoutes } from './routes/provider-webhook-routes.ts';
@@ -63,6 +66,7 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let e: ApiError;
     if (err instanceof ApiError) e = err;
+    else if (err instanceof AdminError) e = fromAdminError(err);
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new ApiError(413, 'validation_error', 'request body too large');
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(415, 'validation_error', 'send Content-Type: application/json');
     else if (err.statusCode === 400) e = new ApiError(400, 'validation_error', `invalid JSON body: ${err.message}`);
@@ -88,6 +92,8 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   // Raw bodies and the providers' own authentication, in a context of their own.
   app.register(async (scope) => providerWebhookRoutes(scope, deps));
   app.register(async (scope) => domainRoutes(scope, deps));
+  app.register(async (scope) => accountRoutes(scope, deps));
+  app.register(async (scope) => queueRoutes(scope, deps));
 
   const ingress: HttpIngress = {
     app,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { credentialPrincipal, keyPrincipal, type Principal } from '../../accept/accept.ts';
 import { notFromHere, sourceAllowed } from '../../accept/limits.ts';
 import { findActiveKey, looksLikeApiKey } from '../../credentials/api-keys.ts';
+import { noteUse } from '../../credentials/last-used.ts';
 import { DUMMY_HASH, verifyPassword } from '../../credentials/password.ts';
 import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
 import type { Store } from '../../store/store.ts';
@@ -51,6 +52,7 @@ export async function authenticate(a: AuthAttempt, { store, throttle, failuresPe
     // The right secret from the wrong network still counts as a failure: a leaked password is what this guards against.
     if (!sourceAllowed(p.policy, a.clientAddress)) return fail('source address not allowed', notFromHere(p.kind));
     log.info({ result: 'ok', kind: p.kind }, 'authenticated');
+    await noteUse(store, p);
     return p;
   };
 

@@ -1,6 +1,7 @@
 // The PostgreSQL side of who may send: SMTP credentials, API keys, the
 // suppression list and DKIM keys. Split from postgres-store.ts by concern.
 import type pg from 'pg';
+import { likeEscape } from '../sqlite/accounts.ts';
 import { domainKeyRow } from '../sqlite/sqlite-store.ts';
 import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
 
@@ -46,8 +47,9 @@ export class PostgresAccounts {
 
   async createApiKey(k: ApiKey): Promise<void> {
     await this.pool.query(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt, JSON.stringify(k.policy)],
+      `INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy, permission, disabled, last_used_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [k.id, k.name, k.keyHash, k.prefix, k.allowedSenders, k.createdAt, k.revokedAt, JSON.stringify(k.policy), k.permission, k.disabled, k.lastUsedAt],
     );
   }
 
@@ -65,13 +67,22 @@ export class PostgresAccounts {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
+  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy; disabled?: boolean }): Promise<boolean> {
     const r = await this.pool.query(
-      `UPDATE api_keys SET allowed_senders = COALESCE($1::text[], allowed_senders), policy = COALESCE($2, policy)
+      `UPDATE api_keys SET allowed_senders = COALESCE($1::text[], allowed_senders), policy = COALESCE($2, policy),
+         disabled = COALESCE($4::boolean, disabled)
        WHERE (id = $3 OR name = $3) AND revoked_at IS NULL`,
-      [change.allowedSenders ?? null, change.policy ? JSON.stringify(change.policy) : null, idOrName],
+      [change.allowedSenders ?? null, change.policy ? JSON.stringify(change.policy) : null, idOrName, change.disabled ?? null],
     );
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async touchApiKey(id: string, now: number): Promise<void> {
+    await this.pool.query('UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)', [now, id, now - 60_000]);
+  }
+
+  async touchCredential(username: string, now: number): Promise<void> {
+    await this.pool.query('UPDATE credentials SET last_used_at = $1 WHERE username = $2 AND (last_used_at IS NULL OR last_used_at <= $3)', [now, username, now - 60_000]);
   }
 
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
@@ -92,8 +103,12 @@ export class PostgresAccounts {
     return ((await this.pool.query('DELETE FROM suppressions WHERE address = $1', [address.toLowerCase()])).rowCount ?? 0) > 0;
   }
 
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 ORDER BY address LIMIT $2', [q.after ?? '', q.limit ?? null]);
+  async listSuppressions(q: { limit?: number; after?: string; search?: string } = {}): Promise<Suppression[]> {
+    // A search walks the primary key in order and stops at LIMIT matches: cheap for common text, a scan for rare text.
+    const { rows } = await this.pool.query(
+      `SELECT * FROM suppressions WHERE address > $1 AND ($3::text IS NULL OR address LIKE $3) ORDER BY address LIMIT $2`,
+      [q.after ?? '', q.limit ?? null, q.search === undefined ? null : `%${likeEscape(q.search.toLowerCase())}%`],
+    );
     return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
@@ -125,6 +140,7 @@ function credentialRow(r: Row): Credential {
   return {
     username: r.username as string, passwordHash: r.password_hash as string,
     allowedSenders: r.allowed_senders as string[], disabled: r.disabled as boolean, createdAt: r.created_at as number, policy: policyOf(r),
+    ...(r.last_used_at != null && { lastUsedAt: r.last_used_at as number }),
   };
 }
 
@@ -132,7 +148,8 @@ function apiKeyRow(r: Row): ApiKey {
   return {
     id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
     allowedSenders: r.allowed_senders as string[], createdAt: r.created_at as number, revokedAt: r.revoked_at as number | null,
-    policy: policyOf(r),
+    policy: policyOf(r), permission: r.permission as ApiKey['permission'], disabled: r.disabled as boolean,
+    lastUsedAt: (r.last_used_at as number | null) ?? null,
   };
 }
 

@@ -194,4 +194,29 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN dkim_selectors TEXT;
   CREATE INDEX messages_unsigned ON messages(dkim_domain) WHERE dkim_selectors = '';
   `,
+  `
+  -- API key permissions (Resend's full_access | sending_access): keys made before keep every right.
+  ALTER TABLE api_keys ADD COLUMN permission TEXT NOT NULL DEFAULT 'full_access';
+  ALTER TABLE api_keys ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false;
+  -- Last successful authentication, written at most once a minute per key or credential.
+  ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT;
+  ALTER TABLE credentials ADD COLUMN last_used_at BIGINT;
+  `,
+  `
+  -- GET /emails filters (the dashboard's message list). Each filter has an index that yields its messages
+  -- newest first, so a page stops after LIMIT rows instead of scanning the table (EXPLAIN in postgres/admin.ts).
+  ALTER TABLE messages ADD COLUMN subject TEXT;
+  CREATE INDEX messages_sender ON messages(lower(sender), id);
+  CREATE INDEX messages_credential ON messages(credential, id);
+  CREATE TABLE message_tags (
+    message_id TEXT COLLATE "C" NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL
+  );
+  CREATE INDEX message_tags_lookup ON message_tags(name, value, message_id);
+  CREATE INDEX message_tags_message ON message_tags(message_id);
+  -- GET /stats counts a window's messages and events (by type) from these indexes alone.
+  CREATE INDEX messages_created ON messages(created_at);
+  CREATE INDEX events_time_type ON events(at, type);
+  `,
 ];

@@ -18,6 +18,7 @@ import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdemp
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
 import { PostgresProviderReports } from './provider-reports.ts';
+import { PostgresAdmin } from './admin.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -30,7 +31,7 @@ const MIGRATION_LOCK = 0x736d7468;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After a lost LISTEN connection; meanwhile the scheduler's idle poll still finds work. */
 const RELISTEN_DELAY_MS = 1_000;
-/** Messages per INSERT: 9 parameters each stays under the protocol's 65535. */
+/** Messages per INSERT: 10 parameters each stays under the protocol's 65535. */
 const MESSAGES_PER_INSERT = 1_000;
 
 // BIGINT columns hold millisecond times and ids, all far below 2^53: read them
@@ -70,6 +71,7 @@ export class PostgresStore implements Store {
   private readonly domains: PostgresDomains;
   private readonly queries: PostgresQueries;
   private readonly providerReports: PostgresProviderReports;
+  private readonly admin: PostgresAdmin;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -87,6 +89,7 @@ export class PostgresStore implements Store {
     this.mtaSts = new PostgresMtaStsPolicies(this.pool);
     this.domains = new PostgresDomains(this.pool, (fn) => this.tx(fn));
     this.queries = new PostgresQueries(this.pool);
+    this.admin = new PostgresAdmin(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
@@ -173,15 +176,19 @@ export class PostgresStore implements Store {
       const rows = chunk.map((m) => {
         const first = params.length + 1;
         params.push(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null);
-        return `(${Array.from({ length: 11 }, (_, k) => `$${first + k}`).join(', ')})`;
+          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
+        return `(${Array.from({ length: 12 }, (_, k) => `$${first + k}`).join(', ')})`;
       });
       await c.query(
-        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors)
+        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)
          VALUES ${rows.join(', ')}`,
         params,
       );
     }
+    const tags = msgs.flatMap((m) => (m.tags ?? []).map((t) => ({ m, t })));
+    if (tags.length)
+      await c.query('INSERT INTO message_tags (message_id, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+        [tags.map((x) => x.m.id), tags.map((x) => x.t.name), tags.map((x) => x.t.value)]);
     const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r })));
     await c.query(
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at)
@@ -305,6 +312,15 @@ export class PostgresStore implements Store {
   getMessageSummary: Store['getMessageSummary'] = (...a) => this.queries.getMessageSummary(...a);
   countPending: Store['countPending'] = (...a) => this.queries.countPending(...a);
   countByStatus: Store['countByStatus'] = (...a) => this.queries.countByStatus(...a);
+
+  // The admin API's extras: see admin.ts.
+  cancelMessage: Store['cancelMessage'] = (...a) => this.admin.cancelMessage(...a);
+  listWebhookDeliveries: Store['listWebhookDeliveries'] = (...a) => this.admin.listWebhookDeliveries(...a);
+  replayWebhookDelivery: Store['replayWebhookDelivery'] = (...a) => this.admin.replayWebhookDelivery(...a);
+  setWebhookSecret: Store['setWebhookSecret'] = (...a) => this.admin.setWebhookSecret(...a);
+  deliveryStats: Store['deliveryStats'] = (...a) => this.admin.deliveryStats(...a);
+  touchApiKey: Store['touchApiKey'] = (...a) => this.accounts.touchApiKey(...a);
+  touchCredential: Store['touchCredential'] = (...a) => this.accounts.touchCredential(...a);
 
   // Credentials, API keys, suppressions and DKIM keys: see accounts.ts.
   getCredential: Store['getCredential'] = (...a) => this.accounts.getCredential(...a);

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { eventRow } from '../event-row.ts';
 import type { EventQuery, ListMessagesQuery, MessageSummary, RecipientStatus, StoredEvent } from '../store.ts';
 import { messageDkimRow } from '../sqlite/sqlite-store.ts';
+import { likeEscape } from '../sqlite/accounts.ts';
 import { recipientRow } from './postgres-store.ts';
 
 type Row = Record<string, unknown>;
@@ -24,22 +25,26 @@ export class PostgresQueries {
   }
 
   async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
-    // Newest first by id (ULIDs sort by time); filters walk the recipient indexes.
+    // Newest first by id (ULIDs sort by time), the same filters as the SQLite adapter. EXPLAIN on 100,000
+    // messages (4 KiB each), first page of 20: no filter → messages_pkey backwards (2 ms); status → a merge
+    // semi join of messages_pkey and recipients_status, both backwards (3–6 ms; a status nobody has: 0.4 ms);
+    // recipient → recipients_address, then a sort of that recipient's messages (1 ms); sender and credential →
+    // messages_sender / messages_credential when the value is rare, else messages_pkey with a filter (< 1 ms);
+    // tag → message_tags_lookup (1 ms). Subject is an ILIKE on what the other filters leave: a rare word alone
+    // is a sequential scan (118 ms here); combine it with another filter or a time range.
     const params: unknown[] = [];
     const arg = (v: unknown) => `$${params.push(v)}`;
-    const before = q.before && arg(q.before);
-    const after = q.after && arg(q.after);
-    const range = (col: string) => [...(before ? [`${col} < ${before}`] : []), ...(after ? [`${col} > ${after}`] : [])];
-    const filters: string[] = [];
-    if (q.status) filters.push(`status = ${arg(q.status)}`);
-    if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
-    const limit = arg(q.limit);
-    const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
-    const sql = filters.length
-      ? `SELECT * FROM messages WHERE id IN (
-           SELECT DISTINCT message_id FROM recipients ${where([...filters, ...range('message_id')])}
-           ORDER BY message_id DESC LIMIT ${limit}) ORDER BY id DESC`
-      : `SELECT * FROM messages ${where(range('id'))} ORDER BY id DESC LIMIT ${limit}`;
+    const where: string[] = [];
+    if (q.before) where.push(`m.id < ${arg(q.before)}`);
+    if (q.after) where.push(`m.id > ${arg(q.after)}`);
+    if (q.sender) where.push(`lower(m.sender) = lower(${arg(q.sender)})`);
+    if (q.credential) where.push(`m.credential = ${arg(q.credential)}`);
+    if (q.subject) where.push(`m.subject ILIKE ${arg(`%${likeEscape(q.subject)}%`)}`);
+    if (q.recipient) where.push(`m.id IN (SELECT message_id FROM recipients WHERE lower(address) = lower(${arg(q.recipient)}))`);
+    if (q.status) where.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.status = ${arg(q.status)} AND r.message_id = m.id)`);
+    if (q.tag) where.push(`m.id IN (SELECT message_id FROM message_tags WHERE name = ${arg(q.tag.name)} AND value = ${arg(q.tag.value)})`);
+    const sql = `SELECT m.id, m.sender, m.size, m.created_at, m.credential, m.tags, m.dkim_domain, m.dkim_selectors FROM messages m
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY m.id DESC LIMIT ${arg(q.limit)}`;
     return this.summaries((await this.pool.query(sql, params)).rows as Row[]);
   }
 

@@ -43,8 +43,10 @@ export class SqliteAccounts {
 
   async createApiKey(k: ApiKey): Promise<void> {
     this.db.prepare(
-      'INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt, JSON.stringify(k.policy));
+      `INSERT INTO api_keys (id, name, key_hash, prefix, allowed_senders, created_at, revoked_at, policy, permission, disabled, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(k.id, k.name, k.keyHash, k.prefix, JSON.stringify(k.allowedSenders), k.createdAt, k.revokedAt, JSON.stringify(k.policy),
+      k.permission, k.disabled ? 1 : 0, k.lastUsedAt);
   }
 
   async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
@@ -60,12 +62,21 @@ export class SqliteAccounts {
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(now, idOrName, idOrName).changes > 0;
   }
 
-  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy }): Promise<boolean> {
+  async updateApiKey(idOrName: string, change: { allowedSenders?: string[]; policy?: SendingPolicy; disabled?: boolean }): Promise<boolean> {
     return this.db.prepare(
-      `UPDATE api_keys SET allowed_senders = COALESCE(?, allowed_senders), policy = COALESCE(?, policy)
+      `UPDATE api_keys SET allowed_senders = COALESCE(?, allowed_senders), policy = COALESCE(?, policy), disabled = COALESCE(?, disabled)
        WHERE (id = ? OR name = ?) AND revoked_at IS NULL`,
-    ).run(change.allowedSenders ? JSON.stringify(change.allowedSenders) : null, change.policy ? JSON.stringify(change.policy) : null, idOrName, idOrName)
+    ).run(change.allowedSenders ? JSON.stringify(change.allowedSenders) : null, change.policy ? JSON.stringify(change.policy) : null,
+      change.disabled === undefined ? null : change.disabled ? 1 : 0, idOrName, idOrName)
       .changes > 0;
+  }
+
+  async touchApiKey(id: string, now: number): Promise<void> {
+    this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, id, now - 60_000);
+  }
+
+  async touchCredential(username: string, now: number): Promise<void> {
+    this.db.prepare('UPDATE credentials SET last_used_at = ? WHERE username = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, username, now - 60_000);
   }
 
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
@@ -88,8 +99,11 @@ export class SqliteAccounts {
     return this.db.prepare('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes > 0;
   }
 
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? ORDER BY address LIMIT ?').all(q.after ?? '', q.limit ?? -1) as Row[];
+  async listSuppressions(q: { limit?: number; after?: string; search?: string } = {}): Promise<Suppression[]> {
+    // A search walks the primary key in order and stops at LIMIT matches: cheap for common text, a scan for rare text.
+    const rows = this.db.prepare(
+      `SELECT * FROM suppressions WHERE address > ? AND (? IS NULL OR address LIKE ? ESCAPE '\\') ORDER BY address LIMIT ?`,
+    ).all(q.after ?? '', q.search ?? null, q.search === undefined ? null : `%${likeEscape(q.search.toLowerCase())}%`, q.limit ?? -1) as Row[];
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 
@@ -117,7 +131,8 @@ function apiKeyRow(r: Row): ApiKey {
   return {
     id: r.id as string, name: r.name as string, keyHash: r.key_hash as string, prefix: r.prefix as string,
     allowedSenders: JSON.parse(r.allowed_senders as string) as string[], createdAt: r.created_at as number,
-    revokedAt: r.revoked_at as number | null, policy: policyOf(r),
+    revokedAt: r.revoked_at as number | null, policy: policyOf(r), permission: r.permission as ApiKey['permission'],
+    disabled: r.disabled === 1, lastUsedAt: (r.last_used_at as number | null) ?? null,
   };
 }
 
@@ -125,8 +140,11 @@ function credentialRow(r: Row): Credential {
   return {
     username: r.username as string, passwordHash: r.password_hash as string,
     allowedSenders: JSON.parse(r.allowed_senders as string) as string[], disabled: r.disabled === 1, createdAt: r.created_at as number,
-    policy: policyOf(r),
+    policy: policyOf(r), ...(r.last_used_at != null && { lastUsedAt: r.last_used_at as number }),
   };
 }
 
 const policyOf = (r: Row): SendingPolicy => (r.policy ? (JSON.parse(r.policy as string) as SendingPolicy) : {});
+
+/** `%`, `_` and the escape character itself, taken literally in a LIKE pattern with ESCAPE '\'. */
+export const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);

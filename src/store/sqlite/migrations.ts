@@ -189,4 +189,29 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN dkim_selectors TEXT;
   CREATE INDEX messages_unsigned ON messages(dkim_domain) WHERE dkim_selectors = '';
   `,
+  `
+  -- API key permissions (Resend's full_access | sending_access): keys made before keep every right.
+  ALTER TABLE api_keys ADD COLUMN permission TEXT NOT NULL DEFAULT 'full_access';
+  ALTER TABLE api_keys ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  -- Last successful authentication, written at most once a minute per key or credential.
+  ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
+  ALTER TABLE credentials ADD COLUMN last_used_at INTEGER;
+  `,
+  `
+  -- GET /emails filters (the dashboard's message list). Each filter has an index that yields its messages
+  -- newest first, so a page stops after LIMIT rows instead of scanning the table (EXPLAIN QUERY PLAN in sqlite/admin.ts).
+  ALTER TABLE messages ADD COLUMN subject TEXT;
+  CREATE INDEX messages_sender ON messages(sender COLLATE NOCASE, id);
+  CREATE INDEX messages_credential ON messages(credential, id);
+  CREATE TABLE message_tags (
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL
+  );
+  CREATE INDEX message_tags_lookup ON message_tags(name, value, message_id);
+  CREATE INDEX message_tags_message ON message_tags(message_id);
+  -- GET /stats counts a window's messages and events (by type) from these indexes alone.
+  CREATE INDEX messages_created ON messages(created_at);
+  CREATE INDEX events_time_type ON events(at, type);
+  `,
 ];

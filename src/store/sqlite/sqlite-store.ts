@@ -13,11 +13,12 @@ import type {
 import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
-import { SqliteAccounts } from './accounts.ts';
-import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
+import { likeEscape, SqliteAccounts } from './accounts.ts';
+import { SqliteAdmin } from './admin.ts';
 import { SqliteDomains } from './domains.ts';
-import { SqliteWebhooks } from './webhooks.ts';
+import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
 import { SqliteProviderReports } from './provider-reports.ts';
+import { SqliteWebhooks } from './webhooks.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -38,6 +39,7 @@ export class SqliteStore implements Store {
   private readonly mtaSts: SqliteMtaStsPolicies;
   private readonly providerReports: SqliteProviderReports;
   private readonly domains: SqliteDomains;
+  private readonly admin: SqliteAdmin;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -54,10 +56,12 @@ export class SqliteStore implements Store {
     this.mtaSts = new SqliteMtaStsPolicies(this.db);
     this.providerReports = new SqliteProviderReports(this.db, this.eventInserter());
     this.domains = new SqliteDomains(this.db);
+    this.admin = new SqliteAdmin(this.db, this.eventInserter());
     const insertMessage = this.db.prepare(
-      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const insertTag = this.db.prepare('INSERT INTO message_tags (message_id, name, value) VALUES (?, ?, ?)');
     const insertRecipient = this.db.prepare(
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
@@ -65,7 +69,8 @@ export class SqliteStore implements Store {
     const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
       for (const m of msgs) {
         insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null);
+          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
+        for (const t of m.tags ?? []) insertTag.run(m.id, t.name, t.value);
         for (const r of m.recipients) {
           insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
           insertEvent({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt });
@@ -175,20 +180,23 @@ export class SqliteStore implements Store {
   }
 
   async listMessages(q: ListMessagesQuery): Promise<MessageSummary[]> {
-    // Newest first by id (ULIDs sort by time); filters walk the recipient indexes.
-    const filters: string[] = [];
-    const args: unknown[] = [];
-    if (q.status) filters.push('status = ?'), args.push(q.status);
-    if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
-    const range = [q.before ?? '~', q.after ?? ''];
-    const rows = (
-      filters.length
-        ? this.db.prepare(
-            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE ${filters.join(' AND ')}
-             AND message_id < ? AND message_id > ? ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
-          ).all(...args, ...range, q.limit)
-        : this.db.prepare('SELECT * FROM messages WHERE id < ? AND id > ? ORDER BY id DESC LIMIT ?').all(...range, q.limit)
-    ) as Row[];
+    // Newest first by id (ULIDs sort by time). EXPLAIN QUERY PLAN on 100,000 messages (4 KiB each), first page
+    // of 20: no filter → the id index backwards (1 ms); status → the same, probing recipients_status per row
+    // (1 ms; a status nobody has walks the index: 20 ms); sender → messages_sender, credential →
+    // messages_credential (< 1 ms); recipient → recipients_address, tag → message_tags_lookup, as an IN list
+    // walked in id order (1 ms; a tag on every message: 27 ms). Subject is a LIKE on the rows the others leave:
+    // a rare word alone reads every row (150–300 ms here); combine it with another filter or a time range.
+    const where = ['m.id < ?', 'm.id > ?'];
+    const args: unknown[] = [q.before ?? '~', q.after ?? ''];
+    if (q.sender) where.push('m.sender = ? COLLATE NOCASE'), args.push(q.sender);
+    if (q.credential) where.push('m.credential = ?'), args.push(q.credential);
+    if (q.subject) where.push(`m.subject LIKE ? ESCAPE '\\'`), args.push(`%${likeEscape(q.subject)}%`);
+    if (q.recipient) where.push('m.id IN (SELECT message_id FROM recipients WHERE address = ? COLLATE NOCASE)'), args.push(q.recipient);
+    if (q.status) where.push('EXISTS (SELECT 1 FROM recipients r WHERE r.status = ? AND r.message_id = m.id)'), args.push(q.status);
+    if (q.tag) where.push('m.id IN (SELECT message_id FROM message_tags WHERE name = ? AND value = ?)'), args.push(q.tag.name, q.tag.value);
+    const rows = this.db.prepare(
+      `SELECT m.id, m.sender, m.size, m.created_at, m.credential, m.tags, m.dkim_domain, m.dkim_selectors FROM messages m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ?`,
+    ).all(...args, q.limit) as Row[];
     return rows.map((m) => this.summary(m));
   }
 
@@ -323,6 +331,15 @@ export class SqliteStore implements Store {
   private wakeWatchers(): void {
     for (const w of [...this.watchers]) w();
   }
+
+  // The admin API's extras: see admin.ts.
+  cancelMessage: Store['cancelMessage'] = async (...a) => this.admin.cancelMessage(...a);
+  listWebhookDeliveries: Store['listWebhookDeliveries'] = async (...a) => this.admin.listWebhookDeliveries(...a);
+  replayWebhookDelivery: Store['replayWebhookDelivery'] = async (...a) => this.admin.replayWebhookDelivery(...a);
+  setWebhookSecret: Store['setWebhookSecret'] = async (...a) => this.admin.setWebhookSecret(...a);
+  deliveryStats: Store['deliveryStats'] = async (...a) => this.admin.deliveryStats(...a);
+  touchApiKey: Store['touchApiKey'] = (...a) => this.accounts.touchApiKey(...a);
+  touchCredential: Store['touchCredential'] = (...a) => this.accounts.touchCredential(...a);
 
   // Credentials, API keys, suppressions and DKIM keys: see accounts.ts.
   getCredential: Store['getCredential'] = (...a) => this.accounts.getCredential(...a);

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { domainInput, verifyInput } from './domain-routes.ts';
 import { webhookInput } from './webhook-routes.ts';
-import { eventsQuery, listQuery, pageQuery, postmarkBatch, postmarkEmail, resendBatch, resendEmail, suppressionInput } from '../schemas.ts';
+import { eventsQuery, listQuery, postmarkBatch, postmarkEmail, resendBatch, resendEmail, suppressionInput, suppressionsQuery } from '../schemas.ts';
+import { withAdminPaths } from './openapi-admin.ts';
 
 const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
 const query = (schema: z.ZodObject) =>
@@ -17,8 +18,8 @@ export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
     info: { title: 'smarthost', version: '1', description: 'Resend- and Postmark-compatible sending API of a self-hosted relay. Every error is JSON.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, postmark: { type: 'apiKey', in: 'header', name: 'X-Postmark-Server-Token' } } },
-    paths: {
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key; full_access for everything, sending_access for the send endpoints only' }, postmark: { type: 'apiKey', in: 'header', name: 'X-Postmark-Server-Token' } } },
+    paths: withAdminPaths({
       '/emails': {
         post: { summary: 'Send an email (Resend shape); answers {id} after the durable commit', security: bearer, requestBody: body(resendEmail), responses: ok('queued') },
         get: { summary: 'List emails, newest first, with cursor pagination', security: bearer, parameters: query(listQuery), responses: ok('a page of emails') },
@@ -29,7 +30,7 @@ export function openApiDocument(): object {
       '/email/batch': { post: { summary: 'Send up to 500 emails (Postmark shape)', security: [{ postmark: [] }], requestBody: body(postmarkBatch), responses: ok('Postmark responses') } },
       '/events': { get: { summary: 'Delivery events, oldest first', security: bearer, parameters: query(eventsQuery), responses: ok('a page of events') } },
       '/suppressions': {
-        get: { summary: 'Suppressed addresses', security: bearer, parameters: query(pageQuery), responses: ok('a page of suppressions') },
+        get: { summary: 'Suppressed addresses, with search', security: bearer, parameters: query(suppressionsQuery), responses: ok('a page of suppressions') },
         post: { summary: 'Suppress an address', security: bearer, requestBody: body(suppressionInput), responses: { 201: { description: 'suppressed' } } },
       },
       '/suppressions/{email}': { delete: { summary: 'Remove a suppression', security: bearer, parameters: [{ name: 'email', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' } } } },
@@ -58,7 +59,7 @@ export function openApiDocument(): object {
       '/healthz': { get: { summary: 'Process is up', responses: ok('ok') } },
       '/readyz': { get: { summary: 'Store reachable and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: ok('text exposition format') } },
-    },
+    }),
   };
 }
 

@@ -8,7 +8,7 @@ import type { MessageSummary, StoredEvent } from '../../../store/store.ts';
 import { authenticateRequest } from '../auth.ts';
 import { parseSingleAddress } from '../email-input.ts';
 import { notFound, validation } from '../errors.ts';
-import { describeIssue, eventsQuery, listQuery, pageQuery, suppressionInput } from '../schemas.ts';
+import { describeIssue, eventsQuery, listQuery, suppressionInput, suppressionsQuery } from '../schemas.ts';
 import type { HttpDeps } from '../server.ts';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
@@ -45,8 +45,13 @@ export function queryRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/emails', async (req) => {
     const q = parse(listQuery, req.query);
+    // Ids sort by creation time, so a time range is a range of ids: the cursor and `until` both bound it from above.
+    const until = q.until ? idFloor(Date.parse(q.until)) : undefined;
+    const before = q.cursor && until ? (q.cursor < until ? q.cursor : until) : (q.cursor ?? until);
+    const tag = q.tag ? { name: q.tag.slice(0, q.tag.indexOf(':')), value: q.tag.slice(q.tag.indexOf(':') + 1) } : undefined;
     const page = await store.listMessages({
-      status: q.status, recipient: q.recipient, before: q.cursor, after: q.since ? idFloor(Date.parse(q.since)) : undefined, limit: q.limit + 1,
+      status: q.status, recipient: q.recipient, before, after: q.since ? idFloor(Date.parse(q.since)) : undefined, limit: q.limit + 1,
+      sender: q.sender, subject: q.subject, credential: q.credential, tag,
     });
     const data = page.slice(0, q.limit);
     return { object: 'list', data: data.map(summaryJson), has_more: page.length > q.limit, next_cursor: page.length > q.limit ? data[data.length - 1]!.id : null };
@@ -74,8 +79,8 @@ export function queryRoutes(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   app.get('/suppressions', async (req) => {
-    const q = parse(pageQuery, req.query);
-    const page = await store.listSuppressions({ limit: q.limit + 1, after: q.cursor });
+    const q = parse(suppressionsQuery, req.query);
+    const page = await store.listSuppressions({ limit: q.limit + 1, after: q.cursor, search: q.search });
     const data = page.slice(0, q.limit);
     return {
       object: 'list', data: data.map((s) => ({ email: s.address, reason: s.reason, created_at: iso(s.createdAt) })),

@@ -12,7 +12,7 @@ import { checkRoomFor, sendEmail, type SendContext } from '../send.ts';
 
 export function sendRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const context = async (req: FastifyRequest): Promise<SendContext> => ({
-    accept: deps.accept, store: deps.store, principal: await authenticateRequest(req, deps.store), clientAddress: req.ip,
+    accept: deps.accept, store: deps.store, principal: await authenticateRequest(req, deps.store, 'sending'), clientAddress: req.ip,
     secure: req.protocol === 'https', maxMessageSize: deps.maxMessageSize,
   });
   const idempotencyKey = (req: FastifyRequest) => req.headers['idempotency-key'] as string | undefined;
