@@ -85,6 +85,7 @@ export async function checkDomainKeys(store: Store, box: SecretBox, logger: Logg
   for (const k of keys) box.open(k.privateKey, `${k.domain} (selector ${k.selector})`);
   const plain = keys.filter((k) => !isEncrypted(k.privateKey));
   if (plain.length)
-    logger.warn({ domains: [...new Set(plain.map((k) => k.domain))] },
-      'DKIM private keys are stored unencrypted: set SMARTHOST_SECRET_KEY to encrypt keys added from now on');
+    logger.warn({ domains: [...new Set(plain.map((k) => k.domain))] }, box.encrypts
+      ? 'DKIM private keys added before SMARTHOST_SECRET_KEY was set are stored unencrypted: rotate those domains and retire their old selectors'
+      : 'DKIM private keys are stored unencrypted: set SMARTHOST_SECRET_KEY to encrypt keys added from now on');
 }
