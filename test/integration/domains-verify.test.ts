@@ -158,4 +158,15 @@ test('MTA-STS and TLS-RPT, when asked for: missing, then well-formed', async (t)
   r = await verify();
   assert.equal(r['mta-sts _mta-sts.example.test']?.status, 'ok');
   assert.equal(r['tls-rpt _smtp._tls.example.test']?.status, 'ok');
+
+  records['_mta-sts.example.test'] = { txt: ['v=STSv1; id=2026-11-25'] };
+  records['_smtp._tls.example.test'] = { txt: ['v=TLSRPTv1; rua=tls@example.test'] };
+  r = await verify();
+  assert.deepEqual([r['mta-sts _mta-sts.example.test']?.status, r['mta-sts _mta-sts.example.test']?.hint],
+    ['mismatch', 'id= must be 1 to 32 letters and digits (RFC 8461 §3.1)']);
+  assert.deepEqual([r['tls-rpt _smtp._tls.example.test']?.status, r['tls-rpt _smtp._tls.example.test']?.hint],
+    ['mismatch', 'rua= must be a mailto: or https: address for the reports (RFC 8460 §3)']);
+  records['_mta-sts.example.test'] = { txt: ['v=STSv1; id=1', 'v=STSv1; id=2'] };
+  r = await verify();
+  assert.equal(r['mta-sts _mta-sts.example.test']?.hint, '2 records at _mta-sts.example.test: keep one');
 });
