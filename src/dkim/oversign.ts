@@ -5,13 +5,13 @@ import { writeToStream } from 'mailauth/lib/tools.js';
 import type { DKIMSignOptions } from 'mailauth';
 
 /**
- * mailauth 4.13 (lib/tools.js getSigningHeaderLines, signing branch) walks the present fields bottom-up and
+ * mailauth 4.13.3 (lib/tools.js:127-133, getSigningHeaderLines when signing) walks the present fields bottom-up and
  * returns `keys` (their casedKey joined by ': ', which becomes h=) and `headers` (whose lines are canonicalised
  * and hashed). A name repeated in headerList adds nothing, so there is no option for it. An extra h= name with
  * no field left to match is hashed as the null string (RFC 6376 §5.4.2), i.e. it contributes no bytes: so
  * renaming the topmost From, the last From the walk visits, to "From: From" in the signer's copy of the parsed
  * header gives h=…:From:From while the canonicalisers, body hash and signing stay mailauth's own.
- * sign.test.ts pins both halves (h= and verification) in case mailauth changes the walk.
+ * src/dkim/sign.test.ts pins h=, test/integration/dkim.test.ts the verification, in case mailauth changes the walk.
  */
 class FromOversigningSigner extends DkimSigner {
   override messageHeaders(headers: ParsedHeaders): Promise<void> {
