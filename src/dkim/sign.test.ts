@@ -1,4 +1,4 @@
-// Pins what mailauth's signer does with the header list, which decides whether From can be oversigned.
+// Pins what mailauth's signer does with the header list, and that our signer oversigns From on top of it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
@@ -8,7 +8,7 @@ import { createSigner } from './sign.ts';
 const MESSAGE = Buffer.from('From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n');
 const hTag = (signature: string) => /\bh=([^;]+);/.exec(signature.replace(/\r\n\s+/g, ' '))?.[1]?.replace(/\s+/g, '');
 
-test('mailauth 4.13 lists each present field once in h=: a name repeated in the header list is not oversigned', async () => {
+test('mailauth 4.13 dkimSign lists each present field once in h=: a name repeated in the header list is not oversigned', async () => {
   const { privateKeyPem } = await generateDomainKey('rsa-sha256', 's');
   const r = await dkimSign(MESSAGE, {
     signingDomain: 'example.com', selector: 's', privateKey: privateKeyPem,
@@ -19,11 +19,20 @@ test('mailauth 4.13 lists each present field once in h=: a name repeated in the 
   assert.equal(hTag(r.signatures), 'Subject:To:From', 'bottom-up, From once');
 });
 
-test('our header list signs From, To, Subject and Date of this message, absent fields left out', async () => {
+for (const [algorithm, canonicalization] of [['rsa-sha256', 'relaxed/relaxed'], ['ed25519-sha256', 'simple/relaxed']] as const) {
+  test(`${algorithm} ${canonicalization}: our header list signs the fields present, bottom-up, and names From once more`, async () => {
+    const { privateKeyPem } = await generateDomainKey(algorithm, 's');
+    const signer = createSigner('example.com', [{ selector: 's', algorithm, pem: privateKeyPem }], canonicalization);
+    const signature = await signer.sign(MESSAGE);
+    assert.deepEqual(signer.selectors, ['s']);
+    assert.match(signature, new RegExp(`c=${canonicalization.replace('/', '\\/')}`));
+    assert.equal(hTag(signature), 'Date:Subject:To:From:From');
+  });
+}
+
+test('two To: fields are both signed; the extra From follows the topmost From', async () => {
   const { privateKeyPem } = await generateDomainKey('ed25519-sha256', 's');
-  const signer = createSigner('example.com', [{ selector: 's', algorithm: 'ed25519-sha256', pem: privateKeyPem }], 'simple/relaxed');
-  const signature = await signer.sign(MESSAGE);
-  assert.deepEqual(signer.selectors, ['s']);
-  assert.match(signature, /c=simple\/relaxed/);
-  assert.equal(hTag(signature), 'Date:Subject:To:From');
+  const signer = createSigner('example.com', [{ selector: 's', algorithm: 'ed25519-sha256', pem: privateKeyPem }]);
+  const twoTo = Buffer.from('To: b@example.org\r\nFrom: a@example.com\r\nTo: c@example.org\r\n\r\nbody\r\n');
+  assert.equal(hTag(await signer.sign(twoTo)), 'To:From:From:To');
 });

@@ -2,14 +2,13 @@
 // Only the DKIM-Signature fields to prepend are produced: every byte of the message
 // stays as it was, so a signature the application added stays valid too.
 import type { Logger } from 'pino';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { DomainKey, Store } from '../store/store.ts';
+import { dkimSignOversigningFrom } from './oversign.ts';
 import { isEncrypted, type SecretBox } from './secret.ts';
 
 /**
  * RFC 6376 §5.4.1: the fields a reader sees and the MIME fields that decide how the body is read; From is
- * required (§5.4). Not oversigned (From listed once more than it occurs, §8.15): mailauth's signer (4.13.3, and
- * still 7.1.0) puts each present field in h= once and ignores a name repeated here; sign.test.ts pins that.
+ * required (§5.4). Every present instance of a listed field is signed; From is also oversigned (oversign.ts).
  */
 const SIGNED_FIELDS = [
   'From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'Reply-To', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
@@ -39,7 +38,7 @@ export function createSigner(
   return {
     selectors: ordered.map((k) => k.selector),
     async sign(raw) {
-      const result = await dkimSign(raw, {
+      const result = await dkimSignOversigningFrom(raw, {
         signingDomain: domain,
         selector: ordered[0]!.selector,
         privateKey: ordered[0]!.pem,
@@ -86,6 +85,7 @@ export async function checkDomainKeys(store: Store, box: SecretBox, logger: Logg
   for (const k of keys) box.open(k.privateKey, `${k.domain} (selector ${k.selector})`);
   const plain = keys.filter((k) => !isEncrypted(k.privateKey));
   if (plain.length)
-    logger.warn({ domains: [...new Set(plain.map((k) => k.domain))] },
-      'DKIM private keys are stored unencrypted: set SMARTHOST_SECRET_KEY to encrypt keys added from now on');
+    logger.warn({ domains: [...new Set(plain.map((k) => k.domain))] }, box.encrypts
+      ? 'DKIM private keys added before SMARTHOST_SECRET_KEY was set are stored unencrypted: rotate those domains and retire their old selectors'
+      : 'DKIM private keys are stored unencrypted: set SMARTHOST_SECRET_KEY to encrypt keys added from now on');
 }

@@ -6,7 +6,7 @@ import { dateSelector, generateDomainKey } from '../dkim/keys.ts';
 import { createSecretBox } from '../dkim/secret.ts';
 import type { DomainCheck, DomainKey, NewDomainKey, Store } from '../store/store.ts';
 import { expectedRecords, type ExpectedRecord } from './records.ts';
-import { verifyDomain } from './verify.ts';
+import { verifyDomain, type PolicyFileOptions } from './verify.ts';
 
 // The whole config: SPF depends on every route setting (routes, relay, providers).
 export type DomainsConfig = Config;
@@ -106,10 +106,13 @@ export async function describeDomain(store: Store, config: DomainsConfig, name: 
 }
 
 /** Looks the records up through SMARTHOST_DNS_SERVERS (or the system resolver), stores the verdict and returns it. */
-export async function verifyAndStore(store: Store, config: DomainsConfig, name: string, opts: { mtaSts?: boolean; timeoutMs?: number } = {}): Promise<DomainCheck> {
+export async function verifyAndStore(
+  store: Store, config: DomainsConfig, name: string, opts: { mtaSts?: boolean; timeoutMs?: number; policyFile?: Omit<PolicyFileOptions, 'timeoutMs'> } = {},
+): Promise<DomainCheck> {
   const domain = domainName(name);
   const keys = await keysOrThrow(store, domain);
-  const check = await verifyDomain(domain, await recordsFor(domain, keys, config, opts), createResolver(config.dnsServers, opts.timeoutMs ?? 5000));
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const check = await verifyDomain(domain, await recordsFor(domain, keys, config, opts), createResolver(config.dnsServers, timeoutMs), { timeoutMs, ...opts.policyFile });
   await store.saveDomainCheck(check);
   return check;
 }

@@ -2,6 +2,7 @@
 // record by record, with what it should publish (records.ts), with one hint per mismatch.
 import type { Resolver } from 'node:dns/promises';
 import { judgePolicy } from '../doctor/dmarc.ts';
+import { mtaStsChecks, type MtaStsOptions } from '../doctor/mta-sts.ts';
 import { analyseSpf, checkHost, SpfLookup } from '../doctor/spf.ts';
 import { parseTagList } from '../doctor/tag-list.ts';
 import type { DomainCheck, RecordVerdict } from '../store/store.ts';
@@ -100,8 +101,15 @@ async function verifyDmarc(r: ExpectedRecord, resolver: Resolver, domain: string
   return { ...base, status: 'ok', found, ...(at !== domain && { name: `_dmarc.${at}` }) };
 }
 
-/** MTA-STS and TLS-RPT: present and well-formed (RFC 8461 §3.1, RFC 8460 §3); the id is the operator's. */
-async function verifyTagRecord(r: ExpectedRecord, resolver: Resolver): Promise<RecordVerdict> {
+/** How `domains verify` reaches the MTA-STS policy file: RFC 8461 §3.3's port 443 and Node's CAs unless a test says otherwise. */
+export type PolicyFileOptions = Omit<MtaStsOptions, 'resolver'>;
+
+/**
+ * MTA-STS and TLS-RPT: present and well-formed (RFC 8461 §3.1, RFC 8460 §3); the id is the operator's.
+ * Behind a good MTA-STS record the policy file must be served and cover every MX (the doctor's check):
+ * a sender that finds the record but no usable policy gets no protection from it.
+ */
+async function verifyTagRecord(r: ExpectedRecord, resolver: Resolver, domain: string, policyFile: PolicyFileOptions): Promise<RecordVerdict> {
   const base = { record: r.record, name: r.name, expected: r.value };
   const version = r.record === 'mta-sts' ? 'STSv1' : 'TLSRPTv1';
   const got = await txt(resolver, r.name);
@@ -115,17 +123,24 @@ async function verifyTagRecord(r: ExpectedRecord, resolver: Resolver): Promise<R
     return { ...base, status: 'mismatch', found, hint: 'id= must be 1 to 32 letters and digits (RFC 8461 §3.1)' };
   if (r.record === 'tls-rpt' && !/^(mailto:|https:)/i.test(tags.get('rua') ?? ''))
     return { ...base, status: 'mismatch', found, hint: 'rua= must be a mailto: or https: address for the reports (RFC 8460 §3)' };
+  if (r.record === 'mta-sts') {
+    const mx = (await resolver.resolveMx(domain).catch(() => [])).map((m) => m.exchange);
+    const failed = (await mtaStsChecks(domain, mx, { resolver, ...policyFile })).filter((c) => c.status === 'fail');
+    if (failed.length) return { ...base, status: 'mismatch', found, hint: failed.map((c) => (c.hint ? `${c.summary}: ${c.hint}` : c.summary)).join('; ') };
+  }
   return { ...base, status: 'ok', found };
 }
 
-export async function verifyDomain(domain: string, expected: readonly ExpectedRecord[], resolver: Resolver, now = Date.now()): Promise<DomainCheck> {
+export async function verifyDomain(
+  domain: string, expected: readonly ExpectedRecord[], resolver: Resolver, policyFile: PolicyFileOptions, now = Date.now(),
+): Promise<DomainCheck> {
   const lookup = new SpfLookup(resolver);
   const results: RecordVerdict[] = [];
   for (const r of expected) {
     if (r.record === 'dkim') results.push(await verifyDkim(r, resolver, domain));
     else if (r.record === 'spf') results.push(await verifySpf(r, lookup));
     else if (r.record === 'dmarc') results.push(await verifyDmarc(r, resolver, domain));
-    else results.push(await verifyTagRecord(r, resolver));
+    else results.push(await verifyTagRecord(r, resolver, domain, policyFile));
   }
   return { domain, checkedAt: now, ok: results.every((v) => v.status === 'ok'), results };
 }

@@ -62,4 +62,5 @@ test('a key added under another secret while serving: its mail is refused 451 an
   const failure = node.logs.find((l) => l.msg === 'DKIM signing failed');
   assert.equal(failure?.domain, 'other.test', node.tail());
   assert.match(String((failure?.err as { message?: string })?.message), /cannot decrypt the DKIM key of other\.test .*SMARTHOST_SECRET_KEY/);
+  assert.doesNotMatch(node.lines.join('\n') + node.stderr(), /PRIVATE KEY|enc:v1:/, 'no key, sealed or not, in the logs');
 });

@@ -1,10 +1,13 @@
 // DKIM signing at accept, checked by an independent verifier: Debian's python3-dkim (dkimpy), which
 // looks the public keys up itself (through dnspython) on the test's own DNS server on loopback.
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { dkimRecordName, dkimRecordValue, generateDomainKey } from '../../src/dkim/keys.ts';
 import { createSecretBox } from '../../src/dkim/secret.ts';
@@ -137,6 +140,39 @@ test('a message the application signed keeps its signature below ours, and both 
   assert.deepEqual(await verify(raw, records), [['sh202611', true], ['app', true]]);
 });
 
+test('From is oversigned: the signature verifies, and a From: added after signing, above or below, makes it fail', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  const records: Records = {};
+  const rsa = await addKey(s.store, records, 'example.com', 'rsa-sha256', 'sh202611');
+  await addKey(s.store, records, 'example.com', 'ed25519-sha256', 'sh202611e');
+  const raw = await submitSmtp(s, message({ Subject: 'oversigned' }));
+  assert.match(raw.toString('latin1').replace(/\r\n\s+/g, ' '), /^DKIM-Signature: [^\r]*\bh=[^;]*\bFrom: From;/);
+  assert.deepEqual(await verify(raw, records), [['sh202611', true], ['sh202611e', true]]);
+
+  const forged = 'From: "Your Bank" <ceo@bank.example>\r\n';
+  const fromAt = raw.indexOf('\r\nFrom:') + 2;
+  const onTop = Buffer.concat([Buffer.from(forged), raw]);
+  const belowTheOriginal = Buffer.concat([raw.subarray(0, fromAt), Buffer.from(forged), raw.subarray(fromAt)]);
+  for (const tampered of [onTop, belowTheOriginal]) {
+    const failed = await verify(tampered, records);
+    assert.deepEqual(failed.map(([selector]) => selector), ['sh202611', 'sh202611e']);
+    for (const [, why] of failed) assert.notEqual(why, true);
+  }
+
+  // Why it matters: dkimpy checks one From more than h= names anyway (its bug #644046), but a verifier that reads
+  // h= as written, like mailauth's, passes a stock signature (From named once) under a From: added on top.
+  const key = { signingDomain: 'example.com', selector: 'sh202611', privateKey: rsa.privateKeyPem };
+  const stock = await dkimSign(raw, { ...key, headerList: 'From:To:Subject' as unknown as string[], signatureData: [key] });
+  assert.match(stock.signatures, /\bh=Subject: To: From;/);
+  const resolver = new Resolver();
+  resolver.setServers([(await dnsServer)!.server]);
+  const byMailauth = async (m: Buffer) => (await dkimVerify(m, { resolver: (name, type) => resolver.resolve(name, type) as never }))
+    .results.map((r) => [r.selector, r.status.result]);
+  assert.deepEqual(await byMailauth(raw), [['sh202611', 'pass'], ['sh202611e', 'pass']]);
+  assert.deepEqual(await byMailauth(Buffer.concat([Buffer.from(forged), Buffer.from(stock.signatures), raw])),
+    [['sh202611', 'pass'], ['sh202611', 'fail'], ['sh202611e', 'fail']], 'the forged From rides on the stock signature, not on ours');
+});
+
 test('SMARTHOST_REQUIRE_DKIM refuses a From: domain without a key, with a hint', async (t) => {
   const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_REQUIRE_DKIM: 'true' });
   const c = await authedSession(s.ports.submission);
@@ -159,7 +195,15 @@ test('a wrong SMARTHOST_SECRET_KEY stops the start with an error naming it; plai
   await addKey(plain.store, {}, 'example.com', 'rsa-sha256', 'sh202611');
   await plain.close();
   const again = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DATA_DIR: plain.config.dataDir });
-  assert.equal(again.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).length, 1);
+  assert.deepEqual(again.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).map((l) => [l.level, l.msg, l.domains]), [
+    [40, 'DKIM private keys are stored unencrypted: set SMARTHOST_SECRET_KEY to encrypt keys added from now on', ['example.com']],
+  ]);
+  await again.close();
+  // The secret set later: the old plain key still signs, and the warning says how to replace it.
+  const later = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_DATA_DIR: plain.config.dataDir, SMARTHOST_SECRET_KEY: 'now set' });
+  assert.deepEqual(later.logs.filter((l) => /stored unencrypted/.test(String(l.msg))).map((l) => l.msg), [
+    'DKIM private keys added before SMARTHOST_SECRET_KEY was set are stored unencrypted: rotate those domains and retire their old selectors',
+  ]);
 });
 
 // Long header lines, folded (RFC 5322 §2.2.3): simple canonicalization must hash them exactly as they are,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { smarthostCli } from '../helpers/cli-run.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
 
 test('domains add, rotate, retire-selector and remove from the command line', async () => {
   const env = { SMARTHOST_DATA_DIR: mkdtempSync(join(tmpdir(), 'smarthost-domains-cli-')), SMARTHOST_HOSTNAME: 'relay.test', SMARTHOST_SECRET_KEY: 's3cret' };
@@ -43,4 +44,28 @@ test('domains add, rotate, retire-selector and remove from the command line', as
   assert.deepEqual([gone.code, gone.stderr], [1, 'no domain example.com\n']);
   const show = await cli('show', 'example.com');
   assert.deepEqual([show.code, show.stderr], [1, 'no domain example.com (add it with: smarthost domains add example.com)\n']);
+});
+
+test('domains add --mta-sts: MTA-STS and TLS-RPT records, and the policy file naming the MX hosts from DNS', async (t) => {
+  const dns = await startDnsServer({
+    'example.com': { mx: [{ exchange: 'mx2.example.com', priority: 20 }, { exchange: 'mx1.example.com', priority: 10 }] },
+  }, t);
+  const env = { SMARTHOST_DATA_DIR: mkdtempSync(join(tmpdir(), 'smarthost-domains-cli-')), SMARTHOST_HOSTNAME: 'relay.test', SMARTHOST_DNS_SERVERS: dns.server };
+  const added = await smarthostCli(['domains', 'add', 'example.com', '--mta-sts'], env);
+  assert.equal(added.code, 0, added.stderr);
+  const id = /^_mta-sts\.example\.com\. TXT "v=STSv1; id=([0-9a-f]{20})"    ; MTA-STS: serve the policy below at https:\/\/mta-sts\.example\.com\/\.well-known\/mta-sts\.txt; id= changes with the policy$/m
+    .exec(added.stdout)?.[1];
+  assert.ok(id, added.stdout);
+  assert.match(added.stdout, /^_smtp\._tls\.example\.com\. TXT "v=TLSRPTv1; rua=mailto:tls-reports@example\.com"    ; TLS-RPT: daily reports of TLS failures$/m);
+  const policy = added.stdout.slice(added.stdout.indexOf('\npolicy file for ') + 1).split('\n').slice(0, 6).map((l) => l.trimEnd());
+  assert.deepEqual(policy, [
+    'policy file for https://mta-sts.example.com/.well-known/mta-sts.txt (HTTPS with a valid certificate):',
+    'version: STSv1', 'mode: testing', 'mx: mx1.example.com', 'mx: mx2.example.com', 'max_age: 604800',
+  ]);
+  assert.match(added.stdout, /^note: SMARTHOST_SECRET_KEY is not set, so the private key is stored unencrypted$/m);
+
+  // `show` prints the same records again; without --mta-sts they are left out.
+  const shown = await smarthostCli(['domains', 'show', 'example.com', '--mta-sts'], env);
+  assert.ok(shown.stdout.includes(`_mta-sts.example.com. TXT "v=STSv1; id=${id}"`), shown.stdout);
+  assert.doesNotMatch((await smarthostCli(['domains', 'show', 'example.com'], env)).stdout, /_mta-sts|_smtp\._tls|policy file/);
 });

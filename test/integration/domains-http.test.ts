@@ -87,3 +87,34 @@ test('/domains: the whole life of a domain over the API', async (t) => {
   assert.deepEqual(Object.keys(doc.paths).filter((p) => p.startsWith('/domains')),
     ['/domains', '/domains/{name}', '/domains/{name}/verify', '/domains/{name}/rotate', '/domains/{name}/selectors/{selector}']);
 });
+
+test('/domains with mta_sts: the records and policy file on create and show, and their check on verify', async (t) => {
+  const zone: DnsRecords = { 'example.com': { mx: [{ exchange: 'mx1.example.com', priority: 10 }] } };
+  const dns = await startDnsServer(zone, t);
+  const s = await startTestSmarthost(t, { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9', SMARTHOST_DNS_SERVERS: dns.server });
+  const { key } = await createApiKey(s.store, 'ops', ['example.com']);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${s.http!.port}${path}`, {
+      method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  };
+  const created = await call('POST', '/domains', { name: 'example.com', mta_sts: true });
+  assert.equal(created.status, 201);
+  const [sts, rpt] = (created.json.records as Json[]).slice(-2);
+  assert.match(sts!.value, /^v=STSv1; id=[0-9a-f]{20}$/);
+  assert.deepEqual([sts!.name, sts!.policy], ['_mta-sts.example.com', 'version: STSv1\r\nmode: testing\r\nmx: mx1.example.com\r\nmax_age: 604800\r\n']);
+  assert.deepEqual([rpt!.name, rpt!.value, rpt!.policy], ['_smtp._tls.example.com', 'v=TLSRPTv1; rua=mailto:tls-reports@example.com', undefined]);
+  assert.deepEqual(((await call('GET', '/domains/example.com?mta_sts=true')).json.records as Json[]).slice(-2), [sts, rpt]);
+  assert.equal(((await call('GET', '/domains/example.com')).json.records as Json[]).some((r) => r.record === 'mta-sts'), false);
+  assert.deepEqual((await call('GET', '/domains/example.com?mta_sts=yes')).json,
+    { statusCode: 422, name: 'validation_error', message: 'mta_sts: Invalid option: expected one of "true"|"false"' });
+
+  const verified = await call('POST', '/domains/example.com/verify', { mta_sts: true });
+  const byRecord = Object.fromEntries((verified.json.records as Json[]).map((r) => [r.record, [r.status, r.hint]]));
+  assert.deepEqual([byRecord['mta-sts'], byRecord['tls-rpt']], [
+    ['missing', `MTA-STS record missing: publish _mta-sts.example.com TXT "${sts!.value}"`],
+    ['missing', 'TLS-RPT record missing: publish _smtp._tls.example.com TXT "v=TLSRPTv1; rua=mailto:tls-reports@example.com"'],
+  ]);
+});

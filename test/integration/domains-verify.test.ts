@@ -2,6 +2,8 @@
 // each with its exact hint; the verdict is stored and shown by `domains list`.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,11 +12,14 @@ import { dkimRecordValue } from '../../src/dkim/keys.ts';
 
 /** A TXT value as 255-octet strings, as a zone publishes a long one. */
 const strings = (value: string) => value.match(/.{1,255}/g)!;
-import { addDomain, verifyAndStore } from '../../src/domains/manage.ts';
+import { addDomain, describeDomain, verifyAndStore } from '../../src/domains/manage.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { DomainKey, RecordVerdict } from '../../src/store/store.ts';
 import { smarthostCli } from '../helpers/cli-run.ts';
 import { startDnsServer, type DnsRecords } from '../helpers/dns-server.ts';
+import { testPki } from '../helpers/pki.ts';
+
+const pki = testPki();
 
 async function setup(t: import('node:test').TestContext, env: Record<string, string> = {}) {
   const records: DnsRecords = {};
@@ -146,16 +151,50 @@ test('SPF per route: a relay through Resend needs include:amazonses.com on send.
   });
 });
 
-test('MTA-STS and TLS-RPT, when asked for: missing, then well-formed', async (t) => {
+test('MTA-STS and TLS-RPT, when asked for: missing, then well-formed, and the policy file served and covering the MX', async (t) => {
   const { records, rsa, ed, store, config } = await setup(t);
   publishAll(records, rsa, ed);
-  const verify = async () => byRecord((await verifyAndStore(store, config, 'example.test', { mtaSts: true, timeoutMs: 2000 })).results);
+  records['example.test']!.mx = [{ exchange: 'mx1.example.test', priority: 10 }];
+  const policy = { body: '' };
+  const https = createServer(pki.issue({ cn: 'mta-sts.example.test', san: ['DNS:mta-sts.example.test'] }), (_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(policy.body));
+  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => https.close(() => resolve())));
+  const policyFile = { httpsPort: (https.address() as AddressInfo).port, ca: [pki.ca] };
+  const verify = async () => byRecord((await verifyAndStore(store, config, 'example.test', { mtaSts: true, timeoutMs: 2000, policyFile })).results);
+
   let r = await verify();
   assert.match(r['mta-sts _mta-sts.example.test']?.hint ?? '', /^MTA-STS record missing: publish _mta-sts\.example\.test TXT "v=STSv1; id=[0-9a-f]{20}"$/);
   assert.equal(r['tls-rpt _smtp._tls.example.test']?.hint, 'TLS-RPT record missing: publish _smtp._tls.example.test TXT "v=TLSRPTv1; rua=mailto:tls-reports@example.test"');
   records['_mta-sts.example.test'] = { txt: ['v=STSv1; id=20261125'] };
   records['_smtp._tls.example.test'] = { txt: ['v=TLSRPTv1; rua=mailto:tls@example.test'] };
+
+  // The record alone is not enough: the policy host does not resolve yet.
   r = await verify();
-  assert.equal(r['mta-sts _mta-sts.example.test']?.status, 'ok');
+  assert.equal(r['mta-sts _mta-sts.example.test']?.status, 'mismatch');
+  assert.match(r['mta-sts _mta-sts.example.test']?.hint ?? '',
+    /^cannot fetch https:\/\/mta-sts\.example\.test\/\.well-known\/mta-sts\.txt: .*: senders that find the TXT record but no policy keep the old one or none; /);
+  records['mta-sts.example.test'] = { a: ['127.0.0.1'] };
+  policy.body = 'version: STSv1\r\nmode: enforce\r\nmx: *.mail.example.test\r\nmax_age: 86400\r\n';
+  r = await verify();
+  assert.equal(r['mta-sts _mta-sts.example.test']?.hint,
+    'MX mx1.example.test is not covered by the policy\'s mx patterns: senders that enforce MTA-STS will not deliver to it: add an mx: line and change the TXT id');
+
+  // The policy file `domains show --mta-sts` prints passes.
+  policy.body = (await describeDomain(store, config, 'example.test', { mtaSts: true })).records.find((x) => x.policy)!.policy!;
+  assert.match(policy.body, /^mx: mx1\.example\.test\r$/m);
+  r = await verify();
+  assert.equal(r['mta-sts _mta-sts.example.test']?.status, 'ok', r['mta-sts _mta-sts.example.test']?.hint);
   assert.equal(r['tls-rpt _smtp._tls.example.test']?.status, 'ok');
+
+  records['_mta-sts.example.test'] = { txt: ['v=STSv1; id=2026-11-25'] };
+  records['_smtp._tls.example.test'] = { txt: ['v=TLSRPTv1; rua=tls@example.test'] };
+  r = await verify();
+  assert.deepEqual([r['mta-sts _mta-sts.example.test']?.status, r['mta-sts _mta-sts.example.test']?.hint],
+    ['mismatch', 'id= must be 1 to 32 letters and digits (RFC 8461 §3.1)']);
+  assert.deepEqual([r['tls-rpt _smtp._tls.example.test']?.status, r['tls-rpt _smtp._tls.example.test']?.hint],
+    ['mismatch', 'rua= must be a mailto: or https: address for the reports (RFC 8460 §3)']);
+  records['_mta-sts.example.test'] = { txt: ['v=STSv1; id=1', 'v=STSv1; id=2'] };
+  r = await verify();
+  assert.equal(r['mta-sts _mta-sts.example.test']?.hint, '2 records at _mta-sts.example.test: keep one');
 });

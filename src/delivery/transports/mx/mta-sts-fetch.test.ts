@@ -65,6 +65,17 @@ test('a certificate the CAs do not vouch for is refused, in plain words', async 
   await assert.rejects(fetchFrom(t, port), { message: `${URL}: the certificate is self-signed (self-signed certificate)` });
 });
 
+test('an expired certificate on the policy host, or one for another name, is refused in plain words', async (t) => {
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+  const expired = pki.issue({
+    cn: 'mta-sts.a.test', san: ['DNS:mta-sts.a.test'], startDate: stamp(Date.now() - 10 * 86_400_000), endDate: stamp(Date.now() - 86_400_000),
+  });
+  const ok = (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'text/plain' }).end(POLICY);
+  await assert.rejects(fetchFrom(t, await serve(t, ok, expired)), { message: `${URL}: the server certificate has expired (certificate has expired)` });
+  const other = await serve(t, ok, pki.issue({ cn: 'www.a.test', san: ['DNS:www.a.test'] }));
+  await assert.rejects(fetchFrom(t, other), { message: new RegExp(`^${URL.replace(/[./]/g, '\\$&')}: the certificate does not name this host`) });
+});
+
 test('a server that never answers is given up after the time limit', async (t) => {
   const silent = await startSilentServer('127.0.0.1', 0, t);
   await assert.rejects(fetchFrom(t, silent.port, 300), { message: `${URL}: no complete answer within 300 ms` });
