@@ -38,6 +38,13 @@ export async function sendCall(
   return rcpts.map((r) => outcome(r, typeof answer.verdict === 'function' ? answer.verdict(r) : answer.verdict, detail, answer.providerMessageId));
 }
 
+/** `list` in consecutive pieces of at most `size`: one API call each, where the provider caps recipients per call. */
+export function inChunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
 /** Runs a transport's send so that nothing but outcomes comes out (a transport never throws). */
 export async function neverThrow(
   ctx: ApiContext,

@@ -5,7 +5,7 @@
 import type { PostmarkConfig } from '../../../config/providers.ts';
 import type { RecipientOutcome, Transport } from '../../outcome.ts';
 import { checkCall, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
-import { formatAddress, parseMessage, splitRecipients, type Address, type ParsedMessage, type Recipients } from './compose.ts';
+import { formatAddress, parseMessage, splitCalls, type Address, type ParsedMessage, type Recipients } from './compose.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -13,6 +13,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Postmark', keyName: 'server token' };
+
+/** postmarkapp.com/developer/api/email-api: at most 50 recipients per message. */
+const MAX_RECIPIENTS = 50;
 
 const list = (as: Address[]) => as.map(formatAddress).join(', ');
 
@@ -94,7 +97,7 @@ export function createPostmarkTransport(config: PostmarkConfig, client: HttpClie
     send: (msg, rcpts, signal) => neverThrow(ctx, emailUrl, rcpts, async () => {
       const parsed = await parseMessage(msg.raw);
       const outcomes: RecipientOutcome[] = [];
-      for (const r of splitRecipients(parsed, rcpts)) {
+      for (const r of splitCalls(parsed, rcpts, MAX_RECIPIENTS)) {
         const body = Buffer.from(JSON.stringify(postmarkPayload(parsed, r, msg.sender, config.messageStream)));
         const callRcpts = [...r.to, ...r.cc, ...r.bcc].map((a) => a.address);
         outcomes.push(...await sendCall(ctx, { method: 'POST', url: emailUrl, headers: { ...auth, 'content-type': 'application/json' }, body, signal }, callRcpts, interpretPostmark));

@@ -7,7 +7,7 @@ import type { ResendConfig } from '../../../config/providers.ts';
 import type { RecipientOutcome, Transport } from '../../outcome.ts';
 import { reply } from '../../smtp-reply.ts';
 import { checkCall, neverThrow, sendCall, type ApiContext } from './api-call.ts';
-import { formatAddress, parseMessage, splitRecipients, type ParsedMessage, type Recipients } from './compose.ts';
+import { formatAddress, parseMessage, splitCalls, type ParsedMessage, type Recipients } from './compose.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -15,6 +15,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Resend', keyName: 'API key' };
+
+/** resend.com/docs/api-reference/emails/send-email: `to` takes at most 50 addresses. */
+const MAX_RECIPIENTS = 50;
 
 /** The POST /emails body for one call. */
 export function resendPayload(m: ParsedMessage, r: Recipients, fallbackFrom: string): Record<string, unknown> {
@@ -89,7 +92,7 @@ export function createResendTransport(config: ResendConfig, client: HttpClient):
     send: (msg, rcpts, signal) => neverThrow(ctx, emailsUrl, rcpts, async () => {
       const parsed = await parseMessage(msg.raw);
       const outcomes: RecipientOutcome[] = [];
-      for (const r of splitRecipients(parsed, rcpts)) {
+      for (const r of splitCalls(parsed, rcpts, MAX_RECIPIENTS)) {
         const callRcpts = [...r.to, ...r.cc, ...r.bcc].map((a) => a.address);
         const body = Buffer.from(JSON.stringify(resendPayload(parsed, r, msg.sender)));
         const headers = { ...auth, 'content-type': 'application/json', 'idempotency-key': idempotencyKey(msg.id, callRcpts, 'resend') };
