@@ -5,8 +5,8 @@
 // may be sent again. Errors name their type in the X-Amzn-ErrorType header.
 import aws4 from 'aws4';
 import type { SesConfig } from '../../../config/providers.ts';
-import type { Transport } from '../../outcome.ts';
-import { checkCall, inChunks, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
+import type { RecipientOutcome, Transport } from '../../outcome.ts';
+import { checkCall, inChunks, isolateRefusedRecipient, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
 import type { HttpClient, HttpRequest, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -82,15 +82,16 @@ export function createSesTransport(config: SesConfig, client: HttpClient): Trans
   return {
     name: 'ses',
     send: (msg, rcpts, signal) => neverThrow(ctx, sendUrl, rcpts, async () => {
-      const outcomes = [];
-      for (const piece of inChunks(rcpts, MAX_RECIPIENTS)) {
+      const call = (piece: readonly string[]) => {
         const body = Buffer.from(JSON.stringify({
           Destination: { ToAddresses: piece },
           Content: { Raw: { Data: msg.raw.toString('base64') } },
           ...(config.configurationSet && { ConfigurationSetName: config.configurationSet }),
         }));
-        outcomes.push(...await sendCall(ctx, signed('POST', sendUrl, signal, body), piece, interpretSes));
-      }
+        return sendCall(ctx, signed('POST', sendUrl, signal, body), piece, interpretSes);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const piece of inChunks(rcpts, MAX_RECIPIENTS)) outcomes.push(...await isolateRefusedRecipient(await call(piece), (rcpt) => call([rcpt])));
       return outcomes;
     }),
     check: (signal) => checkCall(ctx, signed('GET', new URL(`${base}/v2/email/account`), signal), (res) => {
