@@ -54,12 +54,14 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
       // A delivered recipient never reaches the next route; a shutdown does not start one.
       (next && !signal.aborted && failoverDecision(outcome) === 'next' ? onward : final).push({ rcpt, outcome });
     }
-    // This route's outcomes are committed before the next route is tried. A crash
-    // after this point at worst repeats a try: the recipients still pending keep
-    // their lease, which runs out, and the next attempt starts again from the
-    // first route (at-least-once, like any retry).
-    if (onward.length) await recordFailovers(onward, route.name, next!.name, started, deps);
+    // This route's outcomes are committed before the next route is tried, the final
+    // ones first: a store error while recording the hand-overs then cannot leave a
+    // delivered recipient unrecorded, to be sent again. A crash after this point at
+    // worst repeats a try: the recipients still pending keep their lease, which runs
+    // out, and the next attempt starts again from the first route (at-least-once,
+    // like any retry).
     if (final.length) await finish(final, route.name, msg, started, owner, deps);
+    if (onward.length) await recordFailovers(onward, route.name, next!.name, started, deps);
     pending = onward.map((f) => f.rcpt);
   }
 }

@@ -59,8 +59,8 @@ export function mailgunWebhook(signingKey: string | undefined, store: Store): Pr
       return {
         events: [{
           id: e.id, kind, recipient: e.recipient,
-          // The send reply's id is `<…@domain>`; the header copy lacks the angle brackets.
-          providerMessageId: `<${messageId.replace(/^<|>$/g, '')}>`,
+          // The transport records the send reply's `<…@domain>` without its angle brackets, as the header copy has it.
+          providerMessageId: messageId.replace(/^<|>$/g, ''),
           diagnostic: status?.code ? `${status.code} ${status.message || status.description || ''}` : undefined,
           text: status?.description || status?.message || e.reason || e.event,
         }],

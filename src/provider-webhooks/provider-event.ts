@@ -27,7 +27,7 @@ export interface ProviderEvent {
 export interface Received {
   events: ProviderEvent[];
   /** Events of types we do not use (opens, clicks, …): acknowledged so the provider stops sending them again. */
-  unused: { id: string; type: string }[];
+  unused: { id: string; type: string; /** Why, when not the type itself. */ reason?: string }[];
   /** Something done besides events (SNS: subscription confirmed). */
   note?: string;
 }

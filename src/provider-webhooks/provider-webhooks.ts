@@ -16,7 +16,7 @@ type WebhookConfig = Pick<Config, 'resendWebhookSecret' | 'postmarkWebhookUser' 
 
 export function createProviderWebhooks(config: WebhookConfig, store: Store): ProviderWebhooks {
   const hooks = [
-    resendWebhook(config.resendWebhookSecret),
+    resendWebhook(config.resendWebhookSecret, store),
     postmarkWebhook(config.postmarkWebhookUser, config.postmarkWebhookPassword),
     sendgridWebhook(config.sendgridWebhookPublicKey),
     mailgunWebhook(config.mailgunWebhookSigningKey, store),

@@ -4,6 +4,7 @@
 // verifies, refusing timestamps more than 5 minutes off (replays). svix-id is the same on Resend's retries.
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
+import type { Store } from '../store/store.ts';
 import { header, malformed, parseJson, parseShape, unauthorized, type ProviderEvent, type ProviderWebhook, type Received } from './provider-event.ts';
 
 // resend.com/docs/webhooks/event-types: email events share data.email_id and data.to.
@@ -21,7 +22,9 @@ const emailEvent = z.object({
   }),
 });
 
-export function resendWebhook(secret: string | undefined): ProviderWebhook {
+const AMBIGUOUS = 'Resend sent this email to several recipients and does not say which one this is about: not applied to any';
+
+export function resendWebhook(secret: string | undefined, store: Store): ProviderWebhook {
   const signer = secret ? new Webhook(secret) : undefined;
   return {
     name: 'resend',
@@ -42,6 +45,11 @@ export function resendWebhook(secret: string | undefined): ProviderWebhook {
       const kind = kindOf(json as z.infer<typeof emailEvent>);
       if (!kind) return { events: [], unused: [{ id: id!, type }] };
       const { data } = parseShape(emailEvent, json, type);
+      // Resend sends each recipient's event with the email's whole `to` list (resend/resend-python#68), Cc and Bcc
+      // not even named: when our call carried several recipients, nothing says whose bounce or complaint this is,
+      // and pinning it on all of them would bounce and suppress them all.
+      const sent = await store.findDeliveryByProviderId(data.email_id);
+      if (sent && sent.recipients.length > 1) return { events: [], unused: [{ id: id!, type, reason: AMBIGUOUS }] };
       const events = data.to.map((recipient): ProviderEvent => ({
         id: id!, kind, providerMessageId: data.email_id, recipient,
         diagnostic: data.bounce?.diagnosticCode?.[0],

@@ -70,9 +70,12 @@ function kindOf(e: z.infer<typeof events>[number]): ProviderEvent['kind'] | unde
   }
 }
 
-/** sg_message_id is the send reply's X-Message-Id followed by `.filter…` (the id itself may contain dots). */
+/**
+ * sg_message_id is the send reply's X-Message-Id followed by the receiving server's part: `.filter…` in
+ * the documentation's (older) examples, `.recvd-…` today. The id itself may contain dots (`14c5d75ce93.dfd.64b469`).
+ */
 const sendId = (sgMessageId: string) => {
-  const i = sgMessageId.indexOf('.filter');
+  const i = sgMessageId.search(/\.(filter|recvd)/);
   return i > 0 ? sgMessageId.slice(0, i) : sgMessageId;
 };
 

@@ -191,6 +191,8 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
       const message = form.get('message');
       r.form = { to: form.getAll('to').map(String), message: message instanceof Blob ? Buffer.from(await message.arrayBuffer()) : undefined };
       if (!r.form.to.length) return "'to' parameter is missing";
+      // documentation.mailgun.com: at most 1,000 recipients per message.
+      if (r.form.to.length > 1000) return 'Too many recipients: maximum is 1000';
       if (r.form.message === undefined) return "'message' parameter is not a file";
       return undefined;
     }
@@ -204,12 +206,15 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
     switch (name) {
       case 'resend':
         if (typeof j.from !== 'string' || !Array.isArray(j.to) || !j.to.length || j.to.length > 50) return 'from and 1-50 to are required';
+        if ((j.cc ?? []).length > 50 || (j.bcc ?? []).length > 50) return 'at most 50 cc and 50 bcc';
         if (typeof j.subject !== 'string' || (j.text === undefined && j.html === undefined)) return 'subject and text or html are required';
         if (r.headers['idempotency-key'] !== undefined && !/^.{1,256}$/.test(String(r.headers['idempotency-key']))) return 'invalid idempotency key';
         return undefined;
       case 'postmark':
         if (typeof j.From !== 'string' || typeof j.To !== 'string' || !j.To) return 'From and To are required';
         if (!j.TextBody && !j.HtmlBody) return 'Provide either email TextBody or HtmlBody or both.';
+        // postmarkapp.com/developer/api/email-api: To, Cc and Bcc take at most 50 addresses each.
+        if ([j.To, j.Cc, j.Bcc].some((f) => typeof f === 'string' && f.split(',').length > 50)) return 'Maximum of 50 recipients';
         return undefined;
       case 'sendgrid': {
         const p = j.personalizations;
@@ -217,10 +222,14 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
         if (typeof j.from?.email !== 'string' || typeof j.subject !== 'string') return 'from.email and subject are required';
         if (!Array.isArray(j.content) || !j.content.length) return 'content is required';
         if (j.content.length > 1 && j.content[0].type !== 'text/plain') return 'text/plain must be the first content';
+        // The total of to, cc and bcc across personalizations is at most 1000.
+        if (p.reduce((n: number, x: any) => n + x.to.length + (x.cc?.length ?? 0) + (x.bcc?.length ?? 0), 0) > 1000) return 'too many recipients (max 1000)';
         return undefined;
       }
       case 'ses':
         if (typeof j.Content?.Raw?.Data !== 'string' || !Array.isArray(j.Destination?.ToAddresses)) return 'Content.Raw.Data and Destination are required';
+        // docs.aws.amazon.com/ses: at most 50 recipients per message, To, Cc and Bcc together.
+        if (j.Destination.ToAddresses.length + (j.Destination.CcAddresses?.length ?? 0) + (j.Destination.BccAddresses?.length ?? 0) > 50) return 'Recipient count exceeds 50.';
         return undefined;
     }
   }

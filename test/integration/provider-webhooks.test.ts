@@ -126,6 +126,33 @@ test('resend: a signed email.bounced bounces and suppresses once; bad signature,
   assert.equal(await metric(sh, 'resend', 'unauthorized'), 2);
 });
 
+test('resend: an event naming several recipients is not pinned on all of them (Resend sends every recipient\'s event with the whole to list)', async (t) => {
+  const sh = await start(t);
+  const emailId = '4ef9a417-02e9-4d39-ad75-9611e0fcc33c';
+  const id = await seedProviderDelivery(sh.store, { route: 'resend', providerMessageId: emailId, recipients: ['alice@example.org', 'bob@example.org'] });
+  const signer = new Webhook(RESEND_SECRET);
+  const signed = (svixId: string, payload: string) => {
+    const at = new Date();
+    return { 'svix-id': svixId, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signer.sign(svixId, at, payload) };
+  };
+  const before = await state(sh.store, id);
+  const to = ['alice@example.org', 'bob@example.org'];
+  const bounced = JSON.stringify({ type: 'email.bounced', created_at: '2024-11-22T23:41:12.126Z', data: { email_id: emailId, to, subject: 's',
+    bounce: { message: 'The email account that you tried to reach does not exist.', subType: 'General', type: 'Permanent' } } });
+  const complained = JSON.stringify({ type: 'email.complained', created_at: '2024-11-22T23:41:12.126Z', data: { email_id: emailId, to, subject: 's' } });
+  const reason = 'Resend sent this email to several recipients and does not say which one this is about: not applied to any';
+  assert.deepEqual((await post(sh, 'resend', bounced, signed('msg_b', bounced))).json,
+    { status: 'ignored', events: [{ id: 'msg_b', type: 'email.bounced', result: 'ignored', reason }] });
+  assert.deepEqual((await post(sh, 'resend', complained, signed('msg_c', complained))).json,
+    { status: 'ignored', events: [{ id: 'msg_c', type: 'email.complained', result: 'ignored', reason }] });
+  // A Cc or Bcc recipient of the same call is not in `to` at all: one name there does not say it is that one's event either.
+  const onlyAlice = JSON.stringify({ type: 'email.bounced', created_at: '2024-11-22T23:41:12.126Z', data: { email_id: emailId, to: ['alice@example.org'], subject: 's',
+    bounce: { message: 'The email account that you tried to reach does not exist.', subType: 'General', type: 'Permanent' } } });
+  assert.deepEqual((await post(sh, 'resend', onlyAlice, signed('msg_d', onlyAlice))).json,
+    { status: 'ignored', events: [{ id: 'msg_d', type: 'email.bounced', result: 'ignored', reason }] });
+  assert.deepEqual(await state(sh.store, id), before, 'nobody bounced or suppressed for one unknown recipient\'s bounce or complaint');
+});
+
 test('postmark: Basic auth required; HardBounce, Delivery and SpamComplaint as documented', async (t) => {
   const sh = await start(t);
   const messageId = '883953f4-6105-42a2-a16a-77a8eac79483';
@@ -232,8 +259,8 @@ test('sendgrid: a signed batch applies bounce, blocked, delivered and spamreport
 
 test('mailgun: signed failed/permanent bounces; replayed tokens and old timestamps are refused', async (t) => {
   const sh = await start(t);
-  // Mailgun's send reply: {"id": "<20130503182626.18666.16540@sandbox.mailgun.org>", "message": "Queued. Thank you."}
-  const id = await seedProviderDelivery(sh.store, { route: 'mailgun', providerMessageId: '<20130503182626.18666.16540@sandbox.mailgun.org>', recipients: ['alice@example.com'] });
+  // Mailgun's send reply: {"id": "<20130503182626.18666.16540@sandbox.mailgun.org>", "message": "Queued. Thank you."}; the transport records it without the brackets.
+  const id = await seedProviderDelivery(sh.store, { route: 'mailgun', providerMessageId: '20130503182626.18666.16540@sandbox.mailgun.org', recipients: ['alice@example.com'] });
   const signature = (timestamp = Math.floor(Date.now() / 1000), token = randomBytes(25).toString('hex')) =>
     ({ timestamp: String(timestamp), token, signature: createHmac('sha256', MAILGUN_KEY).update(`${timestamp}${token}`).digest('hex') });
   // documentation.mailgun.com: webhook payload of a permanent failure

@@ -135,3 +135,24 @@ test('rules: a recipient domain rule sends its recipients through its own list, 
   const body = await (await fetch(`http://127.0.0.1:${s.ports.http}/readyz`)).json() as { route: string };
   assert.equal(body.route, 'delivering through standard (1 rule for other domains)');
 });
+
+test('a recipient the first route delivered is recorded before anything about the ones that fail over: a store error in between does not send it again', async (t) => {
+  const primary = scriptedTransport('primary', (rcpt) => (rcpt.startsWith('a@') ? '250 2.0.0 Accepted by primary' : '451 4.3.0 Try later'));
+  const secondary = scriptedTransport('secondary', () => '250 2.0.0 Accepted by secondary');
+  const s = await startRoutedSmarthost(t, { route: ['primary', 'secondary'], transports: { primary, secondary } });
+  // The store refuses the first failover event, as a database blip would: the group fails and its leases are given back.
+  const addEvent = s.store.addEvent.bind(s.store);
+  let refused = false;
+  s.store.addEvent = async (e) => {
+    if (e.type === 'attempt' && !refused) {
+      refused = true;
+      throw new Error('database unavailable');
+    }
+    return addEvent(e);
+  };
+  const id = await submit(s.ports.submission, { to: ['a@example.org', 'b@example.org'] });
+  await waitFor('both delivered', async () => Object.values(await statusOf(s, id)).every((x) => x === 'delivered'), 20_000);
+  assert.ok(refused);
+  assert.deepEqual(primary.calls.map((c) => c.rcpts), [['a@example.org', 'b@example.org'], ['b@example.org']], 'a@ went out once');
+  assert.deepEqual(secondary.calls.map((c) => c.rcpts), [['b@example.org']]);
+});

@@ -81,6 +81,19 @@ test('a server that never answers is given up after the time limit', async (t) =
   await assert.rejects(fetchFrom(t, silent.port, 300), { message: `${URL}: no complete answer within 300 ms` });
 });
 
+test('a connection cut in the middle of the policy file is a failed fetch, not a fetch that never ends', async (t) => {
+  // Headers and part of the body, then the socket goes: the time limit (here far beyond the test's wait) must not be what ends it.
+  const port = await serve(t, (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(POLICY.length) });
+    res.write(POLICY.slice(0, 10), () => res.socket?.destroy());
+  });
+  const outcome = await Promise.race([
+    fetchFrom(t, port, 60_000).then(() => 'resolved', (err: Error) => err.message),
+    new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting after 10 s')),
+  ]);
+  assert.equal(outcome, `${URL}: the connection was closed before the policy file was complete`);
+});
+
 test('the policy host is resolved through the configured resolver: no address, no fetch', async (t) => {
   const dns = await startDnsServer({}, t);
   await assert.rejects(fetchPolicyFile('a.test', { resolver: createResolver([dns.server]), timeoutMs: 5000, httpsPort: 1 }), {

@@ -57,6 +57,15 @@ export function fetchPolicyFile(domain: string, opts: PolicyFetchOptions): Promi
   const url = `https://${host}/.well-known/mta-sts.txt`;
   const fail = (why: string) => new Error(`${url}: ${why}`);
   return new Promise((resolve, reject) => {
+    // Settles once, whatever comes first: the whole file, a refusal, a failure, or the time limit.
+    let settled = false;
+    const settle = (err: Error | undefined, text?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(text!);
+    };
     const req = request({
       host, port: opts.httpsPort ?? 443, path: '/.well-known/mta-sts.txt', method: 'GET', servername: host,
       lookup: lookupThrough(opts.resolver) as never, agent: false,
@@ -73,19 +82,23 @@ export function fetchPolicyFile(domain: string, opts: PolicyFetchOptions): Promi
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_POLICY_BYTES) return req.destroy(fail(`larger than ${MAX_POLICY_BYTES} bytes`));
+        if (size > MAX_POLICY_BYTES) {
+          settle(fail(`larger than ${MAX_POLICY_BYTES} bytes`));
+          return req.destroy();
+        }
         chunks.push(chunk);
       });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve(Buffer.concat(chunks).toString('utf8'));
+      res.on('end', () => settle(undefined, Buffer.concat(chunks).toString('utf8')));
+      // A connection cut mid-body ends the response without 'end' and without an 'error' on the request.
+      res.on('close', () => {
+        if (!res.complete) settle(fail('the connection was closed before the policy file was complete'));
       });
     });
-    const timer = setTimeout(() => req.destroy(fail(`no complete answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err.message.startsWith(url) ? err : fail(describeFailure(err)));
-    });
+    const timer = setTimeout(() => {
+      settle(fail(`no complete answer within ${opts.timeoutMs} ms`));
+      req.destroy();
+    }, opts.timeoutMs);
+    req.on('error', (err) => settle(err.message.startsWith(url) ? err : fail(describeFailure(err))));
     req.end();
   });
 }

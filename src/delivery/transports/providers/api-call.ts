@@ -38,6 +38,28 @@ export async function sendCall(
   return rcpts.map((r) => outcome(r, typeof answer.verdict === 'function' ? answer.verdict(r) : answer.verdict, detail, answer.providerMessageId));
 }
 
+/**
+ * A call the provider refused whole for a recipient it does not name (every outcome the same 5.1.1 bounce):
+ * with several recipients, each is sent again alone, so only the bad address bounces (and is suppressed) and
+ * the others go out. The refused call sent nothing, so nobody gets the message twice.
+ */
+export async function isolateRefusedRecipient(
+  outcomes: RecipientOutcome[],
+  sendAlone: (rcpt: string) => Promise<RecipientOutcome[]>,
+): Promise<RecipientOutcome[]> {
+  if (outcomes.length < 2 || !outcomes.every((o) => o.kind === 'bounced' && o.reply.enhanced === '5.1.1')) return outcomes;
+  const alone: RecipientOutcome[] = [];
+  for (const o of outcomes) alone.push(...await sendAlone(o.rcpt));
+  return alone;
+}
+
+/** `list` in consecutive pieces of at most `size`: one API call each, where the provider caps recipients per call. */
+export function inChunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
 /** Runs a transport's send so that nothing but outcomes comes out (a transport never throws). */
 export async function neverThrow(
   ctx: ApiContext,

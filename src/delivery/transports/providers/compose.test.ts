@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatAddress, parseMessage, splitRecipients } from './compose.ts';
+import { formatAddress, parseMessage, splitCalls, splitRecipients } from './compose.ts';
 
 const message = (headers: string) => Buffer.from(`${headers}\r\nSubject: s\r\n\r\nbody\r\n`);
 
@@ -23,6 +23,14 @@ test('Bcc-only recipients (undisclosed-recipients) get one call each, so none se
   assert.deepEqual(splitRecipients(m, ['p@x.test', 'q@x.test']), [
     { to: [{ address: 'p@x.test' }], cc: [], bcc: [] },
     { to: [{ address: 'q@x.test' }], cc: [], bcc: [] },
+  ]);
+});
+
+test('a cap per call: To: recipients first, each piece split as one call would be', async () => {
+  const m = await parseMessage(message('From: a@x.test\r\nTo: t1@x.test, t2@x.test\r\nCc: c@x.test'));
+  assert.deepEqual(splitCalls(m, ['z@x.test', 'c@x.test', 't1@x.test', 'T1@x.test', 't2@x.test'], 2), [
+    { to: [{ address: 't1@x.test' }, { address: 't2@x.test' }], cc: [], bcc: [] },
+    { to: [{ address: 'c@x.test' }], cc: [], bcc: [{ address: 'z@x.test' }] },
   ]);
 });
 

@@ -3,6 +3,7 @@
 // headers and attachments, parsed with mailparser. The provider composes and
 // DKIM-signs a new message from these, so our own DKIM-Signature is dropped.
 import { simpleParser, type AddressObject } from 'mailparser';
+import { inChunks } from './api-call.ts';
 
 export interface Address {
   address: string;
@@ -133,6 +134,20 @@ export function splitRecipients(parsed: ParsedMessage, rcpts: readonly string[])
   if (to.length) return [{ to, cc, bcc }];
   if (cc.length) return [{ to: cc, cc: [], bcc }];
   return bcc.map((b) => ({ to: [b], cc: [], bcc: [] }));
+}
+
+/**
+ * The calls for one delivery through an API that takes at most `max` recipients per call
+ * (splitRecipients for each piece). To: recipients come first, then Cc:, then the rest,
+ * so that as many calls as can keep a real To.
+ */
+export function splitCalls(parsed: ParsedMessage, rcpts: readonly string[], max: number): Recipients[] {
+  const rank = { to: 0, cc: 1, bcc: 2 } as const;
+  const rankOf = (rcpt: string) => rank[parsed.headerAddresses.get(rcpt.toLowerCase())?.field ?? 'bcc'];
+  const seen = new Set<string>();
+  const unique = rcpts.filter((r) => !seen.has(r.toLowerCase()) && seen.add(r.toLowerCase()));
+  const ordered = unique.sort((a, b) => rankOf(a) - rankOf(b));
+  return inChunks(ordered, max).flatMap((piece) => splitRecipients(parsed, piece));
 }
 
 /** `Name <a@b>` with the name quoted when it has specials (RFC 5322 §3.2.3, §3.4). */

@@ -4,8 +4,8 @@
 // has no idempotency key: a call whose answer is lost may be sent again.
 // Errors are {message} JSON, or a plain "Forbidden" for a bad key.
 import type { MailgunConfig } from '../../../config/providers.ts';
-import type { Transport } from '../../outcome.ts';
-import { checkCall, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
+import type { RecipientOutcome, Transport } from '../../outcome.ts';
+import { checkCall, inChunks, isolateRefusedRecipient, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -13,6 +13,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Mailgun', keyName: 'API key' };
+
+/** Mailgun's messages API: at most 1,000 recipients per message. */
+const MAX_RECIPIENTS = 1000;
 
 const messageOf = (res: HttpResponse): string => {
   const m = (parseJson(res.body) as { message?: unknown } | undefined)?.message;
@@ -56,8 +59,13 @@ export function createMailgunTransport(config: MailgunConfig, client: HttpClient
   return {
     name: 'mailgun',
     send: (msg, rcpts, signal) => neverThrow(ctx, sendUrl, rcpts, async () => {
-      const { body, contentType } = await mailgunForm(msg.raw, rcpts);
-      return sendCall(ctx, { method: 'POST', url: sendUrl, headers: { ...auth, 'content-type': contentType }, body, signal }, rcpts, interpretMailgun);
+      const call = async (piece: readonly string[]) => {
+        const { body, contentType } = await mailgunForm(msg.raw, piece);
+        return sendCall(ctx, { method: 'POST', url: sendUrl, headers: { ...auth, 'content-type': contentType }, body, signal }, piece, interpretMailgun);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const piece of inChunks(rcpts, MAX_RECIPIENTS)) outcomes.push(...await isolateRefusedRecipient(await call(piece), (rcpt) => call([rcpt])));
+      return outcomes;
     }),
     check: (signal) => checkCall(ctx, { method: 'GET', url: new URL(`${base}/v3/domains/${config.domain}`), headers: auth, signal }, (res) => {
       if (res.status !== 200) return undefined;

@@ -4,8 +4,8 @@
 // Errors are {ErrorCode, Message} (postmarkapp.com/developer/api/overview#error-codes).
 import type { PostmarkConfig } from '../../../config/providers.ts';
 import type { RecipientOutcome, Transport } from '../../outcome.ts';
-import { checkCall, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
-import { formatAddress, parseMessage, splitRecipients, type Address, type ParsedMessage, type Recipients } from './compose.ts';
+import { checkCall, isolateRefusedRecipient, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
+import { formatAddress, parseMessage, splitCalls, splitRecipients, type Address, type ParsedMessage, type Recipients } from './compose.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -13,6 +13,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Postmark', keyName: 'server token' };
+
+/** postmarkapp.com/developer/api/email-api: at most 50 recipients per message. */
+const MAX_RECIPIENTS = 50;
 
 const list = (as: Address[]) => as.map(formatAddress).join(', ');
 
@@ -93,12 +96,14 @@ export function createPostmarkTransport(config: PostmarkConfig, client: HttpClie
     name: 'postmark',
     send: (msg, rcpts, signal) => neverThrow(ctx, emailUrl, rcpts, async () => {
       const parsed = await parseMessage(msg.raw);
-      const outcomes: RecipientOutcome[] = [];
-      for (const r of splitRecipients(parsed, rcpts)) {
+      const call = (r: Recipients) => {
         const body = Buffer.from(JSON.stringify(postmarkPayload(parsed, r, msg.sender, config.messageStream)));
         const callRcpts = [...r.to, ...r.cc, ...r.bcc].map((a) => a.address);
-        outcomes.push(...await sendCall(ctx, { method: 'POST', url: emailUrl, headers: { ...auth, 'content-type': 'application/json' }, body, signal }, callRcpts, interpretPostmark));
-      }
+        return sendCall(ctx, { method: 'POST', url: emailUrl, headers: { ...auth, 'content-type': 'application/json' }, body, signal }, callRcpts, interpretPostmark);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const r of splitCalls(parsed, rcpts, MAX_RECIPIENTS))
+        outcomes.push(...await isolateRefusedRecipient(await call(r), (rcpt) => call(splitRecipients(parsed, [rcpt])[0]!)));
       return outcomes;
     }),
     check: (signal) => checkCall(ctx, { method: 'GET', url: new URL(`${base}/server`), headers: auth, signal }, (res) => {

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { ResendConfig } from '../../../config/providers.ts';
 import type { RecipientOutcome, Transport } from '../../outcome.ts';
 import { reply } from '../../smtp-reply.ts';
-import { checkCall, neverThrow, sendCall, type ApiContext } from './api-call.ts';
-import { formatAddress, parseMessage, splitRecipients, type ParsedMessage, type Recipients } from './compose.ts';
+import { checkCall, isolateRefusedRecipient, neverThrow, sendCall, type ApiContext } from './api-call.ts';
+import { formatAddress, parseMessage, splitCalls, splitRecipients, type ParsedMessage, type Recipients } from './compose.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -15,6 +15,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Resend', keyName: 'API key' };
+
+/** resend.com/docs/api-reference/emails/send-email: `to` takes at most 50 addresses. */
+const MAX_RECIPIENTS = 50;
 
 /** The POST /emails body for one call. */
 export function resendPayload(m: ParsedMessage, r: Recipients, fallbackFrom: string): Record<string, unknown> {
@@ -88,13 +91,15 @@ export function createResendTransport(config: ResendConfig, client: HttpClient):
     name: 'resend',
     send: (msg, rcpts, signal) => neverThrow(ctx, emailsUrl, rcpts, async () => {
       const parsed = await parseMessage(msg.raw);
-      const outcomes: RecipientOutcome[] = [];
-      for (const r of splitRecipients(parsed, rcpts)) {
+      const call = (r: Recipients) => {
         const callRcpts = [...r.to, ...r.cc, ...r.bcc].map((a) => a.address);
         const body = Buffer.from(JSON.stringify(resendPayload(parsed, r, msg.sender)));
         const headers = { ...auth, 'content-type': 'application/json', 'idempotency-key': idempotencyKey(msg.id, callRcpts, 'resend') };
-        outcomes.push(...await sendCall(ctx, { method: 'POST', url: emailsUrl, headers, body, signal }, callRcpts, interpretResend));
-      }
+        return sendCall(ctx, { method: 'POST', url: emailsUrl, headers, body, signal }, callRcpts, interpretResend);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const r of splitCalls(parsed, rcpts, MAX_RECIPIENTS))
+        outcomes.push(...await isolateRefusedRecipient(await call(r), (rcpt) => call(splitRecipients(parsed, [rcpt])[0]!)));
       return outcomes;
     }),
     // GET /domains needs a full-access key; a sending-only key answers 401

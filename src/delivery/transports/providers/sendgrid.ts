@@ -4,8 +4,8 @@
 // Errors are {errors: [{message, field, help}]} (SendGrid v3 "Errors").
 import type { SendgridConfig } from '../../../config/providers.ts';
 import type { RecipientOutcome, Transport } from '../../outcome.ts';
-import { checkCall, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
-import { parseMessage, splitRecipients, type Address, type ParsedMessage, type Recipients } from './compose.ts';
+import { checkCall, isolateRefusedRecipient, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
+import { parseMessage, splitCalls, splitRecipients, type Address, type ParsedMessage, type Recipients } from './compose.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -13,6 +13,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'SendGrid', keyName: 'API key' };
+
+/** SendGrid v3 mail/send: at most 1,000 recipients (to, cc and bcc together) per request. */
+const MAX_RECIPIENTS = 1000;
 
 const person = (a: Address) => ({ email: a.address, ...(a.name && { name: a.name }) });
 
@@ -85,12 +88,14 @@ export function createSendgridTransport(config: SendgridConfig, client: HttpClie
     name: 'sendgrid',
     send: (msg, rcpts, signal) => neverThrow(ctx, sendUrl, rcpts, async () => {
       const parsed = await parseMessage(msg.raw);
-      const outcomes: RecipientOutcome[] = [];
-      for (const r of splitRecipients(parsed, rcpts)) {
+      const call = (r: Recipients) => {
         const body = Buffer.from(JSON.stringify(sendgridPayload(parsed, r, msg.sender)));
         const callRcpts = [...r.to, ...r.cc, ...r.bcc].map((a) => a.address);
-        outcomes.push(...await sendCall(ctx, { method: 'POST', url: sendUrl, headers: { ...auth, 'content-type': 'application/json' }, body, signal }, callRcpts, interpretSendgrid));
-      }
+        return sendCall(ctx, { method: 'POST', url: sendUrl, headers: { ...auth, 'content-type': 'application/json' }, body, signal }, callRcpts, interpretSendgrid);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const r of splitCalls(parsed, rcpts, MAX_RECIPIENTS))
+        outcomes.push(...await isolateRefusedRecipient(await call(r), (rcpt) => call(splitRecipients(parsed, [rcpt])[0]!)));
       return outcomes;
     }),
     // GET /v3/scopes lists what the key may do; sending needs mail.send.

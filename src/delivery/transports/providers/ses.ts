@@ -5,8 +5,8 @@
 // may be sent again. Errors name their type in the X-Amzn-ErrorType header.
 import aws4 from 'aws4';
 import type { SesConfig } from '../../../config/providers.ts';
-import type { Transport } from '../../outcome.ts';
-import { checkCall, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
+import type { RecipientOutcome, Transport } from '../../outcome.ts';
+import { checkCall, inChunks, isolateRefusedRecipient, neverThrow, sendCall, type Answer, type ApiContext } from './api-call.ts';
 import type { HttpClient, HttpRequest, HttpResponse } from './http-client.ts';
 import {
   accountRefused, badMessage, badRecipient, bodyText, byStatus, deliveredVerdict, keyRefused, oneLine, parseJson,
@@ -14,6 +14,9 @@ import {
 } from './outcomes.ts';
 
 const label: ProviderLabel = { title: 'Amazon SES', keyName: 'access key' };
+
+/** docs.aws.amazon.com/ses/latest/dg/quotas.html: at most 50 recipients per message. */
+const MAX_RECIPIENTS = 50;
 
 const AUTH_ERRORS = new Set([
   'UnrecognizedClientException', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
@@ -79,12 +82,17 @@ export function createSesTransport(config: SesConfig, client: HttpClient): Trans
   return {
     name: 'ses',
     send: (msg, rcpts, signal) => neverThrow(ctx, sendUrl, rcpts, async () => {
-      const body = Buffer.from(JSON.stringify({
-        Destination: { ToAddresses: rcpts },
-        Content: { Raw: { Data: msg.raw.toString('base64') } },
-        ...(config.configurationSet && { ConfigurationSetName: config.configurationSet }),
-      }));
-      return sendCall(ctx, signed('POST', sendUrl, signal, body), rcpts, interpretSes);
+      const call = (piece: readonly string[]) => {
+        const body = Buffer.from(JSON.stringify({
+          Destination: { ToAddresses: piece },
+          Content: { Raw: { Data: msg.raw.toString('base64') } },
+          ...(config.configurationSet && { ConfigurationSetName: config.configurationSet }),
+        }));
+        return sendCall(ctx, signed('POST', sendUrl, signal, body), piece, interpretSes);
+      };
+      const outcomes: RecipientOutcome[] = [];
+      for (const piece of inChunks(rcpts, MAX_RECIPIENTS)) outcomes.push(...await isolateRefusedRecipient(await call(piece), (rcpt) => call([rcpt])));
+      return outcomes;
     }),
     check: (signal) => checkCall(ctx, signed('GET', new URL(`${base}/v2/email/account`), signal), (res) => {
       if (res.status !== 200) return undefined;

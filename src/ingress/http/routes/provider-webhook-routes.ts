@@ -47,7 +47,7 @@ export function providerWebhookRoutes(app: FastifyInstance, deps: HttpDeps): voi
     }
     for (const u of received.unused) {
       count('ignored');
-      events.push({ id: u.id, type: u.type, result: 'ignored', reason: 'event type not used' });
+      events.push({ id: u.id, type: u.type, result: 'ignored', reason: u.reason ?? 'event type not used' });
     }
     if (received.note) {
       count('confirmed');
