@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage, Store } from '../../src/store/store.ts';
+import { dashboardStoreContract } from './dashboard-store.ts';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -420,4 +421,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n2' })).map((r) => r.id), [a!.id]);
     assert.notEqual(a!.id, b!.id);
   });
+
+  dashboardStoreContract(name, factory);
 }

@@ -92,8 +92,10 @@ export class PostgresAccounts {
     return ((await this.pool.query('DELETE FROM suppressions WHERE address = $1', [address.toLowerCase()])).rowCount ?? 0) > 0;
   }
 
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 ORDER BY address LIMIT $2', [q.after ?? '', q.limit ?? null]);
+  async listSuppressions(q: { limit?: number; after?: string; contains?: string } = {}): Promise<Suppression[]> {
+    // Addresses are stored lower-cased; strpos() takes the search text literally (LIKE would treat % and _ as wildcards).
+    const { rows } = await this.pool.query('SELECT * FROM suppressions WHERE address > $1 AND strpos(address, lower($2)) > 0 ORDER BY address LIMIT $3',
+      [q.after ?? '', q.contains ?? '', q.limit ?? null]);
     return (rows as Row[]).map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 

@@ -15,6 +15,7 @@ import { PostgresAccounts } from './accounts.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, purgeExpired, releaseIdempotencyKey } from './idempotency.ts';
 import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
+import { PostgresDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -64,6 +65,7 @@ export class PostgresStore implements Store {
   private readonly webhooks: PostgresWebhooks;
   private readonly accounts: PostgresAccounts;
   private readonly queries: PostgresQueries;
+  private readonly dashboard: PostgresDashboard;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -79,6 +81,7 @@ export class PostgresStore implements Store {
     this.pool.on('connect', (c) => this.countStatements(c));
     this.accounts = new PostgresAccounts(this.pool);
     this.queries = new PostgresQueries(this.pool);
+    this.dashboard = new PostgresDashboard(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
     // server or role default of off for our sessions; every other level
@@ -315,6 +318,19 @@ export class PostgresStore implements Store {
   addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
+
+  // Admin password, sessions and overview numbers: see dashboard.ts.
+  getAdminPasswordHash: Store['getAdminPasswordHash'] = (...a) => this.dashboard.getAdminPasswordHash(...a);
+  setAdminPasswordHash: Store['setAdminPasswordHash'] = (...a) => this.dashboard.setAdminPasswordHash(...a);
+  createAdminSession: Store['createAdminSession'] = (...a) => this.dashboard.createAdminSession(...a);
+  getAdminSession: Store['getAdminSession'] = (...a) => this.dashboard.getAdminSession(...a);
+  touchAdminSession: Store['touchAdminSession'] = (...a) => this.dashboard.touchAdminSession(...a);
+  deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
+  purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
+  lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
+  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
+  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
+  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   // Rate and AUTH-failure counters: see rate-counters.ts.
   consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));

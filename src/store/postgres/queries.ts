@@ -32,13 +32,16 @@ export class PostgresQueries {
     const filters: string[] = [];
     if (q.status) filters.push(`status = ${arg(q.status)}`);
     if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
+    // The sender is a column of messages (index messages_sender); with recipient filters it joins in.
+    const sender = q.sender === undefined ? [] : [`lower(sender) = lower(${arg(q.sender)})`];
     const limit = arg(q.limit);
     const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
     const sql = filters.length
       ? `SELECT * FROM messages WHERE id IN (
-           SELECT DISTINCT message_id FROM recipients ${where([...filters, ...range('message_id')])}
+           SELECT DISTINCT message_id FROM recipients ${sender.length ? 'JOIN messages m ON m.id = message_id' : ''}
+           ${where([...filters, ...sender, ...range('message_id')])}
            ORDER BY message_id DESC LIMIT ${limit}) ORDER BY id DESC`
-      : `SELECT * FROM messages ${where(range('id'))} ORDER BY id DESC LIMIT ${limit}`;
+      : `SELECT * FROM messages ${where([...sender, ...range('id')])} ORDER BY id DESC LIMIT ${limit}`;
     return this.summaries((await this.pool.query(sql, params)).rows as Row[]);
   }
 

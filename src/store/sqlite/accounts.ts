@@ -88,8 +88,10 @@ export class SqliteAccounts {
     return this.db.prepare('DELETE FROM suppressions WHERE address = ?').run(address.toLowerCase()).changes > 0;
   }
 
-  async listSuppressions(q: { limit?: number; after?: string } = {}): Promise<Suppression[]> {
-    const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? ORDER BY address LIMIT ?').all(q.after ?? '', q.limit ?? -1) as Row[];
+  async listSuppressions(q: { limit?: number; after?: string; contains?: string } = {}): Promise<Suppression[]> {
+    // Addresses are stored lower-cased; instr() takes the search text literally (LIKE would treat % and _ as wildcards).
+    const rows = this.db.prepare('SELECT * FROM suppressions WHERE address > ? AND instr(address, lower(?)) > 0 ORDER BY address LIMIT ?')
+      .all(q.after ?? '', q.contains ?? '', q.limit ?? -1) as Row[];
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, createdAt: r.created_at as number }));
   }
 

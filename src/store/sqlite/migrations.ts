@@ -153,4 +153,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN provider_message_id TEXT;
   CREATE INDEX events_provider_message ON events(provider_message_id) WHERE provider_message_id IS NOT NULL;
   `,
+  `
+  -- The dashboard (src/dashboard): admin passwords, login sessions, and indexes for its filters and overview.
+  CREATE TABLE admins (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  -- id_hash: SHA-256 of the cookie's random id, so a leaked database does not hand out logins.
+  CREATE TABLE admin_sessions (
+    id_hash TEXT PRIMARY KEY,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  CREATE INDEX admin_sessions_seen ON admin_sessions(last_seen_at);
+  CREATE INDEX messages_sender ON messages(sender COLLATE NOCASE, id);
+  -- The overview counts one type over a time window.
+  CREATE INDEX events_type_time ON events(type, at);
+  `,
 ];

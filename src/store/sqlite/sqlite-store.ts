@@ -14,6 +14,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
 import { SqliteAccounts } from './accounts.ts';
 import { SqliteWebhooks } from './webhooks.ts';
+import { SqliteDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -31,6 +32,7 @@ export class SqliteStore implements Store {
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
   private readonly accounts: SqliteAccounts;
+  private readonly dashboard: SqliteDashboard;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -44,6 +46,7 @@ export class SqliteStore implements Store {
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
     this.accounts = new SqliteAccounts(this.db);
+    this.dashboard = new SqliteDashboard(this.db);
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -170,14 +173,18 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (q.status) filters.push('status = ?'), args.push(q.status);
     if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
+    // The sender is a column of messages (index messages_sender); with recipient filters it joins in.
+    const sender = q.sender === undefined ? '' : 'AND sender = ? COLLATE NOCASE';
+    const senderArgs = q.sender === undefined ? [] : [q.sender];
     const range = [q.before ?? '~', q.after ?? ''];
     const rows = (
       filters.length
         ? this.db.prepare(
-            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients WHERE ${filters.join(' AND ')}
+            `SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM recipients
+             ${sender && 'JOIN messages m ON m.id = message_id'} WHERE ${filters.join(' AND ')} ${sender}
              AND message_id < ? AND message_id > ? ORDER BY message_id DESC LIMIT ?) ORDER BY id DESC`,
-          ).all(...args, ...range, q.limit)
-        : this.db.prepare('SELECT * FROM messages WHERE id < ? AND id > ? ORDER BY id DESC LIMIT ?').all(...range, q.limit)
+          ).all(...args, ...senderArgs, ...range, q.limit)
+        : this.db.prepare(`SELECT * FROM messages WHERE id < ? AND id > ? ${sender} ORDER BY id DESC LIMIT ?`).all(...range, ...senderArgs, q.limit)
     ) as Row[];
     return rows.map((m) => this.summary(m));
   }
@@ -324,6 +331,19 @@ export class SqliteStore implements Store {
   addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
   removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
+
+  // Admin password, sessions and overview numbers: see dashboard.ts.
+  getAdminPasswordHash: Store['getAdminPasswordHash'] = (...a) => this.dashboard.getAdminPasswordHash(...a);
+  setAdminPasswordHash: Store['setAdminPasswordHash'] = (...a) => this.dashboard.setAdminPasswordHash(...a);
+  createAdminSession: Store['createAdminSession'] = (...a) => this.dashboard.createAdminSession(...a);
+  getAdminSession: Store['getAdminSession'] = (...a) => this.dashboard.getAdminSession(...a);
+  touchAdminSession: Store['touchAdminSession'] = (...a) => this.dashboard.touchAdminSession(...a);
+  deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
+  purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
+  lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
+  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
+  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
+  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.
