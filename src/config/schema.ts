@@ -105,6 +105,11 @@ export const configSchema = z.object({
   secretKey: z.string().optional(),
   /** Refuse (550 5.7.26) mail whose From: domain has no DKIM key instead of sending it unsigned. */
   requireDkim: bool.default(false),
+  /** The dashboard's login; unset: generated at first start and printed once. Never logged. */
+  adminPassword: z.string().min(8, 'use at least 8 characters').optional(),
+  /** A dashboard session ends after this long without a request, and in any case after adminSessionLifetime. */
+  adminSessionIdle: duration.default(30 * 60 * 1000),
+  adminSessionLifetime: duration.default(12 * 3600 * 1000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

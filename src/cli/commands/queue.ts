@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatReply } from '../../delivery/smtp-reply.ts';
 import type { RecipientStatus } from '../../store/store.ts';
+import { retryNow } from '../../queue/retry.ts';
 import { withStore } from '../with-store.ts';
 
 const STATUSES: RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed'];
@@ -44,8 +45,7 @@ export function registerQueue(program: Command): void {
 
   cmd.command('retry <id>').description('make every pending recipient of the message due now').action((id: string) =>
     withStore(async (store) => {
-      const n = await store.retryMessage(id, Date.now());
-      if (n) await store.addEvent({ messageId: id, recipient: null, type: 'retry', at: Date.now(), detail: 'retry requested by operator' });
+      const n = await retryNow(store, id);
       console.log(n ? `${n} recipient(s) of ${id} due now` : `no pending recipients for ${id}`);
       return n > 0;
     }),

@@ -1,6 +1,6 @@
 // The HTTPS ingress: a Fastify server for the sending API (a second entry into
 // the same accept step as SMTP), the query API, health and metrics.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../../accept/accept.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -12,6 +12,7 @@ import { queryRoutes } from './routes/query-routes.ts';
 import { sendRoutes } from './routes/send-routes.ts';
 import { webhookRoutes } from './routes/webhook-routes.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
+import { dashboardRoutes, type DashboardOptions } from '../../dashboard/dashboard.ts';
 
 export interface HttpDeps {
   store: Store;
@@ -23,6 +24,8 @@ export interface HttpDeps {
   webhookGuard: ReturnType<typeof createAddressGuard>;
   /** What keeps this node from being ready (empty: ready). */
   readiness: () => Promise<string[]>;
+  /** The web dashboard at / (under /ui). */
+  dashboard?: DashboardOptions;
 }
 
 export interface HttpIngressOptions {
@@ -33,6 +36,8 @@ export interface HttpIngressOptions {
 
 export interface HttpIngress {
   app: FastifyInstance;
+  /** Every route as registered (its options, config included), so tests can walk them all. */
+  routes: readonly RouteOptions[];
   port: number;
   listen(): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +54,8 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
     bodyLimit: Math.ceil(deps.maxMessageSize * 1.4) + 1024 * 1024,
     ...(opts.tls && { https: { key: opts.tls.key, cert: opts.tls.cert } }),
   }) as unknown as FastifyInstance;
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let e: ApiError;
@@ -75,9 +82,11 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   // The query API authenticates every route in its own encapsulated context.
   app.register(async (scope) => queryRoutes(scope, deps));
   app.register(async (scope) => webhookRoutes(scope, deps));
+  if (deps.dashboard) dashboardRoutes(app, { ...deps, dashboard: deps.dashboard });
 
   const ingress: HttpIngress = {
     app,
+    routes,
     port: 0,
     async listen() {
       await app.listen({ port: opts.port, host: opts.listen });
