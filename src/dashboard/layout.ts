@@ -31,6 +31,7 @@ export function page({ title, section, session, body, live }: PageOptions): stri
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
 <title>${title} · smarthost</title>
 <link rel="stylesheet" href="${assetUrl('app.css')}">

@@ -53,9 +53,9 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     return messageRows(shown, filters, list.length > PAGE_SIZE ? shown[shown.length - 1]!.id : null);
   }
 
-  app.get('/messages', { config: { access: 'page' } }, async (req, reply) => {
+  app.get<{ Querystring: { notice?: string } }>('/messages', { config: { access: 'page' } }, async (req, reply) => {
     const { filters, error } = parseFilters(req.query);
-    const body = messageList(await rowsFor(filters), filters, error);
+    const body = messageList(await rowsFor(filters), filters, error, notice(req.query.notice));
     return reply.type('text/html; charset=utf-8').send(page({ title: 'Messages', section: 'messages', session: req.adminSession, body, live: true }));
   });
 

@@ -41,8 +41,9 @@ ${nextCursor && html`<tr class="more"><td colspan="5"><a href="/ui/messages?${fi
 </tbody>`;
 }
 
-export function messageList(rows: Html, f: ListFilters, error?: string): Html {
+export function messageList(rows: Html, f: ListFilters, error?: string, done?: Html): Html {
   return html`<h1>Messages</h1>
+${done}
 <form class="filters" method="get" action="/ui/messages" role="search">
   <div><label for="f-status">Status</label>
     <select id="f-status" name="status"><option value="">any</option>${STATUSES.map((s) => html`<option ${s === f.status ? 'selected' : ''}>${s}</option>`)}</select></div>
