@@ -79,8 +79,9 @@ test('log in, watch a message appear and get delivered live, open its timeline, 
   await page.getByRole('alert').filter({ hasText: loginMessages.wrong }).waitFor();
   // The refused login was answered 401, which Chromium reports as a failed load: expected here, and only here.
   assert.deepEqual(errors.splice(0), ['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
-  await page.getByLabel('Admin password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  // By keyboard alone: the password field has the focus after a refused login; Enter submits.
+  await page.keyboard.type(ADMIN_PASSWORD);
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
 
   await page.getByRole('link', { name: 'Messages', exact: true }).click();
@@ -134,6 +135,11 @@ test('a subject and headers holding HTML and script are shown as text; nothing r
   assert.equal(await page.locator('h1.subject b, h1.subject img, h1.subject script').count(), 0);
   assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
   await screenshot(page, 'message-html-subject');
+  // Delete asks first (a confirm dialog), then lands on the list saying so.
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('The message was deleted from the queue.').waitFor();
+  assert.equal(await page.locator(`tr[data-message-id="${id}"]`).count(), 0);
   assert.deepEqual(errors, []);
 });
 

@@ -20,7 +20,7 @@ const NOT_FOUND = 'There is no message with this id. It may have been deleted; f
 const text = z.string().trim().max(320).optional();
 const localTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'times look like 2026-11-25T14:30').optional();
 const filtersSchema = z.object({
-  status: z.enum(STATUSES as [RecipientStatus, ...RecipientStatus[]]).optional(),
+  status: z.enum(STATUSES as [RecipientStatus, ...RecipientStatus[]], { message: `use one of ${STATUSES.join(', ')}` }).optional(),
   recipient: text,
   sender: text,
   since: localTime,
