@@ -6,7 +6,7 @@
 // session's CSRF token (synchronizer token, in a form field or an htmx header).
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Store } from '../store/store.ts';
+import type { AdminSession, Store } from '../store/store.ts';
 import { csrfTokenMatches, findSession, SESSION_COOKIE, type SessionTimes } from './sessions.ts';
 
 export type Access = 'public' | 'page' | 'data';
@@ -16,7 +16,7 @@ declare module 'fastify' {
     access?: Access;
   }
   interface FastifyRequest {
-    adminSession?: import('../store/store.ts').AdminSession;
+    adminSession?: AdminSession;
   }
 }
 

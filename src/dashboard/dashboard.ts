@@ -4,6 +4,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Accept } from '../accept/accept.ts';
 import type { Store } from '../store/store.ts';
 import { ApiError } from '../ingress/http/errors.ts';
@@ -17,7 +18,6 @@ import { messageRoutes } from './routes/message-routes.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
 import { suppressionRoutes } from './routes/suppression-routes.ts';
 import type { SessionTimes } from './sessions.ts';
-import type { Logger } from 'pino';
 
 export interface DashboardOptions {
   sessions: SessionTimes;
@@ -33,7 +33,6 @@ export interface DashboardDeps {
   store: Store;
   accept: Accept;
   logger: Logger;
-  maxMessageSize: number;
   dashboard: DashboardOptions;
 }
 
