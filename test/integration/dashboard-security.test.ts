@@ -69,6 +69,23 @@ test('every dashboard route without a session: pages redirect to the login, ever
   assert.deepEqual(await s.store.listSuppressions(), []);
 });
 
+test('assets are served by smarthost itself with their content types and a year of caching; nothing else from node_modules', async (t) => {
+  const { base } = await start(t);
+  const login = await (await fetch(`${base}/ui/login`)).text();
+  const urls = [...login.matchAll(/(?:href|src)="(\/ui\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+  assert.deepEqual(urls.map((u) => u.replace(/\?v=[0-9a-f]{12}$/, '')), ['/ui/assets/app.css', '/ui/assets/htmx.min.js', '/ui/assets/app.js']);
+  const types: Record<string, RegExp> = { css: /^text\/css/, js: /^(application|text)\/javascript/ };
+  for (const url of urls) {
+    const res = await fetch(base + url);
+    assert.equal(res.status, 200, url);
+    assert.match(res.headers.get('content-type')!, types[url.split('?')[0]!.split('.').pop()!]!, url);
+    assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable', url);
+  }
+  assert.doesNotMatch(login, /https?:\/\/(?!127\.0\.0\.1)/, 'the page refers to another site');
+  for (const other of ['/ui/assets/htmx.js', '/ui/assets/ext/sse.js', '/ui/assets/../../package.json', '/ui/assets/app.test.ts'])
+    assert.notEqual((await fetch(base + other)).status, 200, other);
+});
+
 test('a wrong password is refused in plain words; the right one opens a session cookie that is HttpOnly and SameSite=Strict', async (t) => {
   const { base } = await start(t);
   const wrong = await login(base, 'not it');
