@@ -47,7 +47,7 @@ export function liveRoutes(app: FastifyInstance, { store, dashboard, logger }: D
       streams.delete(res);
       if (!res.writableEnded) res.end();
     };
-    req.raw.on('close', stop);
+    // The browser went away (or the stream was ended here): stop polling for it.
     res.on('close', stop);
 
     const poll = async () => {

@@ -42,7 +42,7 @@ const idsIn = (fragment: string) => [...fragment.matchAll(/data-message-id="([^"
 test('the message list filters by status, recipient, sender and time, and pages by cursor', async (t) => {
   // Nothing to deliver to: recipients stay queued (no DNS server answers; a long retry keeps them put).
   const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_RETRY_INITIAL: '1h', SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
-  s.scheduler.stop(0).catch(() => {});
+  await s.scheduler.stop(0);
   const { get } = await loggedIn(s);
   const hour = 3_600_000;
   const t0 = Date.UTC(2026, 0, 10, 12);
