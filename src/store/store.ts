@@ -144,6 +144,8 @@ export interface ListMessagesQuery {
   recipient?: string;
   /** Only messages from this envelope sender (case-insensitive). */
   sender?: string;
+  /** Only messages sent with this credential or API key (as recorded: `app`, `key:name`). */
+  credential?: string;
   limit: number;
   /** Cursor: messages created before this message id (ids sort by time). */
   before?: string;

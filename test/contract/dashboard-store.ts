@@ -76,6 +76,17 @@ export function dashboardStoreContract(name: string, factory: StoreFactory): voi
     assert.deepEqual((await s.listMessages({ sender: 'news@example.com', before: c.id, limit: 10 })).map((m) => m.id), [a.id]);
   });
 
+  withStore('listMessages filters by credential or key, alone and with other filters', async (s) => {
+    const a = msg({ credential: 'key:billing' });
+    const b = msg({ credential: 'app' });
+    const c = msg({ credential: 'key:billing', sender: 'other@example.com', recipients: [{ address: 'z@example.org', status: 'suppressed' }] });
+    for (const m of [a, b, c]) await s.enqueue(m);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', limit: 10 })).map((m) => m.id), [c.id, a.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', status: 'suppressed', limit: 10 })).map((m) => m.id), [c.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', sender: 'app@example.com', limit: 10 })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:other', limit: 10 })).map((m) => m.id), []);
+  });
+
   withStore('listSuppressions filters by a literal, case-insensitive part of the address', async (s) => {
     for (const address of ['a_b@example.org', 'axb@example.org', 'c@other.test'])
       await s.addSuppression({ address, reason: 'r', createdAt: 1_000 });

@@ -48,13 +48,14 @@ test('the message list filters by status, recipient, sender and time, and pages 
   const t0 = Date.UTC(2026, 0, 10, 12);
   const old = message({ createdAt: t0 - 2 * hour, sender: 'news@example.com' });
   const mid = message({ createdAt: t0 - hour, recipients: [{ address: 'b@example.org', status: 'suppressed' }] });
-  const recent = message({ createdAt: t0, sender: 'News@Example.com' });
+  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing' });
   for (const m of [old, mid, recent]) await s.store.enqueue(m);
 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows')).text()), [recent.id, mid.id, old.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?status=suppressed')).text()), [mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?recipient=B@example.org')).text()), [mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?sender=news@example.com')).text()), [recent.id, old.id]);
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=key:billing')).text()), [recent.id]);
   // Times as the viewer typed them in UTC+1 (getTimezoneOffset -60): 12:30 local is 11:30 UTC.
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?since=2026-01-10T11:30&tz=-60')).text()), [recent.id, mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?until=2026-01-10T11:30&tz=0')).text()), [mid.id, old.id]);

@@ -23,6 +23,7 @@ const filtersSchema = z.object({
   status: z.enum(STATUSES as [RecipientStatus, ...RecipientStatus[]], { message: `use one of ${STATUSES.join(', ')}` }).optional(),
   recipient: text,
   sender: text,
+  credential: text,
   since: localTime,
   until: localTime,
   tz: z.coerce.number().int().min(-900).max(900).optional(),
@@ -46,7 +47,7 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     const until = filters.until ? idFloor(utcOf(filters.until, filters.tz)) : undefined;
     const before = filters.cursor && until ? (filters.cursor < until ? filters.cursor : until) : (filters.cursor ?? until);
     const list = await store.listMessages({
-      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, limit: PAGE_SIZE + 1, before,
+      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, credential: filters.credential, limit: PAGE_SIZE + 1, before,
       after: filters.since ? idFloor(utcOf(filters.since, filters.tz)) : undefined,
     });
     const shown = list.slice(0, PAGE_SIZE);
@@ -55,7 +56,11 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
 
   app.get<{ Querystring: { notice?: string } }>('/messages', { config: { access: 'page' } }, async (req, reply) => {
     const { filters, error } = parseFilters(req.query);
-    const body = messageList(await rowsFor(filters), filters, error, notice(req.query.notice));
+    const principals = [
+      ...(await store.listCredentials()).map((c) => c.username),
+      ...(await store.listApiKeys()).filter((k) => !k.revokedAt).map((k) => `key:${k.name}`),
+    ];
+    const body = messageList(await rowsFor(filters), filters, principals, error, notice(req.query.notice));
     return reply.type('text/html; charset=utf-8').send(page({ title: 'Messages', section: 'messages', session: req.adminSession, body, live: true }));
   });
 

@@ -8,6 +8,8 @@ export interface ListFilters {
   status?: string;
   recipient?: string;
   sender?: string;
+  /** A credential's username or `key:<name>`, as recorded with the message. */
+  credential?: string;
   /** As typed in the form (datetime-local, the viewer's time). */
   since?: string;
   until?: string;
@@ -19,7 +21,7 @@ export interface ListFilters {
 /** The filters as a query string (without the cursor unless asked), for links and the live refresh. */
 export function filterQuery(f: ListFilters, withCursor = true): string {
   const q = new URLSearchParams();
-  for (const key of ['status', 'recipient', 'sender', 'since', 'until', 'tz', 'cursor'] as const) {
+  for (const key of ['status', 'recipient', 'sender', 'credential', 'since', 'until', 'tz', 'cursor'] as const) {
     const v = f[key];
     if (v !== undefined && v !== '' && (withCursor || key !== 'cursor')) q.set(key, String(v));
   }
@@ -41,7 +43,8 @@ ${nextCursor && html`<tr class="more"><td colspan="5"><a href="/ui/messages?${fi
 </tbody>`;
 }
 
-export function messageList(rows: Html, f: ListFilters, error?: string, done?: Html): Html {
+/** `principals`: the credentials and keys to suggest in the filter. */
+export function messageList(rows: Html, f: ListFilters, principals: string[], error?: string, done?: Html): Html {
   return html`<h1>Messages</h1>
 ${done}
 <form class="filters" method="get" action="/ui/messages" role="search">
@@ -49,6 +52,8 @@ ${done}
     <select id="f-status" name="status"><option value="">any</option>${STATUSES.map((s) => html`<option ${s === f.status ? 'selected' : ''}>${s}</option>`)}</select></div>
   <div><label for="f-recipient">Recipient</label><input id="f-recipient" name="recipient" type="search" value="${f.recipient}" placeholder="user@example.org"></div>
   <div><label for="f-sender">Sender</label><input id="f-sender" name="sender" type="search" value="${f.sender}" placeholder="app@example.com"></div>
+  <div><label for="f-credential">Credential or key</label><input id="f-credential" name="credential" type="search" value="${f.credential}" list="principals" placeholder="app or key:name">
+    <datalist id="principals">${principals.map((p) => html`<option value="${p}">`)}</datalist></div>
   <div><label for="f-since">From</label><input id="f-since" name="since" type="datetime-local" value="${f.since}"></div>
   <div><label for="f-until">Until</label><input id="f-until" name="until" type="datetime-local" value="${f.until}"></div>
   <input type="hidden" name="tz" value="${f.tz}" data-timezone-offset>

@@ -32,8 +32,11 @@ export class PostgresQueries {
     const filters: string[] = [];
     if (q.status) filters.push(`status = ${arg(q.status)}`);
     if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
-    // The sender is a column of messages (index messages_sender); with recipient filters it joins in.
-    const sender = q.sender === undefined ? [] : [`lower(sender) = lower(${arg(q.sender)})`];
+    // Sender and credential are columns of messages (indexes messages_sender, messages_credential); with recipient filters they join in.
+    const sender = [
+      ...(q.sender === undefined ? [] : [`lower(sender) = lower(${arg(q.sender)})`]),
+      ...(q.credential === undefined ? [] : [`credential = ${arg(q.credential)}`]),
+    ];
     const limit = arg(q.limit);
     const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
     const sql = filters.length

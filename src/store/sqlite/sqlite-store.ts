@@ -173,9 +173,10 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (q.status) filters.push('status = ?'), args.push(q.status);
     if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
-    // The sender is a column of messages (index messages_sender); with recipient filters it joins in.
-    const sender = q.sender === undefined ? '' : 'AND sender = ? COLLATE NOCASE';
-    const senderArgs = q.sender === undefined ? [] : [q.sender];
+    // Sender and credential are columns of messages (indexes messages_sender, messages_credential); with recipient filters they join in.
+    const ofMessage = [...(q.sender === undefined ? [] : ['AND sender = ? COLLATE NOCASE']), ...(q.credential === undefined ? [] : ['AND credential = ?'])];
+    const sender = ofMessage.join(' ');
+    const senderArgs = [...(q.sender === undefined ? [] : [q.sender]), ...(q.credential === undefined ? [] : [q.credential])];
     const range = [q.before ?? '~', q.after ?? ''];
     const rows = (
       filters.length
