@@ -111,6 +111,8 @@ test('log in, watch a message appear and get delivered live, open its timeline, 
   const rcpt = page.locator('article[data-recipient="unknown@reject.test"]');
   await rcpt.locator('h3 .status-bounced').waitFor({ timeout: 20_000 });
   await rcpt.getByText('the recipient address does not exist').waitFor();
+  // The whole page follows the message, the envelope's route included.
+  await page.locator('dl.facts dt:text-is("Route") + dd:text-is("mx")').waitFor();
   assert.match(await rcpt.innerText(), /550 5\.1\.1 No such user here/);
   await screenshot(page, 'message-bounced');
 

@@ -107,7 +107,7 @@ ${snippets(hostname, user, port, api).map(([title, code], i) => html`<details ${
       const m = (await store.getMessageSummary(accepted.id))!;
       const events = await store.listEvents(m.id);
       result = html`<p class="notice" role="status">Accepted as <a href="/ui/messages/${m.id}">${m.id}</a>. Its delivery shows below as it happens.</p>
-${recipientTimelines(m, events, new Set(accepted.suppressed.map((a) => a.toLowerCase())), req.adminSession)}`;
+${recipientTimelines(m, events, new Set(accepted.suppressed.map((a) => a.toLowerCase())), req.adminSession, true)}`;
     } catch (err) {
       const message = err instanceof SmtpError ? `Refused: ${err.reply.text}` : err instanceof ApiError ? err.message : undefined;
       if (message === undefined) throw err;

@@ -11,7 +11,7 @@ import type { DashboardDeps } from '../dashboard.ts';
 import { refuse } from '../refuse.ts';
 import { STATUSES } from '../format.ts';
 import { notice, page } from '../layout.ts';
-import { messageDetail, recipientTimelines } from '../views/message-detail.ts';
+import { messageDetail, messageLive, recipientTimelines } from '../views/message-detail.ts';
 import { messageList, messageRows, type ListFilters } from '../views/message-list.ts';
 
 const PAGE_SIZE = 25;
@@ -75,21 +75,26 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     const [stored, events, suppressed] = await Promise.all([
       store.getMessage(m.id), store.listEvents(m.id), store.suppressedAmong(m.recipients.map((r) => r.address.toLowerCase())),
     ]);
-    return { m, stored, events, suppressed };
+    return { m, stored, events, suppressed, headers: stored ? parseMessage(stored.raw).fields : [] };
   }
 
   app.get<{ Params: { id: string }; Querystring: { notice?: string } }>('/messages/:id', { config: { access: 'page' } }, async (req, reply) => {
     const found = await load(req);
     if (!found) return refuse(reply, 404, NOT_FOUND);
-    const headers = found.stored ? parseMessage(found.stored.raw).fields : [];
-    const body = messageDetail({ ...found, headers, session: req.adminSession, notice: notice(req.query.notice) });
+    const body = messageDetail({ ...found, session: req.adminSession, notice: notice(req.query.notice) });
     return reply.type('text/html; charset=utf-8').send(page({ title: `Message ${found.m.id}`, section: 'messages', session: req.adminSession, body, live: true }));
+  });
+
+  app.get<{ Params: { id: string } }>('/messages/:id/live', { config: { access: 'data' } }, async (req, reply) => {
+    const found = await load(req);
+    if (!found) return refuse(reply, 404, NOT_FOUND);
+    return reply.type('text/html; charset=utf-8').send(messageLive({ ...found, session: req.adminSession }).value);
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id/timelines', { config: { access: 'data' } }, async (req, reply) => {
     const found = await load(req);
     if (!found) return refuse(reply, 404, NOT_FOUND);
-    return reply.type('text/html; charset=utf-8').send(recipientTimelines(found.m, found.events, found.suppressed, req.adminSession).value);
+    return reply.type('text/html; charset=utf-8').send(recipientTimelines(found.m, found.events, found.suppressed, req.adminSession, true).value);
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id/raw', { config: { access: 'data' } }, async (req, reply) => {

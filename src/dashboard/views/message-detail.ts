@@ -27,10 +27,11 @@ function eventItem(e: StoredEvent): Html {
 </li>`;
 }
 
-/** The part that changes while the message is delivered: refreshed by the live stream. */
-export function recipientTimelines(m: MessageSummary, events: StoredEvent[], suppressed: Set<string>, session: AdminSession | undefined): Html {
+/** Each recipient's timeline; with `live`, it refreshes itself when the live stream names this message. */
+export function recipientTimelines(m: MessageSummary, events: StoredEvent[], suppressed: Set<string>, session: AdminSession | undefined, live: boolean): Html {
   const general = events.filter((e) => e.recipient === null);
-  return html`<section id="timelines" hx-get="/ui/messages/${m.id}/timelines" hx-trigger="live" hx-swap="outerHTML" data-live-message="${m.id}" aria-labelledby="rcpt-h">
+  const refresh = live && html` hx-get="/ui/messages/${m.id}/timelines" hx-trigger="live" hx-swap="outerHTML" data-live-message="${m.id}"`;
+  return html`<section id="timelines"${refresh} aria-labelledby="rcpt-h">
 <h2 id="rcpt-h">Recipients</h2>
 ${m.recipients.map((r) => {
   const isSuppressed = suppressed.has(r.address.toLowerCase());
@@ -70,16 +71,27 @@ function dkimState(headers: HeaderField[]): Html {
   return html`${sigs.map((s, i) => html`${i > 0 && ', '}signed by <span class="mono">d=${s.d} s=${s.s}</span> (${s.a})`)}`;
 }
 
-export function messageDetail(opts: {
-  m: MessageSummary; stored: StoredMessage | undefined; headers: HeaderField[]; events: StoredEvent[]; suppressed: Set<string>;
-  session: AdminSession | undefined; notice?: Html;
-}): Html {
+export interface DetailData {
+  m: MessageSummary;
+  stored: StoredMessage | undefined;
+  headers: HeaderField[];
+  events: StoredEvent[];
+  suppressed: Set<string>;
+  session: AdminSession | undefined;
+}
+
+export const messageDetail = (opts: DetailData & { notice?: Html }): Html =>
+  html`<p class="crumbs"><a href="/ui/messages">← Messages</a></p>
+${opts.notice}
+${messageLive(opts)}`;
+
+/** Everything about the message that delivery changes, refreshed whole when the live stream names it. */
+export function messageLive(opts: DetailData): Html {
   const { m, stored, headers, events, session } = opts;
   const subject = headers.find((h) => h.name.toLowerCase() === 'subject');
   const routes = [...new Set(events.map((e) => e.route).filter((r): r is string => !!r))];
   const pending = m.recipients.some((r) => PENDING.includes(r.status));
-  return html`<p class="crumbs"><a href="/ui/messages">← Messages</a></p>
-${opts.notice}
+  return html`<div id="message-live" hx-get="/ui/messages/${m.id}/live" hx-trigger="live" hx-swap="outerHTML" data-live-message="${m.id}">
 <h1 class="subject">${subject ? fieldText(subject) : '(no subject)'}</h1>
 <div class="actions-bar">
   <form method="post" action="/ui/messages/${m.id}/retry" class="inline">${csrfField(session)}<button type="submit" ${pending ? '' : 'disabled'}>Retry now</button></form>
@@ -99,9 +111,10 @@ ${opts.notice}
   <dt>Route</dt><dd>${routes.length ? routes.join(', ') : 'not attempted yet'}</dd>
   ${m.tags.length > 0 && html`<dt>Tags</dt><dd>${m.tags.map((t, i) => html`${i > 0 && ', '}<span class="mono">${t.name}=${t.value}</span>`)}</dd>`}
 </dl></section>
-${recipientTimelines(m, events, opts.suppressed, session)}
+${recipientTimelines(m, events, opts.suppressed, session, false)}
 <section aria-labelledby="hdr-h"><h2 id="hdr-h">Headers</h2>
 <div class="table-wrap"><table class="headers"><thead><tr><th scope="col">Name</th><th scope="col">Value</th></tr></thead><tbody>
 ${headers.map((h) => html`<tr><th scope="row" class="mono">${fieldName(h)}</th><td class="mono">${fieldText(h)}</td></tr>`)}
-</tbody></table></div></section>`;
+</tbody></table></div></section>
+</div>`;
 }
