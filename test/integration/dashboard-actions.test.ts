@@ -173,3 +173,21 @@ test('two nodes on one PostgreSQL: a login on one works on the other, and the ot
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test('the overview counts the window, gives latency percentiles and explains the top failure reasons', async (t) => {
+  const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
+  await s.scheduler.stop(0);
+  const { get } = await loggedIn(s);
+  const now = Date.now();
+  const m = message({ createdAt: now - 60_000, recipients: [{ address: 'a@example.org', status: 'queued' }, { address: 'b@example.org', status: 'queued' }] });
+  await s.store.enqueue(m);
+  await s.store.addEvent({ messageId: m.id, recipient: 'a@example.org', type: 'delivered', at: now - 30_000, route: 'mx' });
+  for (let i = 0; i < 2; i++)
+    await s.store.addEvent({ messageId: m.id, recipient: 'b@example.org', type: 'deferred', at: now - 20_000, category: 'greylist',
+      reply: { code: 451, enhanced: '4.7.1', text: 'Greylisted, try again' } });
+  const page = await (await get('/ui/?window=hour')).text();
+  assert.match(page, /<span class="n">2<\/span> accepted<\/li><li class="total series-delivered"><span class="n">1<\/span> delivered<\/li><li class="total series-deferred"><span class="n">2<\/span> deferred/);
+  assert.match(page, /<dt>Median \(p50\)<\/dt><dd>30\.0 s<\/dd><dt>95th percentile<\/dt><dd>30\.0 s<\/dd>/);
+  assert.match(page, /<td class="num">2<\/td><td><span class="status status-deferred">deferred<\/span><\/td><td><span class="category">greylist<\/span><\/td>\s*<td class="mono small">451 4\.7\.1 Greylisted, try again<\/td>\s*<td>greylisted: the receiver defers unknown senders once\. <em>nothing to do: smarthost retries, and the next attempt is normally accepted\.<\/em><\/td>/);
+  assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Recipients per 5 min: accepted, delivered, deferred and bounced">/);
+});
