@@ -116,11 +116,13 @@ test('log in, watch a message appear and get delivered live, open its timeline, 
   assert.match(await rcpt.innerText(), /550 5\.1\.1 No such user here/);
   await screenshot(page, 'message-bounced');
 
+  assert.deepEqual(errors.splice(0), []);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByText('You are logged out.').waitFor();
   await page.goto(`${base}/ui/messages`);
   await page.waitForURL(/\/ui\/login\?next=/);
-  assert.deepEqual(errors, []);
+  // A live refresh racing the logout may be refused (401, as it must be); nothing else may fail.
+  assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
   assert.ok(s.store);
 });
 
