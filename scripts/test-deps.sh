@@ -2,7 +2,8 @@
 # Installs the third-party peers the integration tests talk to, from Debian's
 # packages: swaks (submission client), Postfix's smtp-sink/smtp-source (a real
 # MX and load source; Postfix itself is installed unconfigured and never
-# started), openssl s_client, python3-dkim (an independent DKIM verifier). Idempotent; needs root (or sudo) when something is missing.
+# started), openssl s_client, python3-dkim (an independent DKIM verifier), Chromium (the dashboard's
+# browser tests drive /usr/bin/chromium through playwright-core). Idempotent; needs root (or sudo) when something is missing.
 set -euo pipefail
 
 need=()
@@ -12,6 +13,7 @@ perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
 { command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
 command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "installing test peers: ${need[*]}" >&2

@@ -5,6 +5,7 @@ import { createDiskGuard } from './accept/disk-space.ts';
 import { networkMatcher } from './config/cidr.ts';
 import type { Config } from './config/schema.ts';
 import { ensureFirstCredential, seedUsers } from './credentials/seed.ts';
+import { ensureAdminPassword } from './dashboard/admin-password.ts';
 import { createSecretBox } from './dkim/secret.ts';
 import { checkDomainKeys, createDkimSigners } from './dkim/sign.ts';
 import { createRouter } from './delivery/router.ts';
@@ -52,6 +53,8 @@ export async function startSmarthost(
   });
   await seedUsers(store, config.users, logger);
   await ensureFirstCredential(store, print);
+  if (config.httpPort !== 0)
+    await ensureAdminPassword(store, config.adminPassword, `http${config.tlsCert ? 's' : ''}://${config.hostname}:${config.httpPort}/`, print);
 
   const tls = await loadOrCreateCertificate({
     dataDir: config.dataDir, hostname: config.hostname, certPath: config.tlsCert || undefined, keyPath: config.tlsKey || undefined,
@@ -108,6 +111,15 @@ export async function startSmarthost(
     {
       store, accept, logger, metrics, webhookGuard, maxMessageSize: config.maxMessageSize, domains: config,
       providerWebhooks: createProviderWebhooks(config, store),
+      dashboard: {
+        sessions: { idleMs: config.adminSessionIdle, lifetimeMs: config.adminSessionLifetime },
+        loginFailures: { limit: config.authFailuresPerIp, windowMs: config.authFailureWindow },
+        secure: !!config.tlsCert,
+        connect: {
+          hostname: config.hostname, httpTls: !!config.tlsCert,
+          ports: { submission: config.submissionPort, smtps: config.smtpsPort, alt: config.altPort, http: config.httpPort },
+        },
+      },
       readiness: async () => {
         const problems: string[] = [];
         await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));

@@ -192,6 +192,11 @@ export const configSchema = z.object({
   sesSnsCertHost: optionalSecret.optional(),
   /** DKIM header/body canonicalization (RFC 6376 §3.4); relaxed survives the refolding some relays do. */
   dkimCanonicalization: z.enum(['relaxed/relaxed', 'relaxed/simple', 'simple/relaxed', 'simple/simple']).default('relaxed/relaxed'),
+  /** The dashboard's login; unset: generated at first start and printed once. Never logged. */
+  adminPassword: z.string().min(8, 'use at least 8 characters').optional(),
+  /** A dashboard session ends after this long without a request, and in any case after adminSessionLifetime. */
+  adminSessionIdle: duration.default(30 * 60 * 1000),
+  adminSessionLifetime: duration.default(12 * 3600 * 1000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage, Store } from '../../src/store/store.ts';
+import { dashboardStoreContract } from './dashboard-store.ts';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -535,4 +536,5 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.purgeExpired({ idempotencyBefore: 0, countersBefore: 0, providerEventsBefore: 3_001 }), 3);
     assert.equal(await s.recordProviderReport(report('A@x.test', 'ev-1')), true);
   });
+  dashboardStoreContract(name, factory);
 }

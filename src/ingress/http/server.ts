@@ -1,6 +1,6 @@
 // The HTTPS ingress: a Fastify server for the sending API (a second entry into
 // the same accept step as SMTP), the query API, health and metrics.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../../accept/accept.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -19,6 +19,7 @@ import { domainRoutes } from './routes/domain-routes.ts';
 import type { DomainsConfig } from '../../domains/manage.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
 import type { ProviderWebhooks } from '../../provider-webhooks/provider-webhooks.ts';
+import { dashboardRoutes, type DashboardOptions } from '../../dashboard/dashboard.ts';
 
 export interface HttpDeps {
   store: Store;
@@ -36,6 +37,8 @@ export interface HttpDeps {
   readiness: () => Promise<string[]>;
   /** How mail leaves now, in plain words (the route SMARTHOST_ROUTE=auto picked and why). */
   routeStatus?: () => string;
+  /** The web dashboard at / (under /ui). */
+  dashboard?: DashboardOptions;
 }
 
 export interface HttpIngressOptions {
@@ -46,6 +49,8 @@ export interface HttpIngressOptions {
 
 export interface HttpIngress {
   app: FastifyInstance;
+  /** Every route as registered (its options, config included), so tests can walk them all. */
+  routes: readonly RouteOptions[];
   port: number;
   listen(): Promise<void>;
   close(): Promise<void>;
@@ -62,6 +67,8 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
     bodyLimit: Math.ceil(deps.maxMessageSize * 1.4) + 1024 * 1024,
     ...(opts.tls && { https: { key: opts.tls.key, cert: opts.tls.cert } }),
   }) as unknown as FastifyInstance;
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let e: ApiError;
@@ -94,9 +101,11 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   app.register(async (scope) => domainRoutes(scope, deps));
   app.register(async (scope) => accountRoutes(scope, deps));
   app.register(async (scope) => queueRoutes(scope, deps));
+  if (deps.dashboard) dashboardRoutes(app, { ...deps, dashboard: deps.dashboard });
 
   const ingress: HttpIngress = {
     app,
+    routes,
     port: 0,
     async listen() {
       await app.listen({ port: opts.port, host: opts.listen });

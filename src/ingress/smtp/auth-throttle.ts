@@ -28,9 +28,11 @@ export interface AuthThrottle {
   recordFailure(ip: string, now?: number): Promise<boolean>;
 }
 
-export function storeAuthThrottle(store: Store, limit: number, windowMs: number): AuthThrottle {
+/** `scope` keeps separate counts for another login (the dashboard's), so one cannot lock out the other. */
+export function storeAuthThrottle(store: Store, limit: number, windowMs: number, scope = ''): AuthThrottle {
+  const client = (ip: string) => scope + authFailureClient(ip);
   return {
-    locked: async (ip, now = Date.now()) => (await store.authFailures(authFailureClient(ip), now, windowMs)) >= limit,
-    recordFailure: async (ip, now = Date.now()) => (await store.addAuthFailure(authFailureClient(ip), now, windowMs)) >= limit,
+    locked: async (ip, now = Date.now()) => (await store.authFailures(client(ip), now, windowMs)) >= limit,
+    recordFailure: async (ip, now = Date.now()) => (await store.addAuthFailure(client(ip), now, windowMs)) >= limit,
   };
 }

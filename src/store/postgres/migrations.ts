@@ -219,4 +219,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_created ON messages(created_at);
   CREATE INDEX events_time_type ON events(at, type);
   `,
+  `
+  -- The dashboard (src/dashboard): admin passwords, login sessions, and an index for its overview (the message filters' indexes come with GET /emails's above).
+  CREATE TABLE admins (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  -- id_hash: SHA-256 of the cookie's random id, so a leaked database does not hand out logins.
+  CREATE TABLE admin_sessions (
+    id_hash TEXT PRIMARY KEY,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL
+  );
+  CREATE INDEX admin_sessions_seen ON admin_sessions(last_seen_at);
+  -- The overview counts one type over a time window.
+  CREATE INDEX events_type_time ON events(type, at);
+  `,
 ];

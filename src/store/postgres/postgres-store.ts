@@ -19,6 +19,7 @@ import { PostgresQueries } from './queries.ts';
 import { PostgresWebhooks } from './webhooks.ts';
 import { PostgresProviderReports } from './provider-reports.ts';
 import { PostgresAdmin } from './admin.ts';
+import { PostgresDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -72,6 +73,7 @@ export class PostgresStore implements Store {
   private readonly queries: PostgresQueries;
   private readonly providerReports: PostgresProviderReports;
   private readonly admin: PostgresAdmin;
+  private readonly dashboard: PostgresDashboard;
   /** Statements sent on any of our connections (see statementCount). */
   private statements = 0;
 
@@ -90,6 +92,7 @@ export class PostgresStore implements Store {
     this.domains = new PostgresDomains(this.pool, (fn) => this.tx(fn));
     this.queries = new PostgresQueries(this.pool);
     this.admin = new PostgresAdmin(this.pool);
+    this.dashboard = new PostgresDashboard(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
     // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
@@ -349,6 +352,19 @@ export class PostgresStore implements Store {
   saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
   unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
+
+  // Admin password, sessions and overview numbers: see dashboard.ts.
+  getAdminPasswordHash: Store['getAdminPasswordHash'] = (...a) => this.dashboard.getAdminPasswordHash(...a);
+  setAdminPasswordHash: Store['setAdminPasswordHash'] = (...a) => this.dashboard.setAdminPasswordHash(...a);
+  createAdminSession: Store['createAdminSession'] = (...a) => this.dashboard.createAdminSession(...a);
+  getAdminSession: Store['getAdminSession'] = (...a) => this.dashboard.getAdminSession(...a);
+  touchAdminSession: Store['touchAdminSession'] = (...a) => this.dashboard.touchAdminSession(...a);
+  deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
+  purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
+  lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
+  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
+  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
+  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   // Rate and AUTH-failure counters: see rate-counters.ts.
   consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));

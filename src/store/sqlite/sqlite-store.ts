@@ -19,6 +19,7 @@ import { SqliteDomains } from './domains.ts';
 import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
 import { SqliteProviderReports } from './provider-reports.ts';
 import { SqliteWebhooks } from './webhooks.ts';
+import { SqliteDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -40,6 +41,7 @@ export class SqliteStore implements Store {
   private readonly providerReports: SqliteProviderReports;
   private readonly domains: SqliteDomains;
   private readonly admin: SqliteAdmin;
+  private readonly dashboard: SqliteDashboard;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -57,6 +59,7 @@ export class SqliteStore implements Store {
     this.providerReports = new SqliteProviderReports(this.db, this.eventInserter());
     this.domains = new SqliteDomains(this.db);
     this.admin = new SqliteAdmin(this.db, this.eventInserter());
+    this.dashboard = new SqliteDashboard(this.db);
     const insertMessage = this.db.prepare(
       `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -368,6 +371,19 @@ export class SqliteStore implements Store {
   saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
   unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
+
+  // Admin password, sessions and overview numbers: see dashboard.ts.
+  getAdminPasswordHash: Store['getAdminPasswordHash'] = (...a) => this.dashboard.getAdminPasswordHash(...a);
+  setAdminPasswordHash: Store['setAdminPasswordHash'] = (...a) => this.dashboard.setAdminPasswordHash(...a);
+  createAdminSession: Store['createAdminSession'] = (...a) => this.dashboard.createAdminSession(...a);
+  getAdminSession: Store['getAdminSession'] = (...a) => this.dashboard.getAdminSession(...a);
+  touchAdminSession: Store['touchAdminSession'] = (...a) => this.dashboard.touchAdminSession(...a);
+  deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
+  purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
+  lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
+  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
+  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
+  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.

@@ -1,0 +1,124 @@
+// The store contract, continued: what the dashboard needs (admin password, sessions, live cursor,
+// message and suppression filters, overview numbers). Called from storeContract in store.ts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newMessageId } from '../../src/store/ids.ts';
+import type { NewMessage, Store } from '../../src/store/store.ts';
+import type { StoreFactory } from './store.ts';
+
+const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
+  id: newMessageId(), sender: 'app@example.com', raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'),
+  recipients: [{ address: 'a@example.org', status: 'queued' }], source: 'smtp', credential: 'app', clientAddress: '127.0.0.1',
+  createdAt: 1_000, ...over,
+});
+
+export function dashboardStoreContract(name: string, factory: StoreFactory): void {
+  const withStore = (title: string, fn: (s: Store) => Promise<void>) =>
+    test(`${name}: ${title}`, async () => {
+      const s = await factory.open();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    });
+
+  withStore('the admin password hash is created once and replaced only when asked', async (s) => {
+    assert.equal(await s.getAdminPasswordHash('admin'), undefined);
+    assert.equal(await s.setAdminPasswordHash('admin', 'h1', 1_000, true), true);
+    assert.equal(await s.setAdminPasswordHash('admin', 'h2', 2_000, true), false);
+    assert.equal(await s.getAdminPasswordHash('admin'), 'h1');
+    assert.equal(await s.setAdminPasswordHash('admin', 'h3', 3_000), true);
+    assert.equal(await s.getAdminPasswordHash('admin'), 'h3');
+  });
+
+  withStore('admin sessions: created, seen by another node, touched forward only, deleted, purged by idle or age', async (s) => {
+    await s.createAdminSession({ idHash: 'a', csrfToken: 'ta', createdAt: 1_000, lastSeenAt: 1_000 });
+    await s.createAdminSession({ idHash: 'b', csrfToken: 'tb', createdAt: 1_000, lastSeenAt: 1_000 });
+    await s.createAdminSession({ idHash: 'c', csrfToken: 'tc', createdAt: 5_000, lastSeenAt: 5_000 });
+    const other = await factory.sibling(s);
+    try {
+      assert.deepEqual(await other.getAdminSession('a'), { idHash: 'a', csrfToken: 'ta', createdAt: 1_000, lastSeenAt: 1_000 });
+    } finally {
+      await other.close();
+    }
+    await s.touchAdminSession('a', 9_000);
+    await s.touchAdminSession('a', 8_000); // a slower node's older touch does not move it back
+    assert.equal((await s.getAdminSession('a'))?.lastSeenAt, 9_000);
+    await s.deleteAdminSession('c');
+    assert.equal(await s.getAdminSession('c'), undefined);
+    // b idles since 1_000; a was created at 1_000 but is fresh: a cut on age takes it too.
+    assert.equal(await s.purgeAdminSessions({ idleBefore: 2_000, createdBefore: 0 }), 1);
+    assert.equal(await s.getAdminSession('b'), undefined);
+    assert.ok(await s.getAdminSession('a'));
+    assert.equal(await s.purgeAdminSessions({ idleBefore: 0, createdBefore: 2_000 }), 1);
+    assert.equal(await s.getAdminSession('a'), undefined);
+  });
+
+  withStore('lastEventId follows the newest event', async (s) => {
+    assert.equal(await s.lastEventId(), 0);
+    const m = msg();
+    await s.enqueue(m);
+    const [queued] = await s.listEvents(m.id);
+    assert.equal(await s.lastEventId(), queued!.id);
+    await s.addEvent({ messageId: m.id, recipient: null, type: 'retry', at: 2_000 });
+    assert.equal(await s.lastEventId(), (await s.listEvents(m.id))[1]!.id);
+  });
+
+  withStore('listMessages filters by sender (any case), alone and with a recipient filter', async (s) => {
+    const a = msg({ sender: 'News@Example.com', createdAt: 1_000 });
+    const b = msg({ sender: 'app@example.com', createdAt: 1_000 });
+    const c = msg({ sender: 'news@example.com', recipients: [{ address: 'z@example.org', status: 'queued' }], createdAt: 1_000 });
+    for (const m of [a, b, c]) await s.enqueue(m);
+    assert.deepEqual((await s.listMessages({ sender: 'NEWS@example.com', limit: 10 })).map((m) => m.id), [c.id, a.id]);
+    assert.deepEqual((await s.listMessages({ sender: 'news@example.com', recipient: 'a@example.org', limit: 10 })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ sender: 'news@example.com', status: 'queued', limit: 1 })).map((m) => m.id), [c.id]);
+    assert.deepEqual((await s.listMessages({ sender: 'news@example.com', before: c.id, limit: 10 })).map((m) => m.id), [a.id]);
+  });
+
+  withStore('listMessages filters by credential or key, alone and with other filters', async (s) => {
+    const a = msg({ credential: 'key:billing' });
+    const b = msg({ credential: 'app' });
+    const c = msg({ credential: 'key:billing', sender: 'other@example.com', recipients: [{ address: 'z@example.org', status: 'suppressed' }] });
+    for (const m of [a, b, c]) await s.enqueue(m);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', limit: 10 })).map((m) => m.id), [c.id, a.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', status: 'suppressed', limit: 10 })).map((m) => m.id), [c.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:billing', sender: 'app@example.com', limit: 10 })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ credential: 'key:other', limit: 10 })).map((m) => m.id), []);
+  });
+
+  withStore('listSuppressions filters by a literal, case-insensitive part of the address', async (s) => {
+    for (const address of ['a_b@example.org', 'axb@example.org', 'c@other.test'])
+      await s.addSuppression({ address, reason: 'r', createdAt: 1_000 });
+    assert.deepEqual((await s.listSuppressions({ search: 'A_B' })).map((x) => x.address), ['a_b@example.org']);
+    assert.deepEqual((await s.listSuppressions({ search: 'example.org', limit: 1, after: 'a_b@example.org' })).map((x) => x.address), ['axb@example.org']);
+    assert.deepEqual((await s.listSuppressions({ search: '%' })).map((x) => x.address), []);
+  });
+
+  withStore('overview numbers: events per bucket, delivery latency percentiles, top failure reasons', async (s) => {
+    const m = msg({ createdAt: 10_000, recipients: Array.from({ length: 20 }, (_, i) => ({ address: `r${i}@example.org`, status: 'queued' as const })) });
+    await s.enqueue(m);
+    // Delivered after 1..20 s; one old delivery before the window.
+    for (let i = 1; i <= 20; i++)
+      await s.addEvent({ messageId: m.id, recipient: `r${i - 1}@example.org`, type: 'delivered', at: 10_000 + i * 1_000 });
+    const greylist = { code: 451, enhanced: '4.7.1', text: 'Greylisted' } as const;
+    const nouser = { code: 550, enhanced: '5.1.1', text: 'No such user' } as const;
+    for (let i = 0; i < 3; i++) await s.addEvent({ messageId: m.id, recipient: 'r0@example.org', type: 'deferred', at: 12_000, reply: greylist, category: 'greylist' });
+    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 12_000, reply: nouser, category: 'mailbox' });
+    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 5_000, reply: nouser, category: 'mailbox' });
+
+    const buckets = await s.countEvents({ since: 10_000, bucketMs: 10_000, types: ['delivered', 'bounced'] });
+    assert.deepEqual(buckets, [
+      { start: 10_000, type: 'bounced', count: 1 }, { start: 10_000, type: 'delivered', count: 9 },
+      { start: 20_000, type: 'delivered', count: 10 }, { start: 30_000, type: 'delivered', count: 1 },
+    ]);
+    assert.deepEqual(await s.deliveryLatency(0), { count: 20, p50: 10_000, p95: 19_000 });
+    assert.deepEqual(await s.deliveryLatency(25_000), { count: 6, p50: 17_000, p95: 20_000 });
+    assert.deepEqual(await s.deliveryLatency(99_000), { count: 0, p50: null, p95: null });
+    assert.deepEqual(await s.topFailureReasons(10_000, 10), [
+      { type: 'deferred', category: 'greylist', reply: greylist, count: 3 },
+      { type: 'bounced', category: 'mailbox', reply: nouser, count: 1 },
+    ]);
+    assert.equal((await s.topFailureReasons(0, 1))[0]!.count, 3);
+  });
+}
