@@ -42,6 +42,9 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     return finish(gone, group.routes[0]!.name, undefined, Date.now(), owner, deps);
   }
   let pending = group.recipients;
+  // The longest Retry-After an earlier route of this attempt gave each recipient: the next attempt starts
+  // again at the first route, so a final deferral must not bring it back before that route said it may.
+  const waitSec = new Map<number, number>();
   for (let i = 0; i < group.routes.length && pending.length; i++) {
     const route = group.routes[i]!;
     const next = group.routes[i + 1];
@@ -50,7 +53,14 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     const final: Tried[] = [];
     const onward: Tried[] = [];
     for (const rcpt of pending) {
-      const outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
+      let outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
+      if (outcome.kind === 'deferred') {
+        const wait = Math.max(outcome.retryAfterSec ?? 0, waitSec.get(rcpt.id) ?? 0);
+        if (wait > 0) {
+          waitSec.set(rcpt.id, wait);
+          outcome = { ...outcome, retryAfterSec: wait };
+        }
+      }
       // A delivered recipient never reaches the next route; a shutdown does not start one.
       (next && !signal.aborted && failoverDecision(outcome) === 'next' ? onward : final).push({ rcpt, outcome });
     }

@@ -99,3 +99,42 @@ test('a 429 from Resend fails over too; an invalid recipient (422) bounces at on
   assert.equal(postmark.requests.length, 1, 'Postmark was not asked for the bounced recipient');
   assert.deepEqual([resend.problems, postmark.problems], [[], []]);
 });
+
+test('Retry-After end to end: Resend alone answers 429 with Retry-After 3600, so the scheduler waits an hour, not the 1 s back-off', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const routes: TransportRegistry = { ...builtinRoutes, resend: { ...builtinRoutes.resend!, create: (config, ctx) => builtinRoutes.resend!.create(config, { ...ctx, providerCa: resend.ca }) } };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url, SMARTHOST_RETRY_INITIAL: '1s',
+  }, { routes });
+  resend.queue(answers.throttle('resend', '3600'));
+  const before = Date.now();
+  const id = await swaksSubmit(relay, 'user@example.org');
+  const r = await waitFor('the throttled attempt recorded', async () => {
+    const rcpt = (await relay.store.getMessageSummary(id))!.recipients[0]!;
+    return rcpt.status === 'deferred' && rcpt;
+  });
+  assert.equal(r.lastReply, '451 4.7.0 Resend rate limit (HTTP 429): rate limit exceeded');
+  assert.ok(r.nextAttemptAt >= before + 3600_000, `next attempt ${r.nextAttemptAt - before} ms after submission`);
+  const line = relay.logs.find((l) => l.event === 'delivery' && l.status === 'deferred');
+  assert.equal(Date.parse(String(line?.next_attempt)), r.nextAttemptAt, 'the log line says when');
+  // The scheduler polls every few hundred ms: with the 1 s back-off it would have tried again by now.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.equal(resend.requests.length, 1);
+});
+
+test('Retry-After survives failover: Resend throttles for an hour, Postmark answers 500, so the next attempt (from Resend again) waits the hour', async (t) => {
+  const { relay, resend, postmark } = await rig(t);
+  resend.queue(answers.throttle('resend', '3600'));
+  postmark.queue(answers.serverError('postmark'));
+  const before = Date.now();
+  const id = await swaksSubmit(relay, 'user@example.org');
+  const r = await waitFor('the attempt recorded', async () => {
+    const rcpt = (await relay.store.getMessageSummary(id))!.recipients[0]!;
+    return rcpt.status === 'deferred' && rcpt;
+  });
+  assert.equal(r.lastReply, '451 4.3.0 Postmark API error (HTTP 500): internal server error');
+  assert.ok(r.nextAttemptAt >= before + 3600_000, `next attempt ${r.nextAttemptAt - before} ms after submission`);
+  const tries = (await relay.store.listEvents(id)).filter((e) => e.type === 'attempt' || e.type === 'deferred').map((e) => [e.type, e.route, e.reply?.code]);
+  assert.deepEqual(tries, [['attempt', 'resend', 451], ['deferred', 'postmark', 451]]);
+  assert.deepEqual([resend.requests.length, postmark.requests.length], [1, 1]);
+});
