@@ -138,3 +138,27 @@ test('Retry-After survives failover: Resend throttles for an hour, Postmark answ
   assert.deepEqual(tries, [['attempt', 'resend', 451], ['deferred', 'postmark', 451]]);
   assert.deepEqual([resend.requests.length, postmark.requests.length], [1, 1]);
 });
+
+test('failover never double-sends: Resend takes the request and the answer is lost, so Postmark is not asked; the retry asks Resend again with the same key', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of ['resend', 'postmark'])
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'resend,postmark', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
+  }, { routes });
+  resend.queue(answers.lostAnswer());
+  const id = await swaksSubmit(relay, 'user@example.org');
+
+  const summary = await settled(relay, id);
+  assert.deepEqual(summary.recipients.map((r) => r.status), ['delivered']);
+  assert.equal(postmark.requests.length, 0, 'Postmark was never asked: Resend may already have sent it');
+  assert.equal(resend.requests.length, 2);
+  assert.equal(resend.requests[1]!.headers['idempotency-key'], resend.requests[0]!.headers['idempotency-key']);
+  const tries = (await relay.store.listEvents(id)).filter((e) => ['attempt', 'deferred', 'delivered'].includes(e.type)).map((e) => [e.type, e.route, e.reply?.enhanced]);
+  assert.deepEqual(tries, [['deferred', 'resend', '4.4.2'], ['delivered', 'resend', '2.0.0']]);
+  assert.deepEqual([resend.problems, postmark.problems], [[], []]);
+});
