@@ -100,7 +100,7 @@ async function recordFailovers(tries: Tried[], from: string, to: string, started
     const line = formatReply(outcome.reply);
     const category = explainReply(outcome.reply).category;
     deps.logger.info({
-      event: 'delivery', msg_id: r.messageId, to: r.address, transport: from, relay: outcome.relay, tls: outcome.tls,
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: from, relay: outcome.relay, tls: outcome.tls, provider_msg_id: outcome.providerMessageId,
       delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced, status: 'failover', failover_to: to,
       reply: line, attempt: r.attempts + 1, category,
     }, `${r.address}: ${from} failed, trying ${to}`);
@@ -147,7 +147,7 @@ async function finish(final: Tried[], routeName: string, msg: StoredMessage | un
     });
     // One line per recipient and attempt, with the fields Postfix operators read.
     logger.info({
-      event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay,
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay, provider_msg_id: outcome.providerMessageId,
       tls: outcome.tls, tls_detail: outcome.tlsDetail, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
       status, reply: line, attempt: attempts, category, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
     }, `${r.address}: ${status}`);

@@ -5,7 +5,9 @@
 // the recipient to Postmark; an invalid recipient bounces without trying Postmark.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { builtinRoutes, type TransportRegistry } from '../../src/delivery/routing/registry.ts';
+import { smarthostCli } from '../helpers/cli-run.ts';
 import { answers, startFakeProvider, type FakeProvider } from '../helpers/fake-providers.ts';
 import { startTestSmarthost, TEST_PASSWORD, TEST_USER, type TestSmarthost } from '../helpers/smarthost.ts';
 import { requireProgram, run } from '../helpers/run.ts';
@@ -82,6 +84,17 @@ test('swaks → smarthost → Resend answers 500 → the recipient fails over to
   assert.match(delivered.providerMessageId ?? '', /^[0-9a-f-]{36}$/);
   assert.match(await (await fetch(`http://127.0.0.1:${relay.ports.http}/metrics`)).text(),
     /smarthost_route_failovers_total\{from="resend",to="postmark"\} 1/);
+
+  // Each try, with the provider's message id where there is one, in the log, the API and `queue show`.
+  const pmId = delivered.providerMessageId!;
+  assert.deepEqual(relay.logs.filter((l) => l.event === 'delivery' && l.msg_id === id).map((l) => [l.transport, l.status, l.provider_msg_id]),
+    [['resend', 'failover', undefined], ['postmark', 'delivered', pmId]]);
+  const { key } = await createApiKey(relay.store, 'ops', ['example.com']);
+  const api = (await (await fetch(`http://127.0.0.1:${relay.ports.http}/emails/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as
+    { events: { type: string; route?: string; provider_message_id?: string }[] };
+  assert.deepEqual(api.events.filter((e) => e.route).map((e) => [e.type, e.route, e.provider_message_id]), [['attempt', 'resend', undefined], ['delivered', 'postmark', pmId]]);
+  const show = await smarthostCli(['queue', 'show', id], { SMARTHOST_DATA_DIR: relay.config.dataDir });
+  assert.match(show.stdout, new RegExp(`\\tdelivered\\tuser@example\\.org\\tpostmark\\tpostmark \\(${new URL(postmark.url).host.replace(/\./g, '\\.')}\\)\\tTLSv1\\.[23]\\tid ${pmId}\\t250 2\\.0\\.0 `));
 });
 
 test('a 429 from Resend fails over too; an invalid recipient (422) bounces at once and Postmark is never asked', async (t) => {
