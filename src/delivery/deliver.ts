@@ -138,6 +138,7 @@ async function finish(final: Tried[], routeName: string, msg: StoredMessage | un
     const category = status === 'delivered' ? undefined : explainReply(outcome.reply).category;
     updates.push({
       recipientId: r.id, status, attempts, nextAttemptAt, lastReply: line,
+      ...(status === 'deferred' && outcome.kind === 'deferred' && outcome.inDoubt && { resumeRoute: routeName }),
       event: {
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
         route: routeName, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,

@@ -175,3 +175,27 @@ test('failover never double-sends: Resend takes the request and the answer is lo
   assert.deepEqual(tries, [['deferred', 'resend', '4.4.2'], ['delivered', 'resend', '2.0.0']]);
   assert.deepEqual([resend.problems, postmark.problems], [[], []]);
 });
+
+test('an answer lost on the second route: the next attempt starts there, not at the first route, which would send a second copy', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of ['resend', 'postmark'])
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'postmark,resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
+  }, { routes });
+  postmark.queue(answers.serverError('postmark'));
+  resend.queue(answers.lostAnswer());
+  const id = await swaksSubmit(relay, 'user@example.org');
+
+  const summary = await settled(relay, id);
+  assert.deepEqual(summary.recipients.map((r) => r.status), ['delivered']);
+  assert.equal(postmark.requests.length, 1, 'Postmark is not asked again while Resend may have sent it');
+  assert.equal(resend.requests.length, 2);
+  assert.equal(resend.requests[1]!.headers['idempotency-key'], resend.requests[0]!.headers['idempotency-key']);
+  const tries = (await relay.store.listEvents(id)).filter((e) => ['attempt', 'deferred', 'delivered'].includes(e.type)).map((e) => [e.type, e.route, e.reply?.code]);
+  assert.deepEqual(tries, [['attempt', 'postmark', 451], ['deferred', 'resend', 451], ['delivered', 'resend', 250]]);
+});

@@ -189,4 +189,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN dkim_selectors TEXT;
   CREATE INDEX messages_unsigned ON messages(dkim_domain) WHERE dkim_selectors = '';
   `,
+  `
+  -- The route a deferred recipient's next attempt starts with, when its last call there may have been sent.
+  ALTER TABLE recipients ADD COLUMN resume_route TEXT;
+  `,
 ];
