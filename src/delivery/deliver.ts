@@ -42,6 +42,9 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     return finish(gone, group.routes[0]!.name, undefined, Date.now(), owner, deps);
   }
   let pending = group.recipients;
+  // The longest Retry-After an earlier route of this attempt gave each recipient: the next attempt starts
+  // again at the first route, so a final deferral must not bring it back before that route said it may.
+  const waitSec = new Map<number, number>();
   for (let i = 0; i < group.routes.length && pending.length; i++) {
     const route = group.routes[i]!;
     const next = group.routes[i + 1];
@@ -50,7 +53,14 @@ export async function deliverGroup(group: DeliveryGroup, owner: string, signal: 
     const final: Tried[] = [];
     const onward: Tried[] = [];
     for (const rcpt of pending) {
-      const outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
+      let outcome: RecipientOutcome = byRcpt.get(rcpt.address.toLowerCase()) ?? { rcpt: rcpt.address, kind: 'deferred', reply: lostOutcome };
+      if (outcome.kind === 'deferred') {
+        const wait = Math.max(outcome.retryAfterSec ?? 0, waitSec.get(rcpt.id) ?? 0);
+        if (wait > 0) {
+          waitSec.set(rcpt.id, wait);
+          outcome = { ...outcome, retryAfterSec: wait };
+        }
+      }
       // A delivered recipient never reaches the next route; a shutdown does not start one.
       (next && !signal.aborted && failoverDecision(outcome) === 'next' ? onward : final).push({ rcpt, outcome });
     }
@@ -92,7 +102,7 @@ async function recordFailovers(tries: Tried[], from: string, to: string, started
     const line = formatReply(outcome.reply);
     const category = explainReply(outcome.reply).category;
     deps.logger.info({
-      event: 'delivery', msg_id: r.messageId, to: r.address, transport: from, relay: outcome.relay, tls: outcome.tls,
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: from, relay: outcome.relay, tls: outcome.tls, provider_msg_id: outcome.providerMessageId,
       delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced, status: 'failover', failover_to: to,
       reply: line, attempt: r.attempts + 1, category,
     }, `${r.address}: ${from} failed, trying ${to}`);
@@ -130,6 +140,7 @@ async function finish(final: Tried[], routeName: string, msg: StoredMessage | un
     const category = status === 'delivered' ? undefined : explainReply(outcome.reply).category;
     updates.push({
       recipientId: r.id, status, attempts, nextAttemptAt, lastReply: line,
+      ...(status === 'deferred' && outcome.kind === 'deferred' && outcome.inDoubt && { resumeRoute: routeName }),
       event: {
         messageId: r.messageId, recipient: r.address, type: status as RecipientUpdate['event']['type'], at: now,
         route: routeName, relay: outcome.relay, tls: outcome.tls, reply: outcome.reply, attempt: attempts,
@@ -139,7 +150,7 @@ async function finish(final: Tried[], routeName: string, msg: StoredMessage | un
     });
     // One line per recipient and attempt, with the fields Postfix operators read.
     logger.info({
-      event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay,
+      event: 'delivery', msg_id: r.messageId, to: r.address, transport: routeName, relay: outcome.relay, provider_msg_id: outcome.providerMessageId,
       tls: outcome.tls, tls_detail: outcome.tlsDetail, delay_ms: now - r.messageCreatedAt, attempt_ms: now - started, dsn: outcome.reply.enhanced,
       status, reply: line, attempt: attempts, category, ...(nextAttemptAt && { next_attempt: new Date(nextAttemptAt).toISOString() }),
     }, `${r.address}: ${status}`);

@@ -15,7 +15,11 @@ export interface DeliveryDetail {
 
 export type RecipientOutcome =
   | ({ rcpt: string; kind: 'delivered'; reply: SmtpReply } & DeliveryDetail)
-  | ({ rcpt: string; kind: 'deferred'; reply: SmtpReply; retryAfterSec?: number } & DeliveryDetail)
+  | ({
+    rcpt: string; kind: 'deferred'; reply: SmtpReply; retryAfterSec?: number;
+    /** The request reached the route but its answer was lost: it may have been delivered, so no other route may try. */
+    inDoubt?: boolean;
+  } & DeliveryDetail)
   | ({ rcpt: string; kind: 'bounced'; reply: SmtpReply } & DeliveryDetail);
 
 export interface OutboundMessage {

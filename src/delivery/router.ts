@@ -25,8 +25,12 @@ export interface Router {
 
 export function createRouter(table: RouteTable, auto?: AutoRoute): Router {
   const namesFor = (r: ClaimedRecipient) => {
-    const names = routesFor(table, r.sender, r.address);
-    return names[0] === AUTO ? auto!.routes() : names;
+    const listed = routesFor(table, r.sender, r.address);
+    const names = listed[0] === AUTO ? auto!.routes() : listed;
+    // The last call there may have been sent with its answer lost: only that route (same idempotency
+    // key) can say, so it goes first; another route first could send a second copy.
+    const resume = r.resumeRoute;
+    return resume && table.transports.has(resume) ? [resume, ...names.filter((n) => n !== resume)] : names;
   };
   return {
     group(claimed) {

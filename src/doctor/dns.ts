@@ -1,7 +1,9 @@
 // `smarthost doctor dns <domain>`: the records a sending domain needs — MX
 // (where bounces go), SPF, DKIM, DMARC — and MTA-STS, each with a hint.
 import type { Resolver } from 'node:dns/promises';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { configuredRoutes, spfMechanismsForRoutes, type SendingRoute as ConfiguredRoute } from '../domains/spf-routes.ts';
 import { createResolver } from '../delivery/transports/mx/resolve.ts';
 import { COMMON_SELECTORS, dkimChecks } from './dkim.ts';
 import { dmarcChecks } from './dmarc.ts';
@@ -63,22 +65,38 @@ async function mxChecks(domain: string, resolver: Resolver): Promise<{ checks: C
 }
 
 /**
- * Which addresses smarthost's mail leaves from: --ip when given; with a relay,
- * the relay's domain (its own outbound IPs are the provider's); otherwise this
- * host's SMARTHOST_HOSTNAME addresses, as an MX delivery comes from them.
+ * Which addresses smarthost's mail from `domain` leaves from, by the routes it may take (SMARTHOST_ROUTE,
+ * routes rules, auto's candidates — the table `serve` builds): --ip when given; for `mx`, this host's
+ * SMARTHOST_HOSTNAME addresses; for `relay`, the relay's domain (its own outbound IPs are the operator's);
+ * for a provider, the include its documentation asks for (domains/spf-routes.ts).
  */
-export async function sendingRoute(config: Config | undefined, ips: readonly string[], dnsServers: readonly string[], timeoutMs: number): Promise<{ route?: SendingRoute; problem?: Check }> {
+export async function sendingRoute(
+  config: Config | undefined, ips: readonly string[], dnsServers: readonly string[], timeoutMs: number, domain = '',
+): Promise<{ route?: SendingRoute; problem?: Check }> {
   if (ips.length) return { route: { label: 'given with --ip', ips: [...ips] } };
   if (!config) return { problem: check('spf.route', 'warn', 'the configuration does not load, so the sending route is unknown', { hint: 'pass --ip <address smarthost sends from>' }) };
-  if (config.relayUrl) return { route: { label: `relay ${config.relayUrl.hostname}`, ips: [], relayHost: config.relayUrl.hostname } };
+  let routes: ConfiguredRoute[];
+  try {
+    routes = configuredRoutes(config, domain.toLowerCase());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { problem: check('spf.route', 'warn', `the routes are misconfigured, so the sending route is unknown: ${err.problems.join('; ')}`, { hint: 'fix the routes (smarthost routes), or pass --ip' }) };
+  }
+  const relay = routes.find((r) => r.kind === 'relay');
+  const providers = spfMechanismsForRoutes(routes.filter((r) => r.kind === 'provider'), config, domain.toLowerCase());
+  const labels = [...(relay ? [`relay ${relay.host}`] : []), ...providers.map((p) => p.route)];
+  const route = (ips_: string[], mx: boolean): SendingRoute => ({
+    label: [...(mx ? [`MX delivery from ${config.hostname}`] : []), ...labels].join(', '), ips: ips_,
+    ...(relay && { relayHost: relay.host }), ...(providers.length && { providers }),
+  });
+  if (!routes.some((r) => r.kind === 'mx')) return { route: route([], false) };
   const resolver = createResolver(dnsServers, timeoutMs);
   const own = await addresses(config.hostname, resolver).catch(() => []);
-  if (own.length) return { route: { label: `MX delivery from ${config.hostname}`, ips: own } };
-  return {
-    problem: check('spf.route', 'warn', `SMARTHOST_HOSTNAME ${config.hostname} has no public address in DNS, so the sending address is unknown`, {
-      hint: 'pass --ip <address smarthost sends from>; receivers also expect the EHLO name to resolve',
-    }),
-  };
+  if (own.length) return { route: route(own, true) };
+  const problem = check('spf.route', 'warn', `SMARTHOST_HOSTNAME ${config.hostname} has no public address in DNS, so the sending address is unknown`, {
+    hint: 'pass --ip <address smarthost sends from>; receivers also expect the EHLO name to resolve',
+  });
+  return labels.length ? { route: route([], false), problem } : { problem };
 }
 
 export async function doctorDns(domain: string, opts: DnsDoctorOptions): Promise<Report> {

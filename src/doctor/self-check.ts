@@ -1,5 +1,5 @@
 // `smarthost doctor` with no argument: this smarthost itself — configuration,
-// certificate, store, listeners, DNS resolver and the outbound route — checked
+// certificate, store, listeners, DNS resolver and each outbound route — checked
 // with the same settings `serve` reads.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,12 +7,13 @@ import { readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { createResolver, resolveMx } from '../delivery/transports/mx/resolve.ts';
+import { defaultRoutes } from '../delivery/routing/route-table.ts';
+import { createResolver } from '../delivery/transports/mx/resolve.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { explainError } from './explain.ts';
-import { probePort, relaxTls } from './ports.ts';
+import { probePort } from './ports.ts';
 import { check, makeReport, type Check, type Progress, type Report, type Section } from './report.ts';
-import { resolveHost } from './smtp.ts';
+import { routeSections } from './route-checks.ts';
 
 export interface SelfCheckOptions {
   timeoutMs: number;
@@ -24,7 +25,7 @@ export interface SelfCheckOptions {
 const DAY_MS = 24 * 3600 * 1000;
 
 function configChecks(config: Config): Check[] {
-  const checks = [check('config', 'ok', `configuration valid: hostname ${config.hostname}, data in ${config.dataDir}, route ${config.relayUrl ? `relay ${config.relayUrl.hostname}` : 'MX'}`)];
+  const checks = [check('config', 'ok', `configuration valid: hostname ${config.hostname}, data in ${config.dataDir}, route ${defaultRoutes(config).join(', ')}`)];
   if (config.trustedNetworks.some((n) => /^(0\.0\.0\.0|::)\/0$/.test(n)))
     checks.push(check('config.trusted', 'fail', 'SMARTHOST_TRUSTED_NETWORKS contains the whole Internet: this is an open relay', { category: 'policy', hint: 'list only your own networks' }));
   if (config.allowInsecureAuth)
@@ -105,37 +106,6 @@ async function resolverChecks(config: Config, timeoutMs: number): Promise<Check[
   }
 }
 
-async function routeSection(config: Config, opts: SelfCheckOptions): Promise<Section> {
-  const base = { timeoutMs: opts.timeoutMs, ehloName: config.hostname, progress: opts.progress };
-  if (config.relayUrl) {
-    const url = config.relayUrl;
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const secure = url.protocol === 'smtps:';
-    const port = Number(url.port || (secure ? 465 : 587));
-    const title = `route: relay ${host}:${port}`;
-    let address: string;
-    try {
-      address = (await resolveHost(host, undefined, opts.timeoutMs))[0]!;
-    } catch (err) {
-      const why = explainError(err);
-      return { title, checks: [check('dns', 'fail', `${host} does not resolve: ${(err as Error).message}`, { category: why.category, hint: why.remedy })] };
-    }
-    const credentials = url.username ? { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
-    const probe = await probePort({ port, mode: secure ? 'implicit' : 'starttls', explicitMode: true }, { ...base, host, address, credentials });
-    let checks = config.relayTlsVerify ? probe.section.checks : relaxTls(probe.section.checks, 'SMARTHOST_RELAY_TLS_VERIFY is off');
-    if (!probe.failure && probe.tls === 'none')
-      checks = [...checks, check('starttls', 'fail', 'the relay offers no STARTTLS, which smarthost requires before AUTH', { category: 'tls', hint: 'use smtps:// on 465 or a relay with STARTTLS' })];
-    return { title, checks, verdict: probe.section.verdict };
-  }
-  const title = `route: MX delivery (port ${config.mxPort}), tried with ${opts.mxProbeDomain}`;
-  const mx = await resolveMx(opts.mxProbeDomain, createResolver(config.dnsServers, opts.timeoutMs));
-  if (mx.kind !== 'hosts') return { title, checks: [check('dns', 'fail', `no MX for ${opts.mxProbeDomain}: ${mx.reply.text}`, { category: 'dns' })] };
-  const target = mx.hosts[0]!;
-  const probe = await probePort({ port: config.mxPort, mode: 'starttls', explicitMode: true }, { ...base, host: target.name, address: target.addresses[0]! });
-  // MX delivery is opportunistic TLS (RFC 7435): an unverifiable certificate does not stop it.
-  return { title, checks: relaxTls(probe.section.checks, 'MX delivery does not verify certificates'), verdict: probe.section.verdict };
-}
-
 export async function selfCheck(env: NodeJS.ProcessEnv, opts: SelfCheckOptions): Promise<Report> {
   let config: Config;
   try {
@@ -166,6 +136,6 @@ export async function selfCheck(env: NodeJS.ProcessEnv, opts: SelfCheckOptions):
   }
   opts.progress('checking the DNS resolver…');
   sections.push({ title: 'DNS resolver', checks: await resolverChecks(config, opts.timeoutMs) });
-  sections.push(await routeSection(config, opts));
+  sections.push(...await routeSections(config, opts));
   return makeReport('doctor', config.hostname, sections);
 }

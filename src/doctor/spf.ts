@@ -3,6 +3,7 @@
 // check_host() for the addresses smarthost's route sends from.
 import type { Resolver } from 'node:dns/promises';
 import { BlockList, isIPv4 } from 'node:net';
+import type { SpfRequirement } from '../domains/spf-routes.ts';
 import { check, type Check } from './report.ts';
 import { expandMacros, hasMacros, isSpf, LOOKUP_MECHANISMS, parseSpf, type Mechanism, type SpfRecord } from './spf-record.ts';
 
@@ -199,6 +200,8 @@ export interface SendingRoute {
   label: string;
   ips: string[];
   relayHost?: string;
+  /** Provider routes: the include each provider documents, and the name whose SPF record must hold it. */
+  providers?: SpfRequirement[];
 }
 
 /** The registrable-looking tail of a host name (no public suffix list: the last two labels). */
@@ -257,6 +260,14 @@ export async function spfChecks(domain: string, lookup: SpfLookup, route?: Sendi
     const included = a.includes.some((d) => baseDomain(d) === base);
     checks.push(check('spf.route', included ? 'ok' : 'warn', included ? `SPF includes ${base}, the relay's domain` : `SPF has no include under ${base}, the relay's domain`, {
       ...(included ? {} : { category: 'dmarc' as const, hint: `add the include your relay provider documents (often include:${base} or include:_spf.${base})` }),
+    }));
+  }
+  for (const p of route.providers ?? []) {
+    const target = p.mechanism.replace(/^include:/, '');
+    const at = p.at === domain ? a : await analyseSpf(p.at, lookup);
+    const included = at.includes.some((d) => d.toLowerCase() === target);
+    checks.push(check('spf.route', included ? 'ok' : 'warn', included ? `SPF at ${p.at} includes ${target}, for ${p.why}` : `SPF at ${p.at} has no ${p.mechanism}, needed by ${p.why}`, {
+      ...(included ? {} : { category: 'dmarc' as const, hint: `add "${p.mechanism}" to the SPF record at ${p.at}, as ${p.route} documents` }),
     }));
   }
   return checks;

@@ -1,6 +1,7 @@
 // Turns one provider event into smarthost's own: an event on the message (our
 // outbound webhooks fire from it through the outbox trigger), and for a
-// permanent bounce or a complaint, the suppression list. Each event applies once.
+// permanent bounce, a complaint or an address the provider itself suppresses,
+// the suppression list. Each event applies once.
 import { explainReply } from '../doctor/explain.ts';
 import { formatReply, reply, type SmtpReply } from '../delivery/smtp-reply.ts';
 import type { EventType, NewEvent, ProviderReport, Store } from '../store/store.ts';
@@ -41,6 +42,17 @@ function reportOf(provider: ProviderName, e: ProviderEvent, messageId: string, r
         ...report, event: event('complained', `the recipient reported the message as spam (${label}: ${e.text || 'complaint'})`),
         suppression: { address: recipient, reason: `${provider} complaint: ${e.text || 'spam report'}`, createdAt: now },
       };
+    case 'suppressed': {
+      const r = replyOf(e, '5', reply(550, '5.7.1', 'address on the provider\'s suppression list'));
+      return {
+        ...report, event: event('bounced', `${label} did not send: the address is on its suppression list`, r), bounce: { lastReply: formatReply(r) },
+        suppression: { address: recipient, reason: `${provider} suppression list: ${formatReply(r)}`, createdAt: now },
+      };
+    }
+    case 'failed': {
+      const r = replyOf(e, '5', reply(554, '5.0.0', 'not sent by the provider'));
+      return { ...report, event: event('bounced', `${label} did not send it; not suppressed`, r), bounce: { lastReply: formatReply(r) } };
+    }
     case 'delivery': {
       const r = diagnosticReply(e.diagnostic);
       return { ...report, event: event('delivered', `${label} delivered to the recipient's mail server`, r && r.code < 300 ? r : undefined) };

@@ -7,9 +7,12 @@ export type ProviderName = 'resend' | 'postmark' | 'sendgrid' | 'mailgun' | 'ses
 
 /**
  * bounce: permanent (suppress); soft-bounce: the provider gave up for a temporary reason (no suppression);
- * delay: the provider will retry; complaint: a spam report; delivery: the recipient's server took it.
+ * delay: the provider will retry; complaint: a spam report; delivery: the recipient's server took it;
+ * suppressed: the provider did not send because the address is on its own list of dead addresses (it bounced,
+ * complained or is invalid before: suppress); failed: the provider did not send for a reason that is not the
+ * address (quota, account, content: no suppression).
  */
-export type ProviderEventKind = 'bounce' | 'soft-bounce' | 'delay' | 'complaint' | 'delivery';
+export type ProviderEventKind = 'bounce' | 'soft-bounce' | 'delay' | 'complaint' | 'delivery' | 'suppressed' | 'failed';
 
 export interface ProviderEvent {
   /** The provider's id for this event; the same on its retries. */

@@ -19,6 +19,10 @@ const emailEvent = z.object({
       message: z.string().optional(),
       diagnosticCode: z.array(z.string()).optional(),
     }).optional(),
+    // resend.com/docs/webhooks/emails/failed: { reason: "reached_daily_quota" }.
+    failed: z.object({ reason: z.string().optional() }).optional(),
+    // resend.com/docs/webhooks/emails/suppressed: the address bounced or complained before.
+    suppressed: z.object({ message: z.string().optional(), type: z.string().optional() }).optional(),
   }),
 });
 
@@ -53,7 +57,7 @@ export function resendWebhook(secret: string | undefined, store: Store): Provide
       const events = data.to.map((recipient): ProviderEvent => ({
         id: id!, kind, providerMessageId: data.email_id, recipient,
         diagnostic: data.bounce?.diagnosticCode?.[0],
-        text: [data.bounce?.subType, data.bounce?.message].filter(Boolean).join(': ') || type,
+        text: [data.bounce?.subType, data.bounce?.message].filter(Boolean).join(': ') || data.failed?.reason || data.suppressed?.message || type,
       }));
       return { events, unused: [] };
     },
@@ -71,6 +75,12 @@ function kindOf(e: { type: string; data?: { bounce?: { type?: string } } }): Pro
       return 'delivery';
     case 'email.delivery_delayed':
       return 'delay';
+    // Resend did not send to an address on its suppression list (a hard bounce or complaint before).
+    case 'email.suppressed':
+      return 'suppressed';
+    // Resend could not send at all: quota, key, unverified domain — nothing about the address.
+    case 'email.failed':
+      return 'failed';
     default:
       return undefined;
   }

@@ -65,10 +65,20 @@ function kindOf(e: z.infer<typeof events>[number]): ProviderEvent['kind'] | unde
       return 'delivery';
     case 'spamreport':
       return 'complaint';
+    case 'dropped':
+      return DEAD_ADDRESS.has(e.reason ?? '') ? 'suppressed' : 'failed';
     default:
       return undefined;
   }
 }
+
+/**
+ * Drop reasons that name one of SendGrid's own suppression lists of dead addresses (docs.sendgrid.com/glossary/drops):
+ * it bounced, reported spam, or is on the Invalid Emails list. Other drops ("Unsubscribed Address" — the
+ * recipient's choice about this sender's mail at SendGrid — "Spam Content", "Invalid SMTPAPI header") say nothing
+ * about whether the address works.
+ */
+const DEAD_ADDRESS = new Set(['Bounced Address', 'Spam Reporting Address', 'Invalid']);
 
 /**
  * sg_message_id is the send reply's X-Message-Id followed by the receiving server's part: `.filter…` in

@@ -70,6 +70,8 @@ export interface RecipientRow {
 export interface ClaimedRecipient extends RecipientRow {
   sender: string;
   messageCreatedAt: number;
+  /** The route this attempt must start with (see RecipientUpdate.resumeRoute); absent: the list's own order. */
+  resumeRoute?: string;
 }
 
 export type EventType =
@@ -108,6 +110,12 @@ export interface RecipientUpdate {
   /** For 'deferred': when to try again. */
   nextAttemptAt?: number;
   lastReply: string | null;
+  /**
+   * For 'deferred': the route whose last call may have gone through with its answer lost. The next attempt
+   * starts there, where the same idempotency key finds the first result, never on a route that would send
+   * a second copy. Absent: cleared.
+   */
+  resumeRoute?: string;
   event: NewEvent;
 }
 

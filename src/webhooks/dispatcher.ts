@@ -31,6 +31,7 @@ export function webhookPayload(d: WebhookDelivery): string {
     data: {
       email_id: e.messageId, event_id: e.id, from: d.sender, to: e.recipient,
       ...(e.route && { route: e.route }), ...(e.relay && { relay: e.relay }), ...(e.tls && { tls: e.tls }),
+      ...(e.providerMessageId && { provider_message_id: e.providerMessageId }),
       ...(e.reply && { reply: formatReply(e.reply) }), ...(e.attempt && { attempt: e.attempt }),
     },
   });

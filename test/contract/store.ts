@@ -93,6 +93,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.equal(await s.countPending(), 1);
   });
 
+  withStore('recordResults keeps the route a deferred recipient resumes with until the next result clears it', async (s) => {
+    const m = msg();
+    await s.enqueue(m);
+    const [r] = await s.claimDue({ now: 2_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    assert.equal(r!.resumeRoute, undefined);
+    const deferred = (at: number, resumeRoute?: string) => ({
+      recipientId: r!.id, status: 'deferred' as const, attempts: 1, nextAttemptAt: at, lastReply: '451 4.4.2 lost', ...(resumeRoute && { resumeRoute }),
+      event: { messageId: m.id, recipient: r!.address, type: 'deferred' as const, at: 2_100, route: 'resend' },
+    });
+    await s.recordResults([deferred(3_000, 'resend')], 'n1');
+    const [again] = await s.claimDue({ now: 3_000, limit: 10, leaseMs: 60_000, owner: 'n2' });
+    assert.equal(again!.resumeRoute, 'resend');
+    await s.recordResults([deferred(4_000)], 'n2');
+    const [third] = await s.claimDue({ now: 4_000, limit: 10, leaseMs: 60_000, owner: 'n3' });
+    assert.equal(third!.resumeRoute, undefined);
+  });
+
   withStore('releaseLeases gives work back; retryMessage makes it due now; deleteMessage removes it', async (s) => {
     const m = msg();
     await s.enqueue(m);

@@ -53,6 +53,8 @@ export interface CannedAnswer {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Take the request (recorded as sent) and never answer: the caller's deadline ends it. */
+  silent?: boolean;
 }
 
 export interface FakeProvider {
@@ -75,6 +77,8 @@ export const answers = {
     status: 429, headers: { 'retry-after': retryAfter }, body: errorBody(name, 429, 'rate limit exceeded'),
   }),
   serverError: (name: FakeProviderName): CannedAnswer => ({ status: 500, body: errorBody(name, 500, 'internal server error') }),
+  /** The provider took the request (maybe sent the mail) and the answer never came. */
+  lostAnswer: (): CannedAnswer => ({ status: 0, silent: true }),
 };
 
 function errorBody(name: FakeProviderName, status: number, message: string): unknown {
@@ -118,6 +122,7 @@ export async function startFakeProvider(name: FakeProviderName, t: TestContext, 
     req.on('end', async () => {
       const received: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
       const answer = await handle(received);
+      if (answer.silent) return;
       res.writeHead(answer.status, { ...(answer.body !== undefined && { 'content-type': 'application/json' }), ...answer.headers });
       res.end(answer.body === undefined ? undefined : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });

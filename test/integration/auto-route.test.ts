@@ -5,13 +5,17 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createAutoRoute } from '../../src/delivery/routing/auto-route.ts';
+import { builtinRoutes, type TransportRegistry } from '../../src/delivery/routing/registry.ts';
+import { PROVIDER_NAMES } from '../../src/delivery/transports/providers/index.ts';
 import { createMxTransport } from '../../src/delivery/transports/mx/mx-transport.ts';
 import { createRelayTransport } from '../../src/delivery/transports/relay/relay-transport.ts';
 import { createLogger } from '../../src/log.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
+import { startFakeProvider } from '../helpers/fake-providers.ts';
 import { startFilteredPort } from '../helpers/filtered-port.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startRoutedSmarthost } from '../helpers/routed-smarthost.ts';
+import { startTestSmarthost } from '../helpers/smarthost.ts';
 import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -99,4 +103,41 @@ test('SMARTHOST_ROUTE=auto: port 25 never answers, so smarthost delivers through
   assert.equal(relay.messages.filter((m) => m.to.includes('you@example.org')).length, 1);
   const events = (await s.store.listEvents(id)).filter((e) => e.type !== 'queued');
   assert.deepEqual(events.map((e) => [e.type, e.route]), [['delivered', 'relay']], 'the blocked MX route is not tried at all');
+});
+
+/** The built-in provider routes, trusting the fake providers' test CA (in production: the system's roots). */
+function trustingProviders(ca: Buffer): TransportRegistry {
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of PROVIDER_NAMES)
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: ca }) };
+  return routes;
+}
+
+test('SMARTHOST_ROUTE=auto: port 25 never answers and there is no relay, so smarthost delivers through a provider over HTTPS; a refused Resend key is skipped with the reason', async (t) => {
+  const filtered = await startFilteredPort(t);
+  const resend = await startFakeProvider('resend', t, { key: 're_right_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  // No SMARTHOST_AUTO_ROUTES: auto probes every configured route, mx first, then the providers in their order.
+  const s = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'auto', SMARTHOST_MX_PORT: String(filtered), SMARTHOST_PROBE_MX_HOST: '127.0.0.1', SMARTHOST_ROUTE_PROBE_TIMEOUT: '2s',
+    SMARTHOST_RESEND_API_KEY: 're_wrong_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+  }, { routes: trustingProviders(resend.ca) });
+  const said = `mx: outbound port ${filtered} to 127.0.0.1 times out after 2 s — this host blocks SMTP egress; `
+    + 'resend: the Resend API key was refused (HTTP 403: API key is invalid); delivering through postmark over HTTPS';
+  const body = await waitFor('the first probe', async () => {
+    const b = (await (await fetch(`http://127.0.0.1:${s.ports.http}/readyz`)).json()) as { route: string };
+    return !b.route.startsWith('probing') && b;
+  });
+  assert.deepEqual(body, { status: 'ready', problems: [], route: said });
+  const line = s.logs.find((l) => l.event === 'route');
+  assert.deepEqual([line?.msg, line?.route, line?.working], [said, 'postmark', ['postmark']]);
+
+  const id = await submit(s.ports.submission, { to: ['you@example.org'] });
+  await waitFor('delivery through Postmark', async () => (await s.store.getMessageSummary(id))!.recipients[0]!.status === 'delivered');
+  assert.deepEqual([postmark.requests.length, postmark.requests[0]!.json.To], [1, 'you@example.org']);
+  assert.deepEqual([resend.requests.length, resend.problems, postmark.problems], [0, [], []]);
+  const events = (await s.store.listEvents(id)).filter((e) => e.type !== 'queued');
+  assert.deepEqual(events.map((e) => [e.type, e.route]), [['delivered', 'postmark']], 'neither the blocked MX nor Resend is tried');
+  assert.match(events[0]!.providerMessageId ?? '', /^[0-9a-f-]{36}$/);
 });

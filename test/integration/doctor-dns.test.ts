@@ -46,6 +46,9 @@ function zone(): DnsRecords {
     'mx2.sts.test': { a: ['127.0.0.11'] },
     '_mta-sts.sts.test': { txt: ['v=STSv1; id=1'] },
     'mta-sts.sts.test': { a: ['127.0.0.1'] },
+    // Sent through SendGrid (include on the domain) and Resend (include on send.<domain>, missing here).
+    'prov.test': { mx: [{ exchange: 'mx.good.test', priority: 10 }], txt: ['v=spf1 include:sendgrid.net -all'] },
+    'sendgrid.net': { txt: ['v=spf1 ip4:192.0.2.0/24 -all'] },
   };
 }
 
@@ -102,6 +105,21 @@ test('doctor dns', async (t) => {
     assert.equal(find(r, 'spf.route', 'ok').summary, "SPF includes provider.test, the relay's domain");
     const unknown = await sendingRoute(loadConfig({ SMARTHOST_HOSTNAME: 'nowhere.test' }), [], [dns.server], 1000);
     assert.match(unknown.problem!.summary, /nowhere\.test has no public address/);
+  });
+
+  await t.test('SMARTHOST_ROUTE with providers: each provider route needs the include it documents, at the name it documents', async () => {
+    const config = loadConfig({ SMARTHOST_HOSTNAME: 'x.test', SMARTHOST_ROUTE: 'sendgrid,resend', SMARTHOST_SENDGRID_API_KEY: 'SG.k', SMARTHOST_RESEND_API_KEY: 're_k' });
+    const { route, problem } = await sendingRoute(config, [], [dns.server], 1000, 'prov.test');
+    assert.equal(problem, undefined);
+    assert.equal(route!.label, 'sendgrid, resend');
+    assert.deepEqual(route!.ips, [], 'no MX route: this host\'s addresses do not send');
+    const r = await doctorDns('prov.test', { ...base, route });
+    const spf = all(r).filter((c) => c.id === 'spf.route').map((c) => [c.status, c.summary, c.hint]);
+    assert.deepEqual(spf, [
+      ['ok', 'SPF at prov.test includes sendgrid.net, for the sendgrid route', undefined],
+      ['warn', 'SPF at send.prov.test has no include:amazonses.com, needed by the resend route (resend sends with the return path send.prov.test)',
+        'add "include:amazonses.com" to the SPF record at send.prov.test, as resend documents'],
+    ]);
   });
 
   await t.test('a broken domain through the CLI: each mistake explained, exit 1', async () => {

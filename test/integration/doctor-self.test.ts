@@ -10,6 +10,7 @@ import { selfCheck } from '../../src/doctor/self-check.ts';
 import { smarthostCli } from '../helpers/cli-run.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
+import { startFakeProvider } from '../helpers/fake-providers.ts';
 import { testPki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startTestSmarthost } from '../helpers/smarthost.ts';
@@ -81,4 +82,43 @@ test('a bad configuration: every problem is a failed check', async () => {
   assert.deepEqual(r.sections.map((s) => s.title), ['configuration']);
   assert.equal(r.sections[0]!.checks.length, 2);
   assert.match(r.sections[0]!.checks.map((c) => c.summary).join('\n'), /SMARTHOST_SUBMISSION_PORT: [\s\S]*SMARTHOST_TRUSTED_NETWORKS: /);
+});
+
+test('provider routes from SMARTHOST_ROUTE: each checked with its API call, a refused token explained; under auto a blocked port 25 is only a warning', async (t) => {
+  const dns = await startDnsServer({ 'relay.test': { a: ['127.0.0.1'] }, 'probe.test': { mx: [{ exchange: 'mx.probe.test', priority: 10 }] }, 'mx.probe.test': { a: ['127.0.0.1'] } }, t);
+  // Plain http on loopback: selfCheck runs in this process, which cannot be told to trust the test CA.
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key', plain: true });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-right-token', plain: true });
+  const refused = await freePort();
+  const env = {
+    SMARTHOST_DATA_DIR: join(mkdtempSync(join(tmpdir(), 'doctor-self-')), 'data'), SMARTHOST_HOSTNAME: 'relay.test', SMARTHOST_LISTEN: '127.0.0.1',
+    SMARTHOST_SUBMISSION_PORT: '0', SMARTHOST_SMTPS_PORT: '0', SMARTHOST_ALT_PORT: '0', SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(refused),
+    SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-wrong-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+  };
+  const opts = { timeoutMs: 1000, mxProbeDomain: 'probe.test', progress: silent };
+  const routeTitles = (r: Report) => r.sections.map((s) => s.title).filter((x) => /^rout/.test(x));
+
+  const listed = await selfCheck({ ...env, SMARTHOST_ROUTE: 'resend,postmark' }, opts);
+  assert.equal(listed.ok, false);
+  assert.match(checks(listed, /^configuration/)[0]!.summary, /, route resend, postmark$/);
+  assert.deepEqual(routeTitles(listed), ['routing', 'route: resend (through resend over plain HTTP on loopback)', 'route: postmark (through postmark over plain HTTP on loopback)']);
+  assert.deepEqual(checks(listed, /^routing$/).map((c) => [c.status, c.summary]), [['info', 'default: resend, postmark']]);
+  assert.deepEqual(checks(listed, /^route: resend/).map((c) => [c.status, c.summary]), [['ok', 'API key accepted (domains: example.com verified)']]);
+  const pm = checks(listed, /^route: postmark/);
+  assert.deepEqual(pm.map((c) => [c.status, c.summary]), [['fail',
+    'the Postmark server token was refused (HTTP 401: The Server Token you provided in the X-Postmark-Server-Token request header was invalid.)']]);
+  assert.equal(pm[0]!.hint, 'check the postmark settings (SMARTHOST_POSTMARK_*) and that this host reaches its API');
+
+  // auto: port 25 refuses, Postmark's token is wrong, Resend works — mail leaves through Resend, so the others only warn.
+  const auto = await selfCheck({ ...env, SMARTHOST_ROUTE: 'auto' }, opts);
+  assert.equal(auto.ok, true, JSON.stringify(auto.sections.filter((s) => s.checks.some((c) => c.status === 'fail'))));
+  assert.deepEqual(checks(auto, /^routing$/).map((c) => c.summary), ['default: auto', 'auto probes, in order: mx, resend, postmark']);
+  assert.deepEqual(routeTitles(auto), ['routing', 'route: MX delivery (port ' + refused + '), tried with probe.test',
+    'route: resend (through resend over plain HTTP on loopback)', 'route: postmark (through postmark over plain HTTP on loopback)']);
+  const connect = checks(auto, /^route: MX delivery/).find((c) => c.id === 'connect')!;
+  assert.equal(connect.status, 'warn');
+  assert.match(connect.hint!, /SMARTHOST_ROUTE=auto skips this route while it fails$/);
+  assert.equal(checks(auto, /^route: postmark/)[0]!.status, 'warn');
+  assert.deepEqual([resend.requests.length, postmark.requests.length], [0, 0], 'checks send no mail');
 });

@@ -5,7 +5,9 @@
 // the recipient to Postmark; an invalid recipient bounces without trying Postmark.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { builtinRoutes, type TransportRegistry } from '../../src/delivery/routing/registry.ts';
+import { smarthostCli } from '../helpers/cli-run.ts';
 import { answers, startFakeProvider, type FakeProvider } from '../helpers/fake-providers.ts';
 import { startTestSmarthost, TEST_PASSWORD, TEST_USER, type TestSmarthost } from '../helpers/smarthost.ts';
 import { requireProgram, run } from '../helpers/run.ts';
@@ -82,6 +84,17 @@ test('swaks → smarthost → Resend answers 500 → the recipient fails over to
   assert.match(delivered.providerMessageId ?? '', /^[0-9a-f-]{36}$/);
   assert.match(await (await fetch(`http://127.0.0.1:${relay.ports.http}/metrics`)).text(),
     /smarthost_route_failovers_total\{from="resend",to="postmark"\} 1/);
+
+  // Each try, with the provider's message id where there is one, in the log, the API and `queue show`.
+  const pmId = delivered.providerMessageId!;
+  assert.deepEqual(relay.logs.filter((l) => l.event === 'delivery' && l.msg_id === id).map((l) => [l.transport, l.status, l.provider_msg_id]),
+    [['resend', 'failover', undefined], ['postmark', 'delivered', pmId]]);
+  const { key } = await createApiKey(relay.store, 'ops', ['example.com']);
+  const api = (await (await fetch(`http://127.0.0.1:${relay.ports.http}/emails/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as
+    { events: { type: string; route?: string; provider_message_id?: string }[] };
+  assert.deepEqual(api.events.filter((e) => e.route).map((e) => [e.type, e.route, e.provider_message_id]), [['attempt', 'resend', undefined], ['delivered', 'postmark', pmId]]);
+  const show = await smarthostCli(['queue', 'show', id], { SMARTHOST_DATA_DIR: relay.config.dataDir });
+  assert.match(show.stdout, new RegExp(`\\tdelivered\\tuser@example\\.org\\tpostmark\\tpostmark \\(${new URL(postmark.url).host.replace(/\./g, '\\.')}\\)\\tTLSv1\\.[23]\\tid ${pmId}\\t250 2\\.0\\.0 `));
 });
 
 test('a 429 from Resend fails over too; an invalid recipient (422) bounces at once and Postmark is never asked', async (t) => {
@@ -98,4 +111,91 @@ test('a 429 from Resend fails over too; an invalid recipient (422) bounces at on
     [['bounced', '550 5.1.1 Resend refused the recipient (HTTP 422): Invalid `to` field.']]);
   assert.equal(postmark.requests.length, 1, 'Postmark was not asked for the bounced recipient');
   assert.deepEqual([resend.problems, postmark.problems], [[], []]);
+});
+
+test('Retry-After end to end: Resend alone answers 429 with Retry-After 3600, so the scheduler waits an hour, not the 1 s back-off', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const routes: TransportRegistry = { ...builtinRoutes, resend: { ...builtinRoutes.resend!, create: (config, ctx) => builtinRoutes.resend!.create(config, { ...ctx, providerCa: resend.ca }) } };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url, SMARTHOST_RETRY_INITIAL: '1s',
+  }, { routes });
+  resend.queue(answers.throttle('resend', '3600'));
+  const before = Date.now();
+  const id = await swaksSubmit(relay, 'user@example.org');
+  const r = await waitFor('the throttled attempt recorded', async () => {
+    const rcpt = (await relay.store.getMessageSummary(id))!.recipients[0]!;
+    return rcpt.status === 'deferred' && rcpt;
+  });
+  assert.equal(r.lastReply, '451 4.7.0 Resend rate limit (HTTP 429): rate limit exceeded');
+  assert.ok(r.nextAttemptAt >= before + 3600_000, `next attempt ${r.nextAttemptAt - before} ms after submission`);
+  const line = relay.logs.find((l) => l.event === 'delivery' && l.status === 'deferred');
+  assert.equal(Date.parse(String(line?.next_attempt)), r.nextAttemptAt, 'the log line says when');
+  // The scheduler polls every few hundred ms: with the 1 s back-off it would have tried again by now.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.equal(resend.requests.length, 1);
+});
+
+test('Retry-After survives failover: Resend throttles for an hour, Postmark answers 500, so the next attempt (from Resend again) waits the hour', async (t) => {
+  const { relay, resend, postmark } = await rig(t);
+  resend.queue(answers.throttle('resend', '3600'));
+  postmark.queue(answers.serverError('postmark'));
+  const before = Date.now();
+  const id = await swaksSubmit(relay, 'user@example.org');
+  const r = await waitFor('the attempt recorded', async () => {
+    const rcpt = (await relay.store.getMessageSummary(id))!.recipients[0]!;
+    return rcpt.status === 'deferred' && rcpt;
+  });
+  assert.equal(r.lastReply, '451 4.3.0 Postmark API error (HTTP 500): internal server error');
+  assert.ok(r.nextAttemptAt >= before + 3600_000, `next attempt ${r.nextAttemptAt - before} ms after submission`);
+  const tries = (await relay.store.listEvents(id)).filter((e) => e.type === 'attempt' || e.type === 'deferred').map((e) => [e.type, e.route, e.reply?.code]);
+  assert.deepEqual(tries, [['attempt', 'resend', 451], ['deferred', 'postmark', 451]]);
+  assert.deepEqual([resend.requests.length, postmark.requests.length], [1, 1]);
+});
+
+test('failover never double-sends: Resend takes the request and the answer is lost, so Postmark is not asked; the retry asks Resend again with the same key', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of ['resend', 'postmark'])
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'resend,postmark', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
+  }, { routes });
+  resend.queue(answers.lostAnswer());
+  const id = await swaksSubmit(relay, 'user@example.org');
+
+  const summary = await settled(relay, id);
+  assert.deepEqual(summary.recipients.map((r) => r.status), ['delivered']);
+  assert.equal(postmark.requests.length, 0, 'Postmark was never asked: Resend may already have sent it');
+  assert.equal(resend.requests.length, 2);
+  assert.equal(resend.requests[1]!.headers['idempotency-key'], resend.requests[0]!.headers['idempotency-key']);
+  const tries = (await relay.store.listEvents(id)).filter((e) => ['attempt', 'deferred', 'delivered'].includes(e.type)).map((e) => [e.type, e.route, e.reply?.enhanced]);
+  assert.deepEqual(tries, [['deferred', 'resend', '4.4.2'], ['delivered', 'resend', '2.0.0']]);
+  assert.deepEqual([resend.problems, postmark.problems], [[], []]);
+});
+
+test('an answer lost on the second route: the next attempt starts there, not at the first route, which would send a second copy', async (t) => {
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
+  const routes: TransportRegistry = { ...builtinRoutes };
+  for (const name of ['resend', 'postmark'])
+    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
+  const relay = await startTestSmarthost(t, {
+    SMARTHOST_ROUTE: 'postmark,resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
+    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
+  }, { routes });
+  postmark.queue(answers.serverError('postmark'));
+  resend.queue(answers.lostAnswer());
+  const id = await swaksSubmit(relay, 'user@example.org');
+
+  const summary = await settled(relay, id);
+  assert.deepEqual(summary.recipients.map((r) => r.status), ['delivered']);
+  assert.equal(postmark.requests.length, 1, 'Postmark is not asked again while Resend may have sent it');
+  assert.equal(resend.requests.length, 2);
+  assert.equal(resend.requests[1]!.headers['idempotency-key'], resend.requests[0]!.headers['idempotency-key']);
+  const tries = (await relay.store.listEvents(id)).filter((e) => ['attempt', 'deferred', 'delivered'].includes(e.type)).map((e) => [e.type, e.route, e.reply?.code]);
+  assert.deepEqual(tries, [['attempt', 'postmark', 451], ['deferred', 'resend', 451], ['delivered', 'resend', 250]]);
 });

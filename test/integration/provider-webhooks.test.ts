@@ -305,3 +305,84 @@ test('mailgun: signed failed/permanent bounces; replayed tokens and old timestam
   const unknown = JSON.stringify({ signature: signature(), 'event-data': { event: 'complained', id: 'x1', recipient: 'alice@example.com', message: { headers: { 'message-id': 'nope@x' } } } });
   assert.equal((await post(sh, 'mailgun', unknown)).json.status, 'ignored');
 });
+
+test('resend: email.suppressed bounces and suppresses the address; email.failed bounces without suppressing it', async (t) => {
+  const sh = await start(t);
+  const signer = new Webhook(RESEND_SECRET);
+  const signed = (svixId: string, payload: string, at = new Date()) => ({
+    'svix-id': svixId, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signer.sign(svixId, at, payload),
+  });
+  const suppressedId = 'bf6a7576-c02d-4585-8b0e-8c936091884c';
+  const failedId = '56761188-7520-42d8-8898-ff6fc54ce618';
+  const suppressedMsg = await seedProviderDelivery(sh.store, { route: 'resend', providerMessageId: suppressedId, recipients: ['gone@example.org'] });
+  const failedMsg = await seedProviderDelivery(sh.store, { route: 'resend', providerMessageId: failedId, recipients: ['fine@example.org'] });
+  // resend.com/docs/webhooks/emails/suppressed: the common email envelope; `suppressed` carries Resend's words.
+  const suppressed = JSON.stringify({
+    type: 'email.suppressed', created_at: '2025-12-29T19:22:57.316Z',
+    data: {
+      created_at: '2025-12-29 19:22:57.316919+00', email_id: suppressedId, from: 'Resend <onboarding@resend.dev>', to: ['gone@example.org'], subject: 'Hello world',
+      suppressed: { message: 'This email address is on your suppression list because it previously bounced.', type: 'OnAccountSuppressionList' },
+    },
+  });
+  // resend.com/docs/webhooks/emails/failed
+  const failed = JSON.stringify({
+    type: 'email.failed', created_at: '2024-11-22T23:41:12.126Z',
+    data: {
+      broadcast_id: '8b146471-e88e-4322-86af-016cd36fd216', created_at: '2024-11-22T23:41:11.894719+00:00', email_id: failedId,
+      from: 'Acme <onboarding@resend.dev>', to: ['fine@example.org'], subject: 'Sending this example', template_id: '43f68331-0622-4e15-8202-246a0388854b',
+      failed: { reason: 'reached_daily_quota' }, tags: { category: 'confirm_email' },
+    },
+  });
+
+  assert.deepEqual((await post(sh, 'resend', suppressed, signed('msg_s', suppressed))).json,
+    { status: 'applied', events: [{ id: 'msg_s', recipient: 'gone@example.org', kind: 'suppressed', result: 'applied' }] });
+  const gone = await state(sh.store, suppressedMsg);
+  assert.deepEqual(gone.recipients, [['gone@example.org', 'bounced']]);
+  assert.deepEqual(gone.events.slice(-1), [['bounced', 'gone@example.org', 'resend', '550 5.7.1']]);
+  assert.equal((await sh.store.listEvents(suppressedMsg)).at(-1)!.detail, 'Resend did not send: the address is on its suppression list');
+  assert.deepEqual(gone.suppressions,
+    [['gone@example.org', 'resend suppression list: 550 5.7.1 This email address is on your suppression list because it previously bounced.']]);
+
+  assert.deepEqual((await post(sh, 'resend', failed, signed('msg_f', failed))).json,
+    { status: 'applied', events: [{ id: 'msg_f', recipient: 'fine@example.org', kind: 'failed', result: 'applied' }] });
+  const fine = await state(sh.store, failedMsg);
+  assert.deepEqual(fine.recipients, [['fine@example.org', 'bounced']]);
+  assert.deepEqual((await sh.store.getMessageSummary(failedMsg))!.recipients[0]!.lastReply, '554 5.0.0 reached_daily_quota');
+  assert.equal((await sh.store.listEvents(failedMsg)).at(-1)!.detail, 'Resend did not send it; not suppressed');
+  assert.deepEqual(fine.suppressions.map(([a]) => a), ['gone@example.org'], 'a quota failure says nothing about the address');
+});
+
+test('sendgrid: dropped for a bounced, spam-reporting or invalid address suppresses it; dropped as unsubscribed or for content does not', async (t) => {
+  const sh = await start(t);
+  const xMessageId = '14c5d75ce93.dfd.64b470';
+  const rcpts = ['bounced@test.com', 'reported@test.com', 'invalid@test.com', 'unsubscribed@test.com', 'content@test.com'];
+  const id = await seedProviderDelivery(sh.store, { route: 'sendgrid', providerMessageId: xMessageId, recipients: rcpts });
+  // twilio.com/docs/sendgrid/for-developers/tracking-events/event#dropped; reasons from docs.sendgrid.com/glossary/drops
+  const dropped = (email: string, reason: string, n: number) => ({
+    email, timestamp: 1513299569, 'smtp-id': '<14c5d75ce93.dfd.64b470@ismtpd-555>', event: 'dropped', category: 'cat facts',
+    sg_event_id: `zmzJhfJgAfUSOW80yEbPyw${n}`, sg_message_id: `${xMessageId}.filter0001.16648.5515E0B88.0`, reason,
+  });
+  const batch = JSON.stringify([
+    dropped('bounced@test.com', 'Bounced Address', 1), dropped('reported@test.com', 'Spam Reporting Address', 2), dropped('invalid@test.com', 'Invalid', 3),
+    dropped('unsubscribed@test.com', 'Unsubscribed Address', 4), dropped('content@test.com', 'Spam Content', 5),
+  ]);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const res = await post(sh, 'sendgrid', batch, {
+    'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
+    'X-Twilio-Email-Event-Webhook-Signature': sign('sha256', Buffer.from(timestamp + batch), sendgridKeys.privateKey).toString('base64'),
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual((res.json.events as { recipient: string; kind: string; result: string }[]).map((e) => [e.recipient, e.kind, e.result]), [
+    ['bounced@test.com', 'suppressed', 'applied'], ['reported@test.com', 'suppressed', 'applied'], ['invalid@test.com', 'suppressed', 'applied'],
+    ['unsubscribed@test.com', 'failed', 'applied'], ['content@test.com', 'failed', 'applied'],
+  ]);
+  const after = await state(sh.store, id);
+  assert.deepEqual(after.recipients, rcpts.map((r) => [r, 'bounced']), 'none of them was sent');
+  assert.deepEqual(after.suppressions, [
+    ['bounced@test.com', 'sendgrid suppression list: 550 5.7.1 Bounced Address'],
+    ['invalid@test.com', 'sendgrid suppression list: 550 5.7.1 Invalid'],
+    ['reported@test.com', 'sendgrid suppression list: 550 5.7.1 Spam Reporting Address'],
+  ]);
+  assert.deepEqual((await sh.store.getMessageSummary(id))!.recipients.map((r) => r.lastReply).slice(3),
+    ['554 5.0.0 Unsubscribed Address', '554 5.0.0 Spam Content']);
+});

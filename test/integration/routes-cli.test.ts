@@ -1,12 +1,13 @@
 // `smarthost routes` as an operator runs it: the routing table, then one line per
 // route with OK/FAIL and why, against real servers on loopback; exit 1 on a FAIL.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/child-smarthost.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
+import { startFakeProvider } from '../helpers/fake-providers.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const creds = { user: 'relay-user', pass: 'relay-pass' };
@@ -57,4 +58,31 @@ test('smarthost routes and serve: a route that is named but not configured is a 
     assert.equal(r.stderr, expected, command);
     assert.equal(r.code, 2, command);
   }
+});
+
+test('smarthost routes with providers: an accepted key is OK, a refused one FAILs with the provider\'s words, exit 1', async (t) => {
+  // Resend over real HTTPS (the CLI trusts the test CA through NODE_EXTRA_CA_CERTS), Postmark over plain http on loopback.
+  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
+  const postmark = await startFakeProvider('postmark', t, { key: 'pm-right-token', plain: true });
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-routes-'));
+  writeFileSync(join(dir, 'ca.pem'), resend.ca);
+  const env = (postmarkToken: string) => ({
+    SMARTHOST_DATA_DIR: dir, SMARTHOST_HOSTNAME: 'relay.test', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    SMARTHOST_ROUTE: 'resend,postmark', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
+    SMARTHOST_POSTMARK_SERVER_TOKEN: postmarkToken, SMARTHOST_POSTMARK_API_URL: postmark.url,
+  });
+  const head = ['routing table', '  default: resend, postmark', 'checks', '  OK    resend    API key accepted (domains: example.com verified) — delivering through resend over HTTPS'];
+
+  const refused = await runCli(['routes'], env('pm-wrong-token'));
+  assert.equal(refused.stdout, [
+    ...head,
+    '  FAIL  postmark  the Postmark server token was refused (HTTP 401: The Server Token you provided in the X-Postmark-Server-Token request header was invalid.)',
+    '',
+  ].join('\n'));
+  assert.equal(refused.code, 1);
+
+  const accepted = await runCli(['routes'], env('pm-right-token'));
+  assert.equal(accepted.stdout, [...head, '  OK    postmark  server token accepted (server "smarthost test") — delivering through postmark over plain HTTP on loopback', ''].join('\n'));
+  assert.equal(accepted.code, 0);
+  assert.deepEqual([resend.requests.length, postmark.requests.length, resend.problems, postmark.problems], [0, 0, [], []], 'a check sends no mail');
 });

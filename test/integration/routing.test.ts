@@ -9,7 +9,7 @@ import { startDnsServer } from '../helpers/dns-server.ts';
 import { startFakeMx, type FakeMx } from '../helpers/fake-mx.ts';
 import { freePort } from '../helpers/ports.ts';
 import { scriptedTransport, startRoutedSmarthost } from '../helpers/routed-smarthost.ts';
-import type { TestSmarthost } from '../helpers/smarthost.ts';
+import { TEST_PASSWORD, TEST_USER, type TestSmarthost } from '../helpers/smarthost.ts';
 import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -155,4 +155,22 @@ test('a recipient the first route delivered is recorded before anything about th
   assert.ok(refused);
   assert.deepEqual(primary.calls.map((c) => c.rcpts), [['a@example.org', 'b@example.org'], ['b@example.org']], 'a@ went out once');
   assert.deepEqual(secondary.calls.map((c) => c.rcpts), [['b@example.org']]);
+});
+
+test('rules: a sender domain rule routes that sender\'s mail through its own failover list, whatever the recipient', async (t) => {
+  const standard = scriptedTransport('standard', () => '250 2.0.0 Accepted by standard');
+  const billing = scriptedTransport('billing', () => '451 4.3.0 billing route down');
+  const backup = scriptedTransport('backup', () => '250 2.0.0 Accepted by backup');
+  const s = await startRoutedSmarthost(t, {
+    route: ['standard'], rules: [{ senderDomain: ['billing.example.com'], routes: ['billing', 'backup'] }], transports: { standard, billing, backup },
+    env: { SMARTHOST_USERS: `${TEST_USER}:${TEST_PASSWORD}:example.com;billing.example.com` },
+  });
+  const invoice = await submit(s.ports.submission, { from: 'invoice@billing.example.com', to: ['a@example.org'] });
+  const hello = await submit(s.ports.submission, { from: 'app@example.com', to: ['a@example.org'] });
+  await waitFor('both delivered', async () =>
+    (await statusOf(s, invoice))['a@example.org'] === 'delivered' && (await statusOf(s, hello))['a@example.org'] === 'delivered');
+  assert.deepEqual([billing.calls.map((c) => c.messageId), backup.calls.map((c) => c.messageId), standard.calls.map((c) => c.messageId)],
+    [[invoice], [invoice], [hello]]);
+  assert.deepEqual(await tries(s, invoice, 'a@example.org'),
+    ['attempt billing 451 4.3.0 billing route down', 'delivered backup 250 2.0.0 Accepted by backup']);
 });

@@ -90,7 +90,7 @@ export function registerDoctor(program: Command): void {
         config = undefined; // the route is then unknown; sendingRoute says so
       }
       const dnsServers = o.dns ? o.dns.split(',').map((s) => s.trim()).filter(Boolean) : (config?.dnsServers ?? []);
-      const { route, problem } = await sendingRoute(config, o.ip, dnsServers, g.timeout);
+      const { route, problem } = await sendingRoute(config, o.ip, dnsServers, g.timeout, domain);
       const selectors = o.selector.length ? o.selector : await knownSelectors(config, domain);
       print(await doctorDns(domain, { dnsServers, timeoutMs: g.timeout, selectors, route, routeProblem: problem, progress: progressFor(g) }), g);
     });

@@ -41,7 +41,7 @@ export function registerQueue(program: Command): void {
         console.log(`  ${r.address}\t${r.status}\tattempts=${r.attempts}${r.status === 'deferred' ? `\tnext=${new Date(r.nextAttemptAt).toISOString()}` : ''}${r.lastReply ? `\t${r.lastReply}` : ''}`);
       console.log('events:');
       for (const e of await store.listEvents(id))
-        console.log(`  ${new Date(e.at).toISOString()}\t${e.type}\t${e.recipient ?? ''}\t${[e.route, e.relay, e.tls, e.reply && formatReply(e.reply), e.category && `(${e.category})`, e.detail].filter(Boolean).join('\t')}`);
+        console.log(`  ${new Date(e.at).toISOString()}\t${e.type}\t${e.recipient ?? ''}\t${[e.route, e.relay, e.tls, e.providerMessageId && `id ${e.providerMessageId}`, e.reply && formatReply(e.reply), e.category && `(${e.category})`, e.detail].filter(Boolean).join('\t')}`);
     }),
   );
 

@@ -4,20 +4,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/load.ts';
 import { checkRoute } from '../../delivery/routing/check-route.ts';
-import { AUTO, buildRouteTable, type RouteTable } from '../../delivery/routing/route-table.ts';
-import type { RouteRule } from '../../delivery/routing/rules.ts';
+import { buildRouteTable, describeTable, type RouteTable } from '../../delivery/routing/route-table.ts';
 import { loadConfigOrExit } from '../with-store.ts';
-
-const ruleText = (r: RouteRule) =>
-  [r.recipientDomain && `recipient ${r.recipientDomain.join(', ')}`, r.senderDomain && `sender ${r.senderDomain.join(', ')}`].filter(Boolean).join(' and ');
-
-/** The table in a few lines: default list, rules in order, what auto probes. */
-export function describeTable(table: RouteTable): string[] {
-  const lines = [`default: ${table.default.join(', ')}`];
-  table.rules.forEach((r, i) => lines.push(`rule ${i + 1}: ${ruleText(r)} → ${r.routes.join(', ')}`));
-  if (table.autoCandidates) lines.push(`${AUTO} probes, in order: ${table.autoCandidates.join(', ')}`);
-  return lines;
-}
 
 export function registerRoutes(program: Command): void {
   program

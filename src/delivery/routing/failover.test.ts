@@ -45,3 +45,9 @@ test('which replies end the attempt and which hand the recipient to the next rou
   ];
   for (const [kind, line, expected] of table) assert.equal(failoverDecision(outcome(kind, line)), expected, line);
 });
+
+test('an answer lost after the request was sent stays on its route: another route could send a second copy', () => {
+  const lost = { ...outcome('deferred', '451 4.4.2 Resend API: no complete answer within 30000 ms'), inDoubt: true } as RecipientOutcome;
+  assert.equal(failoverDecision(lost), 'wait');
+  assert.equal(failoverDecision(outcome('deferred', '451 4.4.2 Resend API: no complete answer within 30000 ms')), 'next');
+});

@@ -5,8 +5,11 @@
 // every route and bounces at once.
 import type { RecipientOutcome } from '../outcome.ts';
 
-/** 'deliver' and 'bounce' end the attempt; 'next' hands the recipient to the next route. */
-export type FailoverDecision = 'deliver' | 'next' | 'bounce';
+/**
+ * 'deliver' and 'bounce' end the attempt; 'next' hands the recipient to the next route; 'wait' ends the
+ * attempt deferred on this route, which the next attempt asks again (with the same idempotency key).
+ */
+export type FailoverDecision = 'deliver' | 'next' | 'wait' | 'bounce';
 
 // Receivers refuse a sending host or its IP reputation with 5.7.x and words like
 // these (Spamhaus/Barracuda listings, Microsoft S3150, Gmail's 550 5.7.1 reputation
@@ -21,6 +24,8 @@ export function failoverDecision(outcome: RecipientOutcome): FailoverDecision {
   if (outcome.kind === 'delivered') return 'deliver';
   // Deferred covers every transient class: connection failure or timeout, SMTP 4xx
   // (421 4.7.0 included), and a provider's 429 or 5xx, which transports map to 4.x.x.
-  if (outcome.kind === 'deferred') return 'next';
+  // An answer lost after the whole request was sent: the route may have delivered, and another route
+  // would then send a second copy. Only this route, asked again with the same key, can tell.
+  if (outcome.kind === 'deferred') return outcome.inDoubt ? 'wait' : 'next';
   return isBlockReply(outcome) ? 'next' : 'bounce';
 }

@@ -64,6 +64,7 @@ function providerRoute(name: ProviderName): RouteKind {
     create: (config, ctx) => createProviderTransport(name, config.providers[name]!, {
       timeoutMs: config.providerTimeout, ...(ctx.providerCa && { ca: ctx.providerCa }),
     }),
-    describe: () => `through ${name} over HTTPS`,
+    // Plain http is allowed on loopback only (tests, a local proxy): say so rather than claim HTTPS.
+    describe: (config) => `through ${name} over ${config.providers[name]?.apiUrl?.protocol === 'http:' ? 'plain HTTP on loopback' : 'HTTPS'}`,
   };
 }

@@ -5,7 +5,7 @@ import { ConfigError } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Transport } from '../outcome.ts';
 import { builtinRoutes, type RouteContext, type TransportRegistry } from './registry.ts';
-import type { RoutingRules } from './rules.ts';
+import type { RouteRule, RoutingRules } from './rules.ts';
 
 export const AUTO = 'auto';
 
@@ -67,4 +67,15 @@ export function buildRouteTable(config: Config, registry: TransportRegistry = bu
     autoCandidates,
     describe: (name) => registry[name]?.describe(config) ?? `through ${name}`,
   };
+}
+
+const ruleText = (r: RouteRule) =>
+  [r.recipientDomain && `recipient ${r.recipientDomain.join(', ')}`, r.senderDomain && `sender ${r.senderDomain.join(', ')}`].filter(Boolean).join(' and ');
+
+/** The table in a few lines (`smarthost routes`, doctor): default list, rules in order, what auto probes. */
+export function describeTable(table: RouteTable): string[] {
+  const lines = [`default: ${table.default.join(', ')}`];
+  table.rules.forEach((r, i) => lines.push(`rule ${i + 1}: ${ruleText(r)} → ${r.routes.join(', ')}`));
+  if (table.autoCandidates) lines.push(`${AUTO} probes, in order: ${table.autoCandidates.join(', ')}`);
+  return lines;
 }

@@ -240,26 +240,30 @@ export class PostgresStore implements Store {
        FROM leased JOIN messages m ON m.id = leased.message_id ORDER BY leased.next_attempt_at, leased.id`,
       [now, limit, owner, now + leaseMs],
     );
-    return (rows as Row[]).map((r) => ({ ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number }));
+    return (rows as Row[]).map((r) => ({
+      ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
+      ...(r.resume_route !== null && { resumeRoute: r.resume_route as string }),
+    }));
   }
 
   async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
     if (updates.length === 0) return;
     // One statement, so one round trip and atomic without BEGIN/COMMIT. The
     // attempt is an event either way; the row changes only for the lease holder.
-    const ins = insertEvents(updates.map((u) => u.event), 8);
+    const ins = insertEvents(updates.map((u) => u.event), 9);
     await this.pool.query(
       `WITH u AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[])
-           AS u(id, status, attempts, next_attempt_at, last_reply, at)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[], $8::text[])
+           AS u(id, status, attempts, next_attempt_at, last_reply, at, resume_route)
        ), updated AS (
          UPDATE recipients r SET status = u.status, attempts = u.attempts, next_attempt_at = COALESCE(u.next_attempt_at, r.next_attempt_at),
-           last_reply = u.last_reply, lease_owner = NULL, lease_until = NULL, updated_at = u.at
+           last_reply = u.last_reply, resume_route = u.resume_route, lease_owner = NULL, lease_until = NULL, updated_at = u.at
          FROM u WHERE r.id = u.id AND r.lease_owner = $7
        )
        ${ins.sql}`,
       [updates.map((u) => u.recipientId), updates.map((u) => u.status), updates.map((u) => u.attempts),
-        updates.map((u) => u.nextAttemptAt ?? null), updates.map((u) => u.lastReply), updates.map((u) => u.event.at), owner, ...ins.params],
+        updates.map((u) => u.nextAttemptAt ?? null), updates.map((u) => u.lastReply), updates.map((u) => u.event.at), owner,
+        updates.map((u) => u.resumeRoute ?? null), ...ins.params],
     );
   }
 

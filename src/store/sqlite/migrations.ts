@@ -232,4 +232,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- The overview counts one type over a time window.
   CREATE INDEX events_type_time ON events(type, at);
   `,
+  `
+  -- The route a deferred recipient's next attempt starts with, when its last call there may have been sent.
+  ALTER TABLE recipients ADD COLUMN resume_route TEXT;
+  `,
 ];

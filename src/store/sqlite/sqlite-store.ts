@@ -129,20 +129,23 @@ export class SqliteStore implements Store {
       ).all(now, now, limit) as Row[];
       const lease = this.db.prepare('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(owner, now + leaseMs, r.id);
-      return rows.map((r) => ({ ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number }));
+      return rows.map((r) => ({
+        ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
+        ...(r.resume_route !== null && { resumeRoute: r.resume_route as string }),
+      }));
     })();
   }
 
   async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
     const update = this.db.prepare(
-      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?,
+      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
        lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
     );
     const insertEvent = this.eventInserter();
     this.db.transaction(() => {
       for (const u of updates) {
         // The attempt is recorded as an event either way; the state only by the lease holder.
-        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId, owner);
+        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.resumeRoute ?? null, u.event.at, u.recipientId, owner);
         insertEvent(u.event);
       }
     })();

@@ -31,7 +31,9 @@ export async function sendCall(
   } catch (err) {
     if (!(err instanceof HttpFailure)) throw err;
     const v = failureVerdict(ctx.label, err);
-    return rcpts.map((r) => outcome(r, v, detailOf(ctx.name, req.url)));
+    // A shutdown's abort is retried on this route anyway; any other loss after sending leaves the result unknown.
+    const inDoubt = err.requestSent && err.kind !== 'aborted';
+    return rcpts.map((r) => ({ ...outcome(r, v, detailOf(ctx.name, req.url)), ...(inDoubt && { inDoubt }) }) as RecipientOutcome);
   }
   const answer = interpret(res);
   const detail = detailOf(ctx.name, req.url, res);

@@ -33,6 +33,11 @@ export type FailureKind = 'timeout' | 'aborted' | 'dns' | 'refused' | 'tls' | 'n
 
 /** The request got no HTTP answer; `kind` decides the reply's enhanced code. */
 export class HttpFailure extends Error {
+  /**
+   * The whole request had been handed to the network when it failed: the provider may
+   * have acted on it (sent the mail) with only its answer lost.
+   */
+  requestSent = false;
   constructor(readonly kind: FailureKind, message: string, options?: ErrorOptions) {
     super(message, options);
   }
@@ -55,6 +60,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const deadline = AbortSignal.timeout(opts.timeoutMs);
       const signal = AbortSignal.any([req.signal, deadline]);
       if (signal.aborted) return reject(abortFailure(deadline, opts.timeoutMs));
+      // 'finish': the last byte of the request went to the operating system.
+      let sent = false;
+      const fail = (f: HttpFailure) => {
+        f.requestSent = sent;
+        reject(f);
+      };
       const send = secure ? httpsRequest : httpRequest;
       const cr = send(req.url, {
         method: req.method,
@@ -75,12 +86,13 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         res.on('end', () => {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY), ...(tls && { tls }) });
         });
-        res.on('error', (err) => reject(classify(err, signal, deadline, opts.timeoutMs)));
+        res.on('error', (err) => fail(classify(err, signal, deadline, opts.timeoutMs)));
         res.on('close', () => {
-          if (!res.complete) reject(classify(new Error('connection closed before the answer was complete'), signal, deadline, opts.timeoutMs));
+          if (!res.complete) fail(classify(new Error('connection closed before the answer was complete'), signal, deadline, opts.timeoutMs));
         });
       });
-      cr.on('error', (err) => reject(classify(err, signal, deadline, opts.timeoutMs)));
+      cr.on('finish', () => (sent = true));
+      cr.on('error', (err) => fail(classify(err, signal, deadline, opts.timeoutMs)));
       cr.end(req.body);
     });
   }

@@ -22,6 +22,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export const eventJson = (e: StoredEvent) => ({
   id: e.id, type: e.type, message_id: e.messageId, recipient: e.recipient, at: iso(e.at),
   ...(e.route && { route: e.route }), ...(e.relay && { relay: e.relay }), ...(e.tls && { tls: e.tls }),
+  ...(e.providerMessageId && { provider_message_id: e.providerMessageId }),
   ...(e.reply && { reply: formatReply(e.reply) }), ...(e.category && { category: e.category }),
   ...(e.attempt && { attempt: e.attempt }), ...(e.detail && { detail: e.detail }),
 });
