@@ -146,6 +146,8 @@ export interface ListMessagesQuery {
   sender?: string;
   /** Only messages sent with this credential or API key (as recorded: `app`, `key:name`). */
   credential?: string;
+  /** Only messages carrying this tag (name and value exactly). */
+  tag?: Tag;
   limit: number;
   /** Cursor: messages created before this message id (ids sort by time). */
   before?: string;

@@ -48,7 +48,7 @@ test('the message list filters by status, recipient, sender and time, and pages 
   const t0 = Date.UTC(2026, 0, 10, 12);
   const old = message({ createdAt: t0 - 2 * hour, sender: 'news@example.com' });
   const mid = message({ createdAt: t0 - hour, recipients: [{ address: 'b@example.org', status: 'suppressed' }] });
-  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing' });
+  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing', tags: [{ name: 'campaign', value: 'a=b' }] });
   for (const m of [old, mid, recent]) await s.store.enqueue(m);
 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows')).text()), [recent.id, mid.id, old.id]);
@@ -56,6 +56,7 @@ test('the message list filters by status, recipient, sender and time, and pages 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?recipient=B@example.org')).text()), [mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?sender=news@example.com')).text()), [recent.id, old.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=key:billing')).text()), [recent.id]);
+  assert.deepEqual(idsIn(await (await get(`/ui/messages/rows?tag=${encodeURIComponent('campaign=a=b')}`)).text()), [recent.id]);
   // Times as the viewer typed them in UTC+1 (getTimezoneOffset -60): 12:30 local is 11:30 UTC.
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?since=2026-01-10T11:30&tz=-60')).text()), [recent.id, mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?until=2026-01-10T11:30&tz=0')).text()), [mid.id, old.id]);
@@ -69,9 +70,9 @@ test('the message list filters by status, recipient, sender and time, and pages 
   assert.equal(new URLSearchParams(next).get('sender'), 'bulk@example.com');
   assert.equal(idsIn(await (await get(`/ui/messages/rows?${next}`)).text()).length, 5);
 
-  const bad = await (await get('/ui/messages?status=lost&since=yesterday')).text();
+  const bad = await (await get('/ui/messages?status=lost&since=yesterday&tag=campaign')).text();
   assert.ok(bad.includes('Some filters were not understood (status: use one of queued, deferred, delivered, bounced, expired, suppressed, sandboxed; '
-    + 'since: times look like 2026-11-25T14:30); showing all messages.'), bad);
+    + 'tag: tags look like name=value; since: times look like 2026-11-25T14:30); showing all messages.'), bad);
 });
 
 test('a message: raw download, retry now, unsuppress and suppress a recipient, delete; a missing one is a plain 404', async (t) => {

@@ -175,6 +175,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX admin_sessions_seen ON admin_sessions(last_seen_at);
   CREATE INDEX messages_sender ON messages(lower(sender), id);
   CREATE INDEX messages_credential ON messages(credential, id);
+  CREATE INDEX messages_tags ON messages USING gin (tags jsonb_path_ops);
   -- The overview counts one type over a time window.
   CREATE INDEX events_type_time ON events(type, at);
   `,

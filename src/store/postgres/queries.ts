@@ -32,10 +32,12 @@ export class PostgresQueries {
     const filters: string[] = [];
     if (q.status) filters.push(`status = ${arg(q.status)}`);
     if (q.recipient) filters.push(`lower(address) = lower(${arg(q.recipient)})`);
-    // Sender and credential are columns of messages (indexes messages_sender, messages_credential); with recipient filters they join in.
+    // Sender, credential and tags are columns of messages (indexes messages_sender, messages_credential, messages_tags);
+    // with recipient filters they join in.
     const sender = [
       ...(q.sender === undefined ? [] : [`lower(sender) = lower(${arg(q.sender)})`]),
       ...(q.credential === undefined ? [] : [`credential = ${arg(q.credential)}`]),
+      ...(q.tag === undefined ? [] : [`tags @> ${arg(JSON.stringify([{ name: q.tag.name, value: q.tag.value }]))}::jsonb`]),
     ];
     const limit = arg(q.limit);
     const where = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');

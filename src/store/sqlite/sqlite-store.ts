@@ -173,10 +173,17 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (q.status) filters.push('status = ?'), args.push(q.status);
     if (q.recipient) filters.push('address = ? COLLATE NOCASE'), args.push(q.recipient);
-    // Sender and credential are columns of messages (indexes messages_sender, messages_credential); with recipient filters they join in.
-    const ofMessage = [...(q.sender === undefined ? [] : ['AND sender = ? COLLATE NOCASE']), ...(q.credential === undefined ? [] : ['AND credential = ?'])];
-    const sender = ofMessage.join(' ');
-    const senderArgs = [...(q.sender === undefined ? [] : [q.sender]), ...(q.credential === undefined ? [] : [q.credential])];
+    // Sender, credential and tags are columns of messages (indexes messages_sender, messages_credential; tags are
+    // JSON, read newest first until the page is full); with recipient filters they join in.
+    const ofMessage: [string, unknown[]][] = [
+      ...(q.sender === undefined ? [] : [['AND sender = ? COLLATE NOCASE', [q.sender]] as [string, unknown[]]]),
+      ...(q.credential === undefined ? [] : [['AND credential = ?', [q.credential]] as [string, unknown[]]]),
+      ...(q.tag === undefined ? [] : [[
+        `AND EXISTS (SELECT 1 FROM json_each(tags) t WHERE json_extract(t.value, '$.name') = ? AND json_extract(t.value, '$.value') = ?)`,
+        [q.tag.name, q.tag.value]] as [string, unknown[]]]),
+    ];
+    const sender = ofMessage.map(([sql]) => sql).join(' ');
+    const senderArgs = ofMessage.flatMap(([, a]) => a);
     const range = [q.before ?? '~', q.after ?? ''];
     const rows = (
       filters.length
