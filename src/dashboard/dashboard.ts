@@ -13,6 +13,7 @@ import { assetRoutes } from './assets.ts';
 import { refuse } from './refuse.ts';
 import { liveRoutes } from './live.ts';
 import { connectRoutes } from './routes/connect-routes.ts';
+import { keyRoutes } from './routes/key-routes.ts';
 import { loginRoutes } from './routes/login-routes.ts';
 import { messageRoutes } from './routes/message-routes.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
@@ -69,6 +70,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     overviewRoutes(ui, deps);
     messageRoutes(ui, deps);
     suppressionRoutes(ui, deps);
+    keyRoutes(ui, deps);
     connectRoutes(ui, deps);
     liveRoutes(ui, deps);
   }, { prefix: '/ui' });

@@ -201,3 +201,38 @@ test('readable at phone width, in the dark theme', { skip }, async (t) => {
   await screenshot(page, 'phone-messages');
   assert.deepEqual(errors, []);
 });
+
+test('create an API key and see its secret once; revoke it and the API refuses it; disable a credential', { skip }, async (t) => {
+  const { browser, s, base } = await startAll(t);
+  const { page, errors } = await logIn(browser, base);
+  await page.getByRole('link', { name: 'Keys' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('billing-app');
+  await page.getByLabel('May send from', { exact: true }).fill('example.com');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = (await page.locator('#new-key').innerText()).trim();
+  assert.match(secret, /^sh_[A-Za-z0-9_-]{43}$/);
+  await screenshot(page, 'keys-created');
+  const sendWith = (key: string) => fetch(`${base}/emails`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: 'app@example.com', to: 'reader@example.org', subject: 'with the new key', text: 'x' }),
+  });
+  assert.equal((await sendWith(secret)).status, 200);
+
+  // Shown once: the page reached again does not hold it.
+  await page.goto(`${base}/ui/keys`);
+  assert.ok(!(await page.content()).includes(secret), 'the secret is shown again');
+  const row = page.locator('tr', { hasText: 'billing-app' });
+  page.once('dialog', (d) => void d.accept());
+  await row.getByRole('button', { name: 'Revoke billing-app' }).click();
+  await page.getByText('The API key was revoked').waitFor();
+  await row.getByText(/^revoked/).waitFor();
+  const refused = await sendWith(secret);
+  assert.equal(refused.status, 401);
+  assert.deepEqual(await refused.json(), { statusCode: 401, name: 'invalid_api_key', message: 'API key is invalid or revoked' });
+
+  await page.locator('tr[data-credential="app"]').getByRole('button', { name: 'Disable app' }).click();
+  await page.getByText('The credential was disabled').waitFor();
+  assert.equal((await s.store.getCredential('app'))?.disabled, true);
+  await screenshot(page, 'keys');
+  assert.deepEqual(errors, []);
+});

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ensureAdminPassword } from '../../src/dashboard/admin-password.ts';
+import { keyMessages } from '../../src/dashboard/routes/key-routes.ts';
 import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
 import { newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage } from '../../src/store/store.ts';
@@ -191,4 +192,25 @@ test('the overview counts the window, gives latency percentiles and explains the
   assert.match(page, /<dt>Median \(p50\)<\/dt><dd>30\.0 s<\/dd><dt>95th percentile<\/dt><dd>30\.0 s<\/dd>/);
   assert.match(page, /<td class="num">2<\/td><td><span class="status status-deferred">deferred<\/span><\/td><td><span class="category">greylist<\/span><\/td>\s*<td class="mono small">451 4\.7\.1 Greylisted, try again<\/td>\s*<td>greylisted: the receiver defers unknown senders once\. <em>nothing to do: smarthost retries, and the next attempt is normally accepted\.<\/em><\/td>/);
   assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Recipients per 5 min: accepted, delivered, deferred and bounced">/);
+});
+
+test('an API key needs a name and senders; the refusals say what to give', async (t) => {
+  const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  const { post } = await loggedIn(s);
+  for (const [fields, message] of [
+    [{ name: '', senders: 'example.com' }, keyMessages.noName],
+    [{ name: 'x', senders: ' , ' }, keyMessages.noSenders],
+    [{ name: 'x', senders: 'example.com, not a domain' }, keyMessages.badSender('not')],
+  ] as const) {
+    const res = await post('/ui/keys', fields);
+    assert.equal(res.status, 422);
+    assert.ok((await res.text()).includes(message.replace(/"/g, '&quot;')), message);
+  }
+  assert.deepEqual(await s.store.listApiKeys(), []);
+  const created = await post('/ui/keys', { name: 'ci', senders: 'example.com;app@other.org *' });
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.get('cache-control'), 'no-store');
+  assert.deepEqual((await s.store.listApiKeys()).map((k) => [k.name, k.allowedSenders]), [['ci', ['example.com', 'app@other.org', '*']]]);
+  assert.equal((await post('/ui/keys/nope/revoke')).status, 404);
+  assert.equal((await post('/ui/credentials/nobody/disable')).status, 404);
 });
