@@ -10,6 +10,7 @@ import { newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage } from '../../src/store/store.ts';
 import { createDatabase, postgresSkip } from '../helpers/postgres.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ADMIN_PASSWORD = 'dashboard actions password';
 
@@ -213,4 +214,33 @@ test('an API key needs a name and senders; the refusals say what to give', async
   assert.deepEqual((await s.store.listApiKeys()).map((k) => [k.name, k.allowedSenders]), [['ci', ['example.com', 'app@other.org', '*']]]);
   assert.equal((await post('/ui/keys/nope/revoke')).status, 404);
   assert.equal((await post('/ui/credentials/nobody/disable')).status, 404);
+});
+
+test('webhooks: bad input is refused in plain words; a failing endpoint is highlighted with its last error', async (t) => {
+  const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32', SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
+  const { get, post } = await loggedIn(s);
+  const noEvents = await post('/ui/webhooks', { url: 'http://127.0.0.1:9/x' });
+  assert.equal(noEvents.status, 422);
+  assert.match(await noEvents.text(), /Choose at least one event to send\./);
+  const notUrl = await post('/ui/webhooks', { url: 'nope', events: 'queued' });
+  assert.equal(notUrl.status, 422);
+  assert.match(await notUrl.text(), /not a URL: nope\. Correct it and add the endpoint again\./);
+  const privateUrl = await post('/ui/webhooks', { url: 'http://10.1.2.3/x', events: 'queued' });
+  assert.match(await privateUrl.text(), /10\.1\.2\.3 is a private or special address; allow it with SMARTHOST_WEBHOOK_ALLOWED_NETWORKS\./);
+
+  assert.equal((await post('/ui/webhooks', { url: 'http://127.0.0.1:9/gone', events: 'queued' })).status, 201);
+  await s.store.enqueue(message({}));
+  const [row] = await waitFor('a claimed outbox row', async () => {
+    const d = await s.store.claimWebhookDeliveries({ now: Date.now() + 10 ** 9, limit: 1, leaseMs: 60_000, owner: 'test' });
+    return d.length ? d : undefined;
+  });
+  await s.store.recordWebhookAttempt({ outboxId: row!.outboxId, owner: 'test', at: Date.now(), error: 'connect ECONNREFUSED', outcome: 'failed' });
+  const page = await (await get('/ui/webhooks')).text();
+  assert.match(page, /<article class="card webhook failing"/);
+  assert.match(page, /Failing: 1 event given up; last error: connect ECONNREFUSED\. Fix the endpoint, then replay\./);
+  const id = /data-webhook="(wh_[0-9a-f]+)"/.exec(page)![1]!;
+  const replayed = await post(`/ui/webhooks/${id}/replay`, { window: 'failed' });
+  assert.equal(replayed.headers.get('location'), '/ui/webhooks?notice=replayed');
+  assert.equal((await post(`/ui/webhooks/${id}/remove`)).headers.get('location'), '/ui/webhooks?notice=webhook-removed');
+  assert.deepEqual(await s.store.listWebhooks(), []);
 });
