@@ -7,16 +7,19 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../accept/accept.ts';
 import type { Store } from '../store/store.ts';
+import type { AddressGuard } from '../webhooks/webhooks.ts';
 import { ApiError } from '../ingress/http/errors.ts';
 import { accessCheck } from './access.ts';
 import { assetRoutes } from './assets.ts';
 import { refuse } from './refuse.ts';
 import { liveRoutes } from './live.ts';
 import { connectRoutes } from './routes/connect-routes.ts';
+import { keyRoutes } from './routes/key-routes.ts';
 import { loginRoutes } from './routes/login-routes.ts';
 import { messageRoutes } from './routes/message-routes.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
 import { suppressionRoutes } from './routes/suppression-routes.ts';
+import { webhookRoutes } from './routes/webhook-routes.ts';
 import type { SessionTimes } from './sessions.ts';
 
 export interface DashboardOptions {
@@ -33,6 +36,8 @@ export interface DashboardDeps {
   store: Store;
   accept: Accept;
   logger: Logger;
+  /** Checks webhook destinations against SMARTHOST_WEBHOOK_ALLOWED_NETWORKS. */
+  webhookGuard: AddressGuard;
   dashboard: DashboardOptions;
 }
 
@@ -69,6 +74,8 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     overviewRoutes(ui, deps);
     messageRoutes(ui, deps);
     suppressionRoutes(ui, deps);
+    keyRoutes(ui, deps);
+    webhookRoutes(ui, deps);
     connectRoutes(ui, deps);
     liveRoutes(ui, deps);
   }, { prefix: '/ui' });

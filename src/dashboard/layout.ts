@@ -5,12 +5,14 @@ import { CSRF_FIELD, CSRF_HEADER } from './access.ts';
 import { assetUrl } from './assets.ts';
 import { html, type Html } from './html.ts';
 
-export type Section = 'overview' | 'messages' | 'suppressions' | 'connect' | 'login' | 'error';
+export type Section = 'overview' | 'messages' | 'suppressions' | 'keys' | 'webhooks' | 'connect' | 'login' | 'error';
 
 const NAV: [Exclude<Section, 'login' | 'error'>, string, string][] = [
   ['overview', 'Overview', '/ui/'],
   ['messages', 'Messages', '/ui/messages'],
   ['suppressions', 'Suppressions', '/ui/suppressions'],
+  ['keys', 'Keys', '/ui/keys'],
+  ['webhooks', 'Webhooks', '/ui/webhooks'],
   ['connect', 'Connect an app', '/ui/connect'],
 ];
 
@@ -65,6 +67,12 @@ export const NOTICES: Record<string, string> = {
   suppressed: 'The address is now suppressed: nothing more will be sent to it.',
   unsuppressed: 'The address was removed from the suppression list.',
   'not-suppressed': 'That address was not on the suppression list.',
+  revoked: 'The API key was revoked: requests with it are refused from now on.',
+  disabled: 'The credential was disabled: SMTP logins with it are refused from now on.',
+  enabled: 'The credential was enabled again.',
+  replayed: 'Replay scheduled: the events will be sent again shortly.',
+  'nothing-to-replay': 'Nothing to replay: no event of this endpoint matched.',
+  'webhook-removed': 'The endpoint was removed.',
 };
 
 export function notice(code: unknown): Html | undefined {

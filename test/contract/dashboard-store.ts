@@ -87,6 +87,18 @@ export function dashboardStoreContract(name: string, factory: StoreFactory): voi
     assert.deepEqual((await s.listMessages({ credential: 'key:other', limit: 10 })).map((m) => m.id), []);
   });
 
+  withStore('listMessages filters by a tag (name and value exactly), alone and with other filters', async (s) => {
+    const a = msg({ tags: [{ name: 'campaign', value: 'spring' }, { name: 'user', value: '42' }] });
+    const b = msg({ tags: [{ name: 'campaign', value: 'summer' }] });
+    const c = msg({ tags: [{ name: 'campaign', value: 'spring' }], recipients: [{ address: 'z@example.org', status: 'suppressed' }] });
+    const d = msg({});
+    for (const m of [a, b, c, d]) await s.enqueue(m);
+    assert.deepEqual((await s.listMessages({ tag: { name: 'campaign', value: 'spring' }, limit: 10 })).map((m) => m.id), [c.id, a.id]);
+    assert.deepEqual((await s.listMessages({ tag: { name: 'user', value: '42' }, limit: 10 })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ tag: { name: 'campaign', value: 'spring' }, status: 'queued', limit: 10 })).map((m) => m.id), [a.id]);
+    assert.deepEqual((await s.listMessages({ tag: { name: 'campaign', value: 'Spring' }, limit: 10 })).map((m) => m.id), []);
+  });
+
   withStore('listSuppressions filters by a literal, case-insensitive part of the address', async (s) => {
     for (const address of ['a_b@example.org', 'axb@example.org', 'c@other.test'])
       await s.addSuppression({ address, reason: 'r', createdAt: 1_000 });

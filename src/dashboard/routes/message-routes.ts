@@ -25,6 +25,7 @@ const filtersSchema = z.object({
   recipient: text,
   sender: text,
   credential: text,
+  tag: z.string().trim().max(512).regex(/^[^=]+=/, 'tags look like name=value').optional(),
   since: localTime,
   until: localTime,
   tz: z.coerce.number().int().min(-900).max(900).optional(),
@@ -37,6 +38,9 @@ const withoutEmpty = (q: unknown) => Object.fromEntries(Object.entries((q ?? {})
 /** The form's local time plus the viewer's offset (minutes, as getTimezoneOffset gives it) is UTC. */
 const utcOf = (local: string, tz = 0) => Date.parse(`${local.length === 16 ? `${local}:00` : local}Z`) + tz * 60_000;
 
+/** `name=value` → the tag; the value may hold '='. */
+const tagOf = (t: string | undefined) => (t === undefined ? undefined : { name: t.slice(0, t.indexOf('=')), value: t.slice(t.indexOf('=') + 1) });
+
 function parseFilters(query: unknown): { filters: ListFilters; error?: string } {
   const r = filtersSchema.safeParse(withoutEmpty(query));
   if (!r.success) return { filters: {}, error: `Some filters were not understood (${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); showing all messages.` };
@@ -48,7 +52,7 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     const until = filters.until ? idFloor(utcOf(filters.until, filters.tz)) : undefined;
     const before = filters.cursor && until ? (filters.cursor < until ? filters.cursor : until) : (filters.cursor ?? until);
     const list = await store.listMessages({
-      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, credential: filters.credential, limit: PAGE_SIZE + 1, before,
+      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, credential: filters.credential, tag: tagOf(filters.tag), limit: PAGE_SIZE + 1, before,
       after: filters.since ? idFloor(utcOf(filters.since, filters.tz)) : undefined,
     });
     const shown = list.slice(0, PAGE_SIZE);

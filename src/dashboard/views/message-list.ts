@@ -10,6 +10,8 @@ export interface ListFilters {
   sender?: string;
   /** A credential's username or `key:<name>`, as recorded with the message. */
   credential?: string;
+  /** `name=value`, as typed. */
+  tag?: string;
   /** As typed in the form (datetime-local, the viewer's time). */
   since?: string;
   until?: string;
@@ -21,7 +23,7 @@ export interface ListFilters {
 /** The filters as a query string (without the cursor unless asked), for links and the live refresh. */
 export function filterQuery(f: ListFilters, withCursor = true): string {
   const q = new URLSearchParams();
-  for (const key of ['status', 'recipient', 'sender', 'credential', 'since', 'until', 'tz', 'cursor'] as const) {
+  for (const key of ['status', 'recipient', 'sender', 'credential', 'tag', 'since', 'until', 'tz', 'cursor'] as const) {
     const v = f[key];
     if (v !== undefined && v !== '' && (withCursor || key !== 'cursor')) q.set(key, String(v));
   }
@@ -54,6 +56,7 @@ ${done}
   <div><label for="f-sender">Sender</label><input id="f-sender" name="sender" type="search" value="${f.sender}" placeholder="app@example.com"></div>
   <div><label for="f-credential">Credential or key</label><input id="f-credential" name="credential" type="search" value="${f.credential}" list="principals" placeholder="app or key:name">
     <datalist id="principals">${principals.map((p) => html`<option value="${p}">`)}</datalist></div>
+  <div><label for="f-tag">Tag</label><input id="f-tag" name="tag" type="search" value="${f.tag}" placeholder="name=value"></div>
   <div><label for="f-since">From</label><input id="f-since" name="since" type="datetime-local" value="${f.since}"></div>
   <div><label for="f-until">Until</label><input id="f-until" name="until" type="datetime-local" value="${f.until}"></div>
   <input type="hidden" name="tz" value="${f.tz}" data-timezone-offset>
