@@ -17,4 +17,4 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null &&
 fi
 
 files=(src/**/*.test.ts test/**/*.test.ts)
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=180000 "${files[@]}"
+exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=420000 "${files[@]}"
