@@ -6,17 +6,22 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../accept/accept.ts';
+import type { DomainsConfig } from '../domains/manage.ts';
 import type { Store } from '../store/store.ts';
+import type { AddressGuard } from '../webhooks/webhooks.ts';
 import { ApiError } from '../ingress/http/errors.ts';
 import { accessCheck } from './access.ts';
 import { assetRoutes } from './assets.ts';
 import { refuse } from './refuse.ts';
 import { liveRoutes } from './live.ts';
 import { connectRoutes } from './routes/connect-routes.ts';
+import { domainRoutes } from './routes/domain-routes.ts';
+import { keyRoutes } from './routes/key-routes.ts';
 import { loginRoutes } from './routes/login-routes.ts';
 import { messageRoutes } from './routes/message-routes.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
 import { suppressionRoutes } from './routes/suppression-routes.ts';
+import { webhookRoutes } from './routes/webhook-routes.ts';
 import type { SessionTimes } from './sessions.ts';
 
 export interface DashboardOptions {
@@ -34,6 +39,9 @@ export interface DashboardDeps {
   accept: Accept;
   logger: Logger;
   dashboard: DashboardOptions;
+  /** What the Webhooks and Domains screens need, the same as /webhooks and /domains. */
+  webhookGuard: AddressGuard;
+  domains: DomainsConfig;
 }
 
 // Defence in depth behind the escaping in html.ts: no inline script or style runs, nothing loads from elsewhere.
@@ -69,6 +77,9 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     overviewRoutes(ui, deps);
     messageRoutes(ui, deps);
     suppressionRoutes(ui, deps);
+    keyRoutes(ui, deps);
+    webhookRoutes(ui, deps);
+    domainRoutes(ui, deps);
     connectRoutes(ui, deps);
     liveRoutes(ui, deps);
   }, { prefix: '/ui' });
