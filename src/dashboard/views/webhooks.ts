@@ -60,7 +60,7 @@ ${endpoints.length === 0 ? html`<p class="empty">No endpoint yet: add one below.
 ${errorBox(f.error)}
 <form method="post" action="/ui/webhooks">
   ${csrfField(session)}
-  <div class="row"><div><label for="wh-url">URL</label><input id="wh-url" name="url" type="url" required size="50" value="${f.url}" placeholder="https://app.example.com/hooks/mail"></div></div>
+  <div class="row"><div class="grow"><label for="wh-url">URL</label><input id="wh-url" name="url" type="url" required value="${f.url}" placeholder="https://app.example.com/hooks/mail"></div></div>
   <fieldset class="row"><legend>Events (none ticked: all)</legend>
   ${WEBHOOK_EVENTS.map((e) => html`<div class="actions"><input id="wh-ev-${e}" name="events" type="checkbox" value="${e}" ${f.events.includes(e) && html`checked`}><label for="wh-ev-${e}">email.${e}</label></div>`)}
   </fieldset>
