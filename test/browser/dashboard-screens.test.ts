@@ -175,7 +175,7 @@ test('webhooks: add an endpoint, see its delivery, replay it to a receiver on lo
   assert.deepEqual(errors, []);
 });
 
-test('domains: add one, copy a record, re-check it, rotate the key; phone width in the dark theme', { skip }, async (t) => {
+test('domains: add one, copy a record exactly, re-check it, rotate the key; no private key on the page', { skip }, async (t) => {
   const { browser, s, base } = await startAll(t);
   await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const { page, errors } = await logIn(browser, base);

@@ -12,7 +12,7 @@ export interface Endpoint {
 }
 
 function deliveryRow(w: WebhookHealth, d: WebhookDeliveryRecord, session: AdminSession | undefined): Html {
-  return html`<tr data-delivery-id="${d.id}"><td>${time(d.createdAt)}</td><td class="mono">email.${d.eventType}</td>
+  return html`<tr data-delivery-id="${d.id}"><td>${time(d.createdAt)}</td><td><span class="mono nowrap">email.${d.eventType}</span></td>
 <td><a class="mono" href="/ui/messages/${d.messageId}">${d.messageId}</a>${d.recipient && html`<div class="small addr">${d.recipient}</div>`}</td>
 <td><span class="status status-${d.status}">${d.status}</span></td><td class="num">${d.lastStatus ?? '–'}</td><td class="reply">${d.lastError ?? ''}</td>
 <td class="num">${d.attempts}</td><td>${d.lastAttemptAt ? time(d.lastAttemptAt) : html`<span class="small">not yet</span>`}</td>
