@@ -68,7 +68,7 @@ ${d.records.map((r, i) => html`<article class="card" data-record="${r.record}" a
 <section class="card" aria-labelledby="keys-h"><h2 id="keys-h">DKIM keys</h2>
 <div class="table-wrap"><table class="selectors">
 <thead><tr><th scope="col">Selector</th><th scope="col">Algorithm</th><th scope="col">State</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
-<tbody>${d.keys.map((k) => html`<tr data-selector="${k.selector}"><td class="mono">${k.selector}</td><td>${k.algorithm}</td>
+<tbody>${d.keys.map((k) => html`<tr data-selector="${k.selector}"><td><span class="mono nowrap">${k.selector}</span></td><td>${k.algorithm}</td>
 <td>${k.signing ? state('active', 'signing') : state('disabled', 'rotated out')}</td><td>${time(k.createdAt)}</td>
 <td>${!k.signing && html`<form method="post" action="/ui/domains/${d.domain}/selectors/${k.selector}/retire" class="inline" data-confirm="Retire ${k.selector}? Remove its DNS record too; mail it signed no longer verifies.">${csrfField(session)}<button type="submit" class="danger">Retire <span class="visually-hidden">${k.selector}</span></button></form>`}</td></tr>`)}</tbody>
 </table></div>

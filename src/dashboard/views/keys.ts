@@ -24,7 +24,7 @@ export const EMPTY_FIELDS: PolicyFields = { allowedSenders: '', ratePerMinute: '
 
 /** The inputs for allowed senders, rate limit, quota and sandbox; `p` keeps the ids of two forms on one page apart. */
 export const policyInputs = (p: string, f: PolicyFields): Html => html`
-  <div><label for="${p}-senders">Allowed senders</label><input id="${p}-senders" name="allowed_senders" type="text" required value="${f.allowedSenders}" placeholder="example.com, app@example.org or *" aria-describedby="${p}-senders-hint">
+  <div class="grow"><label for="${p}-senders">Allowed senders</label><input id="${p}-senders" name="allowed_senders" type="text" required value="${f.allowedSenders}" placeholder="example.com, app@example.org or *" aria-describedby="${p}-senders-hint">
   <div id="${p}-senders-hint" class="small">Domains or addresses, separated by commas; * allows any.</div></div>
   <div><label for="${p}-rate">Rate limit (per minute)</label><input id="${p}-rate" name="rate_per_minute" type="number" min="1" step="1" inputmode="numeric" value="${f.ratePerMinute}" placeholder="no limit"></div>
   <div><label for="${p}-quota">Daily quota</label><input id="${p}-quota" name="daily_quota" type="number" min="1" step="1" inputmode="numeric" value="${f.dailyQuota}" placeholder="no quota"></div>
