@@ -6,6 +6,7 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../accept/accept.ts';
+import type { DomainsConfig } from '../domains/manage.ts';
 import type { Store } from '../store/store.ts';
 import type { AddressGuard } from '../webhooks/webhooks.ts';
 import { ApiError } from '../ingress/http/errors.ts';
@@ -14,6 +15,7 @@ import { assetRoutes } from './assets.ts';
 import { refuse } from './refuse.ts';
 import { liveRoutes } from './live.ts';
 import { connectRoutes } from './routes/connect-routes.ts';
+import { domainRoutes } from './routes/domain-routes.ts';
 import { keyRoutes } from './routes/key-routes.ts';
 import { loginRoutes } from './routes/login-routes.ts';
 import { messageRoutes } from './routes/message-routes.ts';
@@ -36,9 +38,10 @@ export interface DashboardDeps {
   store: Store;
   accept: Accept;
   logger: Logger;
-  /** Checks webhook destinations against SMARTHOST_WEBHOOK_ALLOWED_NETWORKS. */
-  webhookGuard: AddressGuard;
   dashboard: DashboardOptions;
+  /** What the Webhooks and Domains screens need, the same as /webhooks and /domains. */
+  webhookGuard: AddressGuard;
+  domains: DomainsConfig;
 }
 
 // Defence in depth behind the escaping in html.ts: no inline script or style runs, nothing loads from elsewhere.
@@ -76,6 +79,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
     suppressionRoutes(ui, deps);
     keyRoutes(ui, deps);
     webhookRoutes(ui, deps);
+    domainRoutes(ui, deps);
     connectRoutes(ui, deps);
     liveRoutes(ui, deps);
   }, { prefix: '/ui' });

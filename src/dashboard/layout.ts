@@ -5,7 +5,7 @@ import { CSRF_FIELD, CSRF_HEADER } from './access.ts';
 import { assetUrl } from './assets.ts';
 import { html, type Html } from './html.ts';
 
-export type Section = 'overview' | 'messages' | 'suppressions' | 'keys' | 'webhooks' | 'connect' | 'login' | 'error';
+export type Section = 'overview' | 'messages' | 'suppressions' | 'keys' | 'webhooks' | 'domains' | 'connect' | 'login' | 'error';
 
 const NAV: [Exclude<Section, 'login' | 'error'>, string, string][] = [
   ['overview', 'Overview', '/ui/'],
@@ -13,6 +13,7 @@ const NAV: [Exclude<Section, 'login' | 'error'>, string, string][] = [
   ['suppressions', 'Suppressions', '/ui/suppressions'],
   ['keys', 'Keys', '/ui/keys'],
   ['webhooks', 'Webhooks', '/ui/webhooks'],
+  ['domains', 'Domains', '/ui/domains'],
   ['connect', 'Connect an app', '/ui/connect'],
 ];
 

@@ -11,7 +11,7 @@ import { buildDsn, shouldSendDsn } from './dsn.ts';
 import type { RecipientOutcome, Transport } from './outcome.ts';
 import { failoverDecision } from './routing/failover.ts';
 import type { DeliveryGroup } from './router.ts';
-import { formatReply, reply, type SmtpReply } from './smtp-reply.ts';
+import { formatReply, reply } from './smtp-reply.ts';
 import { newMessageId } from '../store/ids.ts';
 
 export interface DeliverDeps {

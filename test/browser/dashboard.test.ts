@@ -4,7 +4,6 @@
 // suppressions, and make sure text from a message never runs as script.
 // Each screen is saved under test-output/screenshots for review.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
@@ -201,81 +200,5 @@ test('readable at phone width, in the dark theme', { skip }, async (t) => {
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'the list scrolls sideways');
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(21, 23, 27)', 'not the dark theme');
   await screenshot(page, 'phone-messages');
-  assert.deepEqual(errors, []);
-});
-
-test('create an API key and see its secret once; revoke it and the API refuses it; disable a credential', { skip }, async (t) => {
-  const { browser, s, base } = await startAll(t);
-  const { page, errors } = await logIn(browser, base);
-  await page.getByRole('link', { name: 'Keys' }).click();
-  await page.getByLabel('Name', { exact: true }).fill('billing-app');
-  await page.getByLabel('May send from', { exact: true }).fill('example.com');
-  await page.getByRole('button', { name: 'Create key' }).click();
-  const secret = (await page.locator('#new-key').innerText()).trim();
-  assert.match(secret, /^sh_[A-Za-z0-9_-]{43}$/);
-  await screenshot(page, 'keys-created');
-  const sendWith = (key: string) => fetch(`${base}/emails`, {
-    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: 'app@example.com', to: 'reader@example.org', subject: 'with the new key', text: 'x' }),
-  });
-  assert.equal((await sendWith(secret)).status, 200);
-
-  // Shown once: the page reached again does not hold it.
-  await page.goto(`${base}/ui/keys`);
-  assert.ok(!(await page.content()).includes(secret), 'the secret is shown again');
-  const row = page.locator('tr', { hasText: 'billing-app' });
-  page.once('dialog', (d) => void d.accept());
-  await row.getByRole('button', { name: 'Revoke billing-app' }).click();
-  await page.getByText('The API key was revoked').waitFor();
-  await row.getByText(/^revoked/).waitFor();
-  const refused = await sendWith(secret);
-  assert.equal(refused.status, 401);
-  assert.deepEqual(await refused.json(), { statusCode: 401, name: 'invalid_api_key', message: 'API key is invalid or revoked' });
-
-  await page.locator('tr[data-credential="app"]').getByRole('button', { name: 'Disable app' }).click();
-  await page.getByText('The credential was disabled').waitFor();
-  assert.equal((await s.store.getCredential('app'))?.disabled, true);
-  await screenshot(page, 'keys');
-  assert.deepEqual(errors, []);
-});
-
-test('add a webhook endpoint, see its deliveries, replay them', { skip }, async (t) => {
-  const received: IncomingHttpHeaders[] = [];
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received.push(req.headers);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const { browser, base, send } = await startAll(t);
-  const { page, errors } = await logIn(browser, base);
-
-  await page.getByRole('link', { name: 'Webhooks' }).click();
-  await page.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`);
-  for (const other of ['delivered', 'deferred', 'bounced', 'expired', 'suppressed']) await page.getByLabel(other, { exact: true }).uncheck();
-  await page.getByRole('button', { name: 'Add endpoint' }).click();
-  assert.match((await page.locator('#new-secret').innerText()).trim(), /^whsec_[A-Za-z0-9+/=]+$/);
-
-  await send({ from: 'app@example.com', to: 'reader@example.org', subject: 'hooked', text: 'x' });
-  for (const deadline = Date.now() + 20_000; received.length < 1; await new Promise((r) => setTimeout(r, 50)))
-    assert.ok(Date.now() < deadline, 'the webhook was not delivered');
-  await page.goto(`${base}/ui/webhooks`);
-  await page.getByText('1 delivered, 0 pending, 0 failed').waitFor();
-  await page.getByText(/^Recent deliveries \(1\)$/).click();
-  await page.getByRole('cell', { name: 'HTTP 200' }).waitFor();
-
-  await page.getByLabel('Send again').selectOption('hour');
-  await page.getByRole('button', { name: 'Replay' }).click();
-  await page.getByText('Replay scheduled').waitFor();
-  for (const deadline = Date.now() + 20_000; received.length < 2; await new Promise((r) => setTimeout(r, 50)))
-    assert.ok(Date.now() < deadline, 'the replay was not delivered');
-  // Standard Webhooks: a replay carries the same message id, so receivers can tell it is the same event.
-  assert.equal(received[1]!['webhook-id'], received[0]!['webhook-id']);
-  await page.reload();
-  await page.getByText(/^Recent deliveries \(2\)$/).waitFor();
-  await screenshot(page, 'webhooks');
   assert.deepEqual(errors, []);
 });

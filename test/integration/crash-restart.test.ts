@@ -26,7 +26,6 @@ const SIGTERM_EXIT_MS = 10_000 + 5_000;
 
 const SENDER = 'app@example.com';
 const RCPT = 'rcpt@example.org';
-const TOKEN_RE = /crash-test-\d{6}/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

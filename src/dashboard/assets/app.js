@@ -38,7 +38,17 @@
     var button = ev.target.closest && ev.target.closest('button[data-copy]');
     if (!button) return;
     var code = document.getElementById(button.getAttribute('data-copy'));
-    if (code && navigator.clipboard) navigator.clipboard.writeText(code.textContent).then(function () { button.textContent = 'Copied'; });
+    if (!code) return;
+    // Without the clipboard API (a plain-HTTP origin) or its permission: select the text for Ctrl+C.
+    function select() {
+      var range = document.createRange();
+      range.selectNodeContents(code);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      button.textContent = 'Selected: press Ctrl+C';
+    }
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(code.textContent).then(function () { button.textContent = 'Copied'; }, select);
+    else select();
   });
 
   document.addEventListener('submit', function (ev) {
@@ -48,6 +58,10 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     localizeTimes(document);
+    // A page showing a secret once answers a POST: point its history entry at the plain page, so reloading
+    // loads that page (which never shows the secret) instead of sending the form again.
+    var replace = document.querySelector('[data-replace-url]');
+    if (replace) history.replaceState(null, '', replace.getAttribute('data-replace-url'));
     document.body.addEventListener('htmx:afterSettle', function (ev) { localizeTimes(ev.target); });
     var live = document.body.getAttribute('data-live');
     if (live && window.EventSource) followLive(live);

@@ -1,87 +1,170 @@
-// Keys and credentials: list SMTP credentials (disable, enable) and API keys
-// (create, with the secret shown once; revoke) — the same functions as
-// `smarthost keys create|revoke` and `smarthost credentials disable|enable`.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createApiKey } from '../../credentials/api-keys.ts';
-import { describePolicy } from '../../credentials/policy.ts';
+// Keys and credentials: list, create (the secret shown once), edit allowed
+// senders, limits and sandbox, disable/enable, revoke or remove — the same
+// admin functions as /api-keys, /credentials and `smarthost keys|credentials`.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AdminError } from '../../admin/admin-error.ts';
+import { createKey, findKey, getKey, listKeys, revokeKey, updateKey } from '../../admin/api-keys.ts';
+import { getCredential, listCredentials, removeCredential, saveCredential, updateCredential } from '../../admin/credentials.ts';
+import type { PolicyChange } from '../../admin/policy-change.ts';
+import { API_KEY_PERMISSIONS, type AdminSession, type ApiKeyPermission } from '../../store/store.ts';
 import type { DashboardDeps } from '../dashboard.ts';
-import { time } from '../format.ts';
-import { html, type Html } from '../html.ts';
-import { csrfField, errorBox, notice, page } from '../layout.ts';
-import { refuse } from '../refuse.ts';
+import { page } from '../layout.ts';
+import {
+  credentialFacts, editPage, fieldsOf, keyFacts, keysPage, type KeysPage, type PolicyFields,
+} from '../views/keys.ts';
+import { noticeOf, refusedAs, secretOnce, sentence } from '../views/screen-parts.ts';
 
-/** A domain, an address, or * (any sender): what `--allow-domain` takes. */
-const SENDER = /^(\*|[^\s@]+@[a-z0-9.-]+\.[a-z0-9-]+|[a-z0-9.-]+\.[a-z0-9-]+)$/i;
+const NO_KEY = 'There is no API key with this id. It may have been created on another page; see them all under Keys.';
+const NO_CREDENTIAL = 'There is no SMTP credential with this username. It may have been removed; see them all under Keys.';
 
-export const keyMessages = {
-  noSenders: 'Give at least one sender: a domain (example.com), an address (app@example.com), or * to allow any sender.',
-  badSender: (s: string) => `"${s}" is not a domain, an address or *. Correct it and create the key again.`,
-  noName: 'Give the key a name, such as the application that will use it.',
+const NOTICES: Record<string, string> = {
+  'key-saved': 'The key was saved.',
+  'key-disabled': 'The key is disabled: requests with it are refused until you enable it again.',
+  'key-enabled': 'The key is enabled again.',
+  'key-revoked': 'The key is revoked: requests with it are refused from now on.',
+  'credential-saved': 'The credential was saved.',
+  'credential-disabled': 'The credential is disabled: logins with it are refused until you enable it again.',
+  'credential-enabled': 'The credential is enabled again.',
+  'credential-removed': 'The credential was removed.',
+};
+
+type Form = Record<string, string | undefined>;
+
+/** A limit field: empty removes the limit; otherwise a whole number of at least 1. */
+function count(value: string | undefined, what: string): number | null {
+  const v = (value ?? '').trim();
+  if (v === '') return null;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new AdminError('invalid', `${what}: a whole number of at least 1, or empty for none`);
+  return Number(v);
+}
+
+/** The policy part of a form, as typed and as the services take it; a bad number is an AdminError('invalid'). */
+function policyOf(body: Form): { fields: PolicyFields; allowedSenders: string[]; change: () => PolicyChange } {
+  const fields: PolicyFields = {
+    allowedSenders: String(body.allowed_senders ?? '').slice(0, 2000), ratePerMinute: String(body.rate_per_minute ?? '').slice(0, 20),
+    dailyQuota: String(body.daily_quota ?? '').slice(0, 20), sandbox: body.sandbox !== undefined,
+  };
+  return {
+    fields,
+    allowedSenders: fields.allowedSenders.split(/[\s,]+/).filter(Boolean),
+    change: () => ({ ratePerMinute: count(fields.ratePerMinute, 'Rate limit'), dailyQuota: count(fields.dailyQuota, 'Daily quota'), sandbox: fields.sandbox }),
+  };
+}
+
+/** A refused form comes back as it was sent, with the reason; anything but "invalid input" goes to the error page. */
+const invalidOnly = (err: unknown): string => {
+  if (err instanceof AdminError && err.kind === 'invalid') return sentence(err.message);
+  throw err;
 };
 
 export function keyRoutes(app: FastifyInstance, { store }: DashboardDeps): void {
-  async function render(req: FastifyRequest, reply: FastifyReply, status: number, top?: Html): Promise<FastifyReply> {
-    const session = req.adminSession;
-    const [credentials, keys] = await Promise.all([store.listCredentials(), store.listApiKeys()]);
-    const body = html`<h1>Keys and credentials</h1>
-${top}${notice((req.query as { notice?: string }).notice)}
-<section class="card" aria-labelledby="new-h"><h2 id="new-h">Create an API key</h2>
-<form method="post" action="/ui/keys" class="row">
-  ${csrfField(session)}
-  <div><label for="k-name">Name</label><input id="k-name" name="name" required maxlength="100" placeholder="billing-app"></div>
-  <div><label for="k-senders">May send from</label><input id="k-senders" name="senders" required placeholder="example.com, app@other.org"></div>
-  <div class="actions"><button type="submit">Create key</button></div>
-</form></section>
-<section aria-labelledby="keys-h"><h2 id="keys-h">API keys</h2>
-<div class="table-wrap"><table><thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">May send from</th><th scope="col">Limits</th>
-<th scope="col">Created</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead><tbody>
-${keys.length === 0 ? html`<tr><td colspan="7" class="empty">No API keys yet.</td></tr>` : ''}
-${keys.map((k) => html`<tr data-key="${k.id}"><td>${k.name}</td><td class="mono">${k.prefix}…</td><td>${k.allowedSenders.join(', ')}</td>
-<td>${describePolicy(k.policy)}</td><td>${time(k.createdAt)}</td><td>${k.revokedAt ? html`revoked ${time(k.revokedAt)}` : 'active'}</td>
-<td>${!k.revokedAt && html`<form method="post" action="/ui/keys/${k.id}/revoke" class="inline" data-confirm="Revoke ${k.name}? Applications using it stop at once.">
-${csrfField(session)}<button type="submit" class="danger">Revoke <span class="visually-hidden">${k.name}</span></button></form>`}</td></tr>`)}
-</tbody></table></div></section>
-<section aria-labelledby="creds-h"><h2 id="creds-h">SMTP credentials</h2>
-<p class="hint">Create one with <code>smarthost credentials add NAME --allow-domain example.com</code> or SMARTHOST_USERS.</p>
-<div class="table-wrap"><table><thead><tr><th scope="col">Username</th><th scope="col">May send from</th><th scope="col">Limits</th>
-<th scope="col">Created</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead><tbody>
-${credentials.map((c) => html`<tr data-credential="${c.username}"><td class="mono">${c.username}</td><td>${c.allowedSenders.join(', ')}</td>
-<td>${describePolicy(c.policy)}</td><td>${time(c.createdAt)}</td><td>${c.disabled ? 'disabled' : 'enabled'}</td>
-<td><form method="post" action="/ui/credentials/${encodeURIComponent(c.username)}/${c.disabled ? 'enable' : 'disable'}" class="inline">${csrfField(session)}
-<button type="submit" class="secondary">${c.disabled ? 'Enable' : 'Disable'} <span class="visually-hidden">${c.username}</span></button></form></td></tr>`)}
-</tbody></table></div></section>`;
+  async function listPage(reply: FastifyReply, session: AdminSession | undefined, extra: Omit<KeysPage, 'keys' | 'credentials' | 'session'>, status = 200) {
+    const body = keysPage({ keys: await listKeys(store), credentials: await listCredentials(store), session, ...extra });
+    // A page holding a secret must not be kept by any cache.
     return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store')
       .send(page({ title: 'Keys and credentials', section: 'keys', session, body }));
   }
 
-  app.get('/keys', { config: { access: 'page' } }, (req, reply) => render(req, reply, 200));
+  app.get<{ Querystring: { notice?: string } }>('/keys', { config: { access: 'page' } }, async (req, reply) =>
+    listPage(reply, req.adminSession, { notice: noticeOf(NOTICES, req.query.notice) }));
 
-  app.post<{ Body: { name?: string; senders?: string } }>('/keys', { config: { access: 'data' } }, async (req, reply) => {
-    const name = String(req.body?.name ?? '').trim().slice(0, 100);
-    const senders = String(req.body?.senders ?? '').split(/[\s,;]+/).filter(Boolean);
-    const bad = senders.find((s) => !SENDER.test(s));
-    const problem = !name ? keyMessages.noName : senders.length === 0 ? keyMessages.noSenders : bad ? keyMessages.badSender(bad) : undefined;
-    if (problem) return render(req, reply, 422, errorBox(problem));
-    const { key, record } = await createApiKey(store, name, senders);
-    // The secret exists only in this response (no-store): the store keeps its SHA-256.
-    return render(req, reply, 201, html`<section class="notice secret" role="status" aria-labelledby="secret-h">
-<h2 id="secret-h">API key ${record.name} created</h2>
-<p>Copy it now: it is not shown again.</p>
-<pre><code id="new-key">${key}</code></pre><button type="button" class="secondary copy" data-copy="new-key">Copy</button></section>`);
+  app.post<{ Body: Form }>('/keys', { config: { access: 'data' } }, async (req, reply) => {
+    const body = req.body ?? {};
+    const name = String(body.name ?? '').trim().slice(0, 100);
+    const permission = String(body.permission ?? '');
+    const { fields, allowedSenders, change } = policyOf(body);
+    try {
+      if (!(API_KEY_PERMISSIONS as readonly string[]).includes(permission)) throw new AdminError('invalid', `permission: one of ${API_KEY_PERMISSIONS.join(', ')}`);
+      const { key, view } = await createKey(store, { name, allowedSenders, policy: change(), permission: permission as ApiKeyPermission });
+      const secret = secretOnce(`API key ${view.name} created`, 'Give this key to the application as its Bearer token.', key, '/ui/keys');
+      return await listPage(reply, req.adminSession, { secret });
+    } catch (err) {
+      return listPage(reply, req.adminSession, { keyForm: { name, permission, fields, error: invalidOnly(err) } }, 422);
+    }
   });
+
+  async function keyEdit(reply: FastifyReply, session: AdminSession | undefined, id: string, form?: { fields: PolicyFields; error: string }) {
+    const k = await getKey(store, id).catch(refusedAs(NO_KEY));
+    const body = editPage({
+      title: `API key ${k.name}`, action: `/ui/keys/${k.id}`, facts: keyFacts(k), session, error: form?.error,
+      fields: form?.fields ?? fieldsOf(k.allowedSenders, k.policy), locked: k.revokedAt !== null ? 'This key is revoked and can no longer change.' : undefined,
+    });
+    return reply.code(form ? 422 : 200).type('text/html; charset=utf-8').send(page({ title: `API key ${k.name}`, section: 'keys', session, body }));
+  }
+
+  app.get<{ Params: { id: string } }>('/keys/:id', { config: { access: 'page' } }, async (req, reply) => keyEdit(reply, req.adminSession, req.params.id));
+
+  app.post<{ Params: { id: string }; Body: Form }>('/keys/:id', { config: { access: 'data' } }, async (req, reply) => {
+    const k = await findKey(store, req.params.id).catch(refusedAs(NO_KEY));
+    const { fields, allowedSenders, change } = policyOf(req.body ?? {});
+    try {
+      await updateKey(store, k.id, { allowedSenders, policy: change() });
+    } catch (err) {
+      if (err instanceof AdminError && err.kind === 'conflict') refusedAs(NO_KEY)(err);
+      return keyEdit(reply, req.adminSession, k.id, { fields, error: invalidOnly(err) });
+    }
+    return reply.redirect('/ui/keys?notice=key-saved', 303);
+  });
+
+  for (const [action, disabled] of [['disable', true], ['enable', false]] as const) {
+    app.post<{ Params: { id: string } }>(`/keys/:id/${action}`, { config: { access: 'data' } }, async (req, reply) => {
+      await updateKey(store, req.params.id, { disabled }).catch(refusedAs(NO_KEY));
+      return reply.redirect(`/ui/keys?notice=key-${action}d`, 303);
+    });
+  }
 
   app.post<{ Params: { id: string } }>('/keys/:id/revoke', { config: { access: 'data' } }, async (req, reply) => {
-    const key = (await store.listApiKeys()).find((k) => k.id === req.params.id);
-    if (!key) return refuse(reply, 404, 'There is no API key with this id. Find it under Keys.');
-    await store.revokeApiKey(key.id, Date.now());
-    return reply.redirect('/ui/keys?notice=revoked', 303);
+    await revokeKey(store, req.params.id).catch(refusedAs(NO_KEY));
+    return reply.redirect('/ui/keys?notice=key-revoked', 303);
   });
 
-  app.post<{ Params: { username: string; action: string } }>('/credentials/:username/:action', { config: { access: 'data' } }, async (req, reply) => {
-    const { username, action } = req.params;
-    if (action !== 'disable' && action !== 'enable') return refuse(reply, 404, 'There is no such action for a credential.');
-    if (!(await store.setCredentialDisabled(username, action === 'disable')))
-      return refuse(reply, 404, 'There is no credential with this username. Find it under Keys.');
-    return reply.redirect(`/ui/keys?notice=${action}d`, 303);
+  app.post<{ Body: Form }>('/credentials', { config: { access: 'data' } }, async (req, reply) => {
+    const body = req.body ?? {};
+    const username = String(body.username ?? '').trim();
+    const { fields, allowedSenders, change } = policyOf(body);
+    try {
+      const saved = await saveCredential(store, { username, allowedSenders, policy: change() }, { replace: false });
+      const secret = secretOnce(`SMTP credential ${username} created`, `Log in with the username ${username} and this password.`, saved.generatedPassword!, '/ui/keys');
+      return await listPage(reply, req.adminSession, { secret });
+    } catch (err) {
+      // An existing username is the form's problem too: say so beside it.
+      const error = err instanceof AdminError && err.kind === 'conflict' ? `A credential named ${username} exists already: choose another username.` : invalidOnly(err);
+      return listPage(reply, req.adminSession, { credentialForm: { username: username.slice(0, 256), fields, error } }, 422);
+    }
+  });
+
+  async function credentialEdit(reply: FastifyReply, session: AdminSession | undefined, username: string, form?: { fields: PolicyFields; error: string }) {
+    const c = await getCredential(store, username).catch(refusedAs(NO_CREDENTIAL));
+    const body = editPage({
+      title: `SMTP credential ${c.username}`, action: `/ui/credentials/${encodeURIComponent(c.username)}`, facts: credentialFacts(c),
+      session, error: form?.error, fields: form?.fields ?? fieldsOf(c.allowedSenders, c.policy),
+    });
+    return reply.code(form ? 422 : 200).type('text/html; charset=utf-8').send(page({ title: `SMTP credential ${c.username}`, section: 'keys', session, body }));
+  }
+
+  app.get<{ Params: { username: string } }>('/credentials/:username', { config: { access: 'page' } }, async (req, reply) =>
+    credentialEdit(reply, req.adminSession, req.params.username));
+
+  app.post<{ Params: { username: string }; Body: Form }>('/credentials/:username', { config: { access: 'data' } }, async (req, reply) => {
+    const c = await getCredential(store, req.params.username).catch(refusedAs(NO_CREDENTIAL));
+    const { fields, allowedSenders, change } = policyOf(req.body ?? {});
+    try {
+      await updateCredential(store, c.username, { allowedSenders, policy: change() });
+    } catch (err) {
+      return credentialEdit(reply, req.adminSession, c.username, { fields, error: invalidOnly(err) });
+    }
+    return reply.redirect('/ui/keys?notice=credential-saved', 303);
+  });
+
+  for (const [action, disabled] of [['disable', true], ['enable', false]] as const) {
+    app.post<{ Params: { username: string } }>(`/credentials/:username/${action}`, { config: { access: 'data' } }, async (req, reply) => {
+      await updateCredential(store, req.params.username, { disabled }).catch(refusedAs(NO_CREDENTIAL));
+      return reply.redirect(`/ui/keys?notice=credential-${action}d`, 303);
+    });
+  }
+
+  app.post<{ Params: { username: string } }>('/credentials/:username/remove', { config: { access: 'data' } }, async (req, reply) => {
+    await removeCredential(store, req.params.username).catch(refusedAs(NO_CREDENTIAL));
+    return reply.redirect('/ui/keys?notice=credential-removed', 303);
   });
 }

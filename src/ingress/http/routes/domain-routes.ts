@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   addDomain, describeDomain, DomainError, listDomains, recordsFor, removeDomain, retireSelector, rotateDomain, verifyAndStore,
-  type DomainsConfig,
 } from '../../../domains/manage.ts';
 import type { ExpectedRecord } from '../../../domains/records.ts';
 import type { DomainCheck, DomainKey } from '../../../store/store.ts';
