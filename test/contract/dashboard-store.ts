@@ -1,5 +1,5 @@
 // The store contract, continued: what the dashboard needs (admin password, sessions, live cursor,
-// message and suppression filters, overview numbers). Called from storeContract in store.ts.
+// message and suppression filters; the overview's numbers are deliveryStats in admin-store.ts). Called from storeContract in store.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newMessageId } from '../../src/store/ids.ts';
@@ -105,32 +105,5 @@ export function dashboardStoreContract(name: string, factory: StoreFactory): voi
     assert.deepEqual((await s.listSuppressions({ search: 'A_B' })).map((x) => x.address), ['a_b@example.org']);
     assert.deepEqual((await s.listSuppressions({ search: 'example.org', limit: 1, after: 'a_b@example.org' })).map((x) => x.address), ['axb@example.org']);
     assert.deepEqual((await s.listSuppressions({ search: '%' })).map((x) => x.address), []);
-  });
-
-  withStore('overview numbers: events per bucket, delivery latency percentiles, top failure reasons', async (s) => {
-    const m = msg({ createdAt: 10_000, recipients: Array.from({ length: 20 }, (_, i) => ({ address: `r${i}@example.org`, status: 'queued' as const })) });
-    await s.enqueue(m);
-    // Delivered after 1..20 s; one old delivery before the window.
-    for (let i = 1; i <= 20; i++)
-      await s.addEvent({ messageId: m.id, recipient: `r${i - 1}@example.org`, type: 'delivered', at: 10_000 + i * 1_000 });
-    const greylist = { code: 451, enhanced: '4.7.1', text: 'Greylisted' } as const;
-    const nouser = { code: 550, enhanced: '5.1.1', text: 'No such user' } as const;
-    for (let i = 0; i < 3; i++) await s.addEvent({ messageId: m.id, recipient: 'r0@example.org', type: 'deferred', at: 12_000, reply: greylist, category: 'greylist' });
-    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 12_000, reply: nouser, category: 'mailbox' });
-    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 5_000, reply: nouser, category: 'mailbox' });
-
-    const buckets = await s.countEvents({ since: 10_000, bucketMs: 10_000, types: ['delivered', 'bounced'] });
-    assert.deepEqual(buckets, [
-      { start: 10_000, type: 'bounced', count: 1 }, { start: 10_000, type: 'delivered', count: 9 },
-      { start: 20_000, type: 'delivered', count: 10 }, { start: 30_000, type: 'delivered', count: 1 },
-    ]);
-    assert.deepEqual(await s.deliveryLatency(0), { count: 20, p50: 10_000, p95: 19_000 });
-    assert.deepEqual(await s.deliveryLatency(25_000), { count: 6, p50: 17_000, p95: 20_000 });
-    assert.deepEqual(await s.deliveryLatency(99_000), { count: 0, p50: null, p95: null });
-    assert.deepEqual(await s.topFailureReasons(10_000, 10), [
-      { type: 'deferred', category: 'greylist', reply: greylist, count: 3 },
-      { type: 'bounced', category: 'mailbox', reply: nouser, count: 1 },
-    ]);
-    assert.equal((await s.topFailureReasons(0, 1))[0]!.count, 3);
   });
 }

@@ -3,6 +3,7 @@
 // in plain words, and two nodes on one PostgreSQL sharing logins and live updates.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { overview } from '../../src/admin/stats.ts';
 import { ensureAdminPassword } from '../../src/dashboard/admin-password.ts';
 import { keyMessages } from '../../src/dashboard/routes/key-routes.ts';
 import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
@@ -177,7 +178,7 @@ test('two nodes on one PostgreSQL: a login on one works on the other, and the ot
   }
 });
 
-test('the overview counts the window, gives latency percentiles and explains the top failure reasons', async (t) => {
+test('the overview shows the numbers of the stats service (GET /stats): counts, latency percentiles, the top failure reasons explained', async (t) => {
   const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
   await s.scheduler.stop(0);
   const { get } = await loggedIn(s);
@@ -189,10 +190,14 @@ test('the overview counts the window, gives latency percentiles and explains the
     await s.store.addEvent({ messageId: m.id, recipient: 'b@example.org', type: 'deferred', at: now - 20_000, category: 'greylist',
       reply: { code: 451, enhanced: '4.7.1', text: 'Greylisted, try again' } });
   const page = await (await get('/ui/?window=hour')).text();
-  assert.match(page, /<span class="n">2<\/span> accepted<\/li><li class="total series-delivered"><span class="n">1<\/span> delivered<\/li><li class="total series-deferred"><span class="n">2<\/span> deferred/);
+  // One message accepted (messages, by acceptance time); its recipients' outcomes by event time — as GET /stats counts them.
+  assert.match(page, /<span class="n">1<\/span> accepted<\/li><li class="total series-delivered"><span class="n">1<\/span> delivered<\/li><li class="total series-deferred"><span class="n">2<\/span> deferred/);
+  const stats = await overview(s.store, 'hour');
+  assert.deepEqual([stats.buckets.reduce((n, b) => n + b.accepted, 0), stats.latency.p50Ms, stats.reasons[0]!.count], [1, 30_000, 2]);
   assert.match(page, /<dt>Median \(p50\)<\/dt><dd>30\.0 s<\/dd><dt>95th percentile<\/dt><dd>30\.0 s<\/dd>/);
   assert.match(page, /<td class="num">2<\/td><td><span class="status status-deferred">deferred<\/span><\/td><td><span class="category">greylist<\/span><\/td>\s*<td class="mono small">451 4\.7\.1 Greylisted, try again<\/td>\s*<td>greylisted: the receiver defers unknown senders once\. <em>nothing to do: smarthost retries, and the next attempt is normally accepted\.<\/em><\/td>/);
-  assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Recipients per 5 min: accepted, delivered, deferred and bounced">/);
+  assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Per 5 min: messages accepted; recipients delivered, deferred and bounced">/);
+  assert.equal((page.match(/<rect class="bar /g) ?? []).length, 3, 'one bar each for accepted, delivered and deferred');
 });
 
 test('an API key needs a name and senders; the refusals say what to give', async (t) => {

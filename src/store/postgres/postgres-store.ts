@@ -366,9 +366,6 @@ export class PostgresStore implements Store {
   deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
   purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
   lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
-  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
-  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
-  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   // Rate and AUTH-failure counters: see rate-counters.ts.
   consumeSend: Store['consumeSend'] = (principal, now, limits) => this.tx((c) => consumeSend(c, principal, now, limits));

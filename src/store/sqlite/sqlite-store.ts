@@ -384,9 +384,6 @@ export class SqliteStore implements Store {
   deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
   purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
   lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
-  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
-  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
-  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.
