@@ -191,6 +191,12 @@ export interface AdminSession {
   lastSeenAt: number;
 }
 
+/** What a route did last, from the events it wrote. */
+export interface RouteEvents {
+  delivered?: StoredEvent;
+  failed?: StoredEvent;
+}
+
 export interface ApiKey {
   id: string;
   name: string;
@@ -547,6 +553,8 @@ export interface Store {
   purgeAdminSessions(cut: { idleBefore: number; createdBefore: number }): Promise<number>;
   /** The id of the newest event (0 when none): where a live view starts following. */
   lastEventId(): Promise<number>;
+  /** A route's newest delivery and newest failed try (an attempt it handed on, a deferral, a bounce): the overview's route health. */
+  lastRouteEvents(route: string): Promise<RouteEvents>;
 
   /**
    * Calls `listener` after commits that may have made work due (enqueue, retryMessage) — in every process

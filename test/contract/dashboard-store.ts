@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newMessageId } from '../../src/store/ids.ts';
+import type { SmtpReply } from '../../src/delivery/smtp-reply.ts';
 import type { NewMessage, Store } from '../../src/store/store.ts';
 import type { StoreFactory } from './store.ts';
 
@@ -105,5 +106,25 @@ export function dashboardStoreContract(name: string, factory: StoreFactory): voi
     assert.deepEqual((await s.listSuppressions({ search: 'A_B' })).map((x) => x.address), ['a_b@example.org']);
     assert.deepEqual((await s.listSuppressions({ search: 'example.org', limit: 1, after: 'a_b@example.org' })).map((x) => x.address), ['axb@example.org']);
     assert.deepEqual((await s.listSuppressions({ search: '%' })).map((x) => x.address), []);
+  });
+
+  withStore('lastRouteEvents: a route\'s newest delivery and newest failed try, other routes apart', async (s) => {
+    const m = msg();
+    await s.enqueue(m);
+    assert.deepEqual(await s.lastRouteEvents('mx'), {});
+    const refused = { code: 451, enhanced: '4.4.1', text: 'Connection refused' } as const;
+    const ok = { code: 250, enhanced: '2.0.0', text: 'OK' } as const;
+    const at = (type: 'attempt' | 'deferred' | 'bounced' | 'delivered', route: string, when: number, reply: SmtpReply = refused) =>
+      s.addEvent({ messageId: m.id, recipient: 'a@example.org', type, at: when, route, reply });
+    await at('delivered', 'mx', 2_000, ok);
+    await at('delivered', 'mx', 5_000, { ...ok, text: 'newest' });
+    await at('deferred', 'mx', 3_000);
+    await at('attempt', 'mx', 4_000, { ...refused, text: 'handed on' });
+    await at('bounced', 'mx', 1_000);
+    await at('deferred', 'relay', 9_000);
+    const mx = await s.lastRouteEvents('mx');
+    assert.deepEqual([mx.delivered?.at, mx.delivered?.reply?.text, mx.failed?.at, mx.failed?.type, mx.failed?.reply?.text], [5_000, 'newest', 4_000, 'attempt', 'handed on']);
+    const relay = await s.lastRouteEvents('relay');
+    assert.deepEqual([relay.delivered, relay.failed?.type, relay.failed?.at], [undefined, 'deferred', 9_000]);
   });
 }

@@ -2,23 +2,44 @@
 // or week as a chart; queue depth; delivery latency; the top failure reasons
 // with their explained category. Every number comes from the stats service
 // behind GET /stats (admin/stats.ts), so the dashboard and the API agree.
-import type { FastifyInstance } from 'fastify';
+// Then each route's health (admin/route-health.ts), with a "Check now" that
+// runs the routes' own checks.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkAllRoutes, routingHealth } from '../../admin/route-health.ts';
 import { overview, STATS_WINDOWS, type StatsWindow } from '../../admin/stats.ts';
+import type { RouteCheck } from '../../delivery/outcome.ts';
 import type { DashboardDeps } from '../dashboard.ts';
 import { duration, status, STATUSES } from '../format.ts';
 import { html } from '../html.ts';
 import { page } from '../layout.ts';
 import { eventChart, SERIES } from '../views/chart.ts';
+import { routeHealthPanel } from '../views/route-health.ts';
 
 const LABELS: Record<StatsWindow, string> = { hour: 'last hour', day: 'last day', week: 'last week' };
 
-export function overviewRoutes(app: FastifyInstance, { store }: DashboardDeps): void {
-  app.get<{ Querystring: { window?: string } }>('/', { config: { access: 'page' } }, async (req, reply) => {
-    const name: StatsWindow = (req.query.window ?? '') in STATS_WINDOWS ? (req.query.window as StatsWindow) : 'day';
-    const label = LABELS[name];
-    const o = await overview(store, name);
-    const totals = Object.fromEntries(SERIES.map((s) => [s.key, o.buckets.reduce((n, b) => n + b[s.key], 0)]));
-    const body = html`<h1>Overview</h1>
+const windowName = (w: unknown): StatsWindow => (typeof w === 'string' && w in STATS_WINDOWS ? (w as StatsWindow) : 'day');
+
+export function overviewRoutes(app: FastifyInstance, deps: DashboardDeps): void {
+  app.get<{ Querystring: { window?: string } }>('/', { config: { access: 'page' } }, async (req, reply) =>
+    reply.type('text/html; charset=utf-8').send(await overviewPage(deps, req, windowName(req.query.window))));
+
+  // Runs every route's check (seconds at most: each is bounded by SMARTHOST_ROUTE_PROBE_TIMEOUT) and shows the
+  // results in the panel; htmx swaps in the panel alone, a plain form post gets the whole page.
+  app.post<{ Body: { window?: string } }>('/routes/check', { config: { access: 'data' } }, async (req, reply) => {
+    if (!deps.routing) return reply.redirect('/ui/', 303);
+    const checks = await checkAllRoutes(deps.routing);
+    const body = req.headers['hx-request']
+      ? routeHealthPanel(await routingHealth(deps.store, deps.routing), req.adminSession, checks).value
+      : await overviewPage(deps, req, windowName(req.body?.window), checks);
+    return reply.type('text/html; charset=utf-8').send(body);
+  });
+}
+
+async function overviewPage({ store, routing }: DashboardDeps, req: FastifyRequest, name: StatsWindow, checks?: { name: string; check: RouteCheck }[]): Promise<string> {
+  const label = LABELS[name];
+  const [o, health] = await Promise.all([overview(store, name), routing && routingHealth(store, routing)]);
+  const totals = Object.fromEntries(SERIES.map((s) => [s.key, o.buckets.reduce((n, b) => n + b[s.key], 0)]));
+  const body = html`<h1>Overview</h1>
 <nav class="tabs" aria-label="Time window">${(Object.keys(STATS_WINDOWS) as StatsWindow[]).map((k) =>
   html`<a href="/ui/?window=${k}" ${k === name ? html`aria-current="page"` : ''}>${LABELS[k]}</a>`)}</nav>
 <section aria-labelledby="totals-h"><h2 id="totals-h">Messages accepted and recipients' outcomes, ${label}</h2>
@@ -38,7 +59,7 @@ ${o.reasons.length === 0 ? html`<p class="empty">No deferrals or bounces in this
 ${o.reasons.map((r) => html`<tr><td class="num">${r.count}</td><td>${status(r.type)}</td><td><span class="category">${r.category}</span></td>
 <td class="mono small">${r.reply ?? 'no reply (connection or DNS failure)'}</td>
 <td>${r.meaning}. <em>${r.remedy}.</em></td></tr>`)}</tbody></table></div>`}
-</section>`;
-    return reply.type('text/html; charset=utf-8').send(page({ title: 'Overview', section: 'overview', session: req.adminSession, body }));
-  });
+</section>
+${health && routeHealthPanel(health, req.adminSession, checks)}`;
+  return page({ title: 'Overview', section: 'overview', session: req.adminSession, body });
 }

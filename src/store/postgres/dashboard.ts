@@ -1,8 +1,8 @@
 // The PostgreSQL side of the dashboard: admin passwords, login sessions and the
-// live view's cursor. Split from postgres-store.ts by concern.
+// live view's cursor and route health. Split from postgres-store.ts by concern.
 import type pg from 'pg';
-import { sessionRow } from '../sqlite/dashboard.ts';
-import type { AdminSession } from '../store.ts';
+import { FAILED, routeEvents, sessionRow } from '../sqlite/dashboard.ts';
+import type { AdminSession, EventType, RouteEvents } from '../store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -46,5 +46,13 @@ export class PostgresDashboard {
 
   async lastEventId(): Promise<number> {
     return (await this.pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM events')).rows[0].id as number;
+  }
+
+  async lastRouteEvents(route: string): Promise<RouteEvents> {
+    // One probe of events_route_type_time per type: the newest row, however long the route's history.
+    const of = async (type: EventType) =>
+      (await this.pool.query('SELECT * FROM events WHERE route = $1 AND type = $2 ORDER BY at DESC LIMIT 1', [route, type])).rows[0] as Row | undefined;
+    const [delivered, ...failed] = await Promise.all([of('delivered'), ...FAILED.map(of)]);
+    return routeEvents(delivered, failed);
   }
 }

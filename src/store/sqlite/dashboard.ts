@@ -1,7 +1,8 @@
 // The SQLite side of the dashboard: admin passwords, login sessions and the
-// live view's cursor. Split from sqlite-store.ts by concern.
+// live view's cursor and route health. Split from sqlite-store.ts by concern.
 import type Database from 'better-sqlite3';
-import type { AdminSession } from '../store.ts';
+import { eventRow } from '../event-row.ts';
+import type { AdminSession, EventType, RouteEvents } from '../store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -44,8 +45,23 @@ export class SqliteDashboard {
   async lastEventId(): Promise<number> {
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events').get() as { id: number }).id;
   }
+
+  async lastRouteEvents(route: string): Promise<RouteEvents> {
+    // One probe of events_route_type_time per type: the newest row, however long the route's history.
+    const newest = this.db.prepare('SELECT * FROM events WHERE route = ? AND type = ? ORDER BY at DESC LIMIT 1');
+    const of = (type: EventType) => newest.get(route, type) as Row | undefined;
+    return routeEvents(of('delivered'), FAILED.map(of));
+  }
 }
 
 export function sessionRow(r: Row): AdminSession {
   return { idHash: r.id_hash as string, csrfToken: r.csrf_token as string, createdAt: r.created_at as number, lastSeenAt: r.last_seen_at as number };
+}
+
+/** Tries that failed on a route: handed on to the next route, deferred, bounced. */
+export const FAILED: EventType[] = ['attempt', 'deferred', 'bounced'];
+
+export function routeEvents(delivered: Row | undefined, failed: (Row | undefined)[]): RouteEvents {
+  const newest = failed.reduce<Row | undefined>((a, b) => (b && (!a || Number(b.at) > Number(a.at)) ? b : a), undefined);
+  return { ...(delivered && { delivered: eventRow(delivered) }), ...(newest && { failed: eventRow(newest) }) };
 }
