@@ -42,7 +42,7 @@ const message = (over: Partial<NewMessage>): NewMessage => ({
 /** Message ids in a rows fragment, in order. */
 const idsIn = (fragment: string) => [...fragment.matchAll(/data-message-id="([^"]+)"/g)].map((m) => m[1]);
 
-test('the message list filters by status, recipient, sender and time, and pages by cursor', async (t) => {
+test('the message list filters by status, recipient, sender, subject, credential or key, tag and time, and pages by cursor', async (t) => {
   // Nothing to deliver to: recipients stay queued (no DNS server answers; a long retry keeps them put).
   const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_RETRY_INITIAL: '1h', SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
   await s.scheduler.stop(0);
@@ -51,7 +51,7 @@ test('the message list filters by status, recipient, sender and time, and pages 
   const t0 = Date.UTC(2026, 0, 10, 12);
   const old = message({ createdAt: t0 - 2 * hour, sender: 'news@example.com' });
   const mid = message({ createdAt: t0 - hour, recipients: [{ address: 'b@example.org', status: 'suppressed' }] });
-  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing', tags: [{ name: 'campaign', value: 'a=b' }] });
+  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing', tags: [{ name: 'campaign', value: 'a=b' }], subject: 'Your 100% Invoice' });
   for (const m of [old, mid, recent]) await s.store.enqueue(m);
 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows')).text()), [recent.id, mid.id, old.id]);
@@ -59,6 +59,17 @@ test('the message list filters by status, recipient, sender and time, and pages 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?recipient=B@example.org')).text()), [mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?sender=news@example.com')).text()), [recent.id, old.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=key:billing')).text()), [recent.id]);
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=app')).text()), []);
+  assert.deepEqual(idsIn(await (await get(`/ui/messages/rows?subject=${encodeURIComponent('100% invoice')}`)).text()), [recent.id]);
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?subject=1000')).text()), []);
+  // Filters combine; the form shows every one, filled in as given.
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?subject=invoice&status=suppressed')).text()), []);
+  const form = await (await get(`/ui/messages?status=queued&recipient=a@example.org&sender=news@example.com&subject=invoice&credential=key:billing&tag=${encodeURIComponent('campaign=a=b')}&since=2026-01-10T11:30&until=2026-01-10T13:00&tz=0`)).text();
+  assert.deepEqual(idsIn(form), [recent.id]);
+  for (const [name, value] of [['recipient', 'a@example.org'], ['sender', 'news@example.com'], ['subject', 'invoice'], ['credential', 'key:billing'],
+    ['tag', 'campaign=a=b'], ['since', '2026-01-10T11:30'], ['until', '2026-01-10T13:00']])
+    assert.match(form, new RegExp(`<input id="f-${name}" name="${name}" type="[a-z-]+" value="${value}"`), name);
+  assert.match(form, /<option selected>queued<\/option>/);
   assert.deepEqual(idsIn(await (await get(`/ui/messages/rows?tag=${encodeURIComponent('campaign=a=b')}`)).text()), [recent.id]);
   // Times as the viewer typed them in UTC+1 (getTimezoneOffset -60): 12:30 local is 11:30 UTC.
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?since=2026-01-10T11:30&tz=-60')).text()), [recent.id, mid.id]);
