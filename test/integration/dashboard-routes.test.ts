@@ -89,8 +89,10 @@ test('route health: each route\'s last delivery and failure explained, auto\'s c
   assert.match(row(fragment, 'mx'), new RegExp(`works 127\\.0\\.0\\.2:${mx.port} answers \\(no TLS\\)$`));
   assert.match(row(fragment, 'relay'), new RegExp(`fails 127\\.0\\.0\\.1:${refused} refuses connections$`));
   // A plain form post: the whole overview with the results.
-  const full = await (await post('/ui/routes/check', { _csrf: csrf })).text();
+  const full = await (await post('/ui/routes/check', { _csrf: csrf, window: 'week' })).text();
   assert.match(full, /<h1>Overview<\/h1>/);
+  assert.match(full, /<a href="\/ui\/\?window=week" aria-current="page">last week<\/a>/);
+  assert.match(full, /<input type="hidden" name="window" value="week">/);
   assert.match(row(full, 'relay'), /fails 127\.0\.0\.1:\d+ refuses connections$/);
   assert.equal(mx.messages.length, 1, 'a check sends no mail');
 });

@@ -25,12 +25,14 @@ export function overviewRoutes(app: FastifyInstance, deps: DashboardDeps): void 
 
   // Runs every route's check (seconds at most: each is bounded by SMARTHOST_ROUTE_PROBE_TIMEOUT) and shows the
   // results in the panel; htmx swaps in the panel alone, a plain form post gets the whole page.
+  const { routing } = deps;
+  if (!routing) return;
   app.post<{ Body: { window?: string } }>('/routes/check', { config: { access: 'data' } }, async (req, reply) => {
-    if (!deps.routing) return reply.redirect('/ui/', 303);
-    const checks = await checkAllRoutes(deps.routing);
+    const checks = await checkAllRoutes(routing);
+    const window = windowName(req.body?.window);
     const body = req.headers['hx-request']
-      ? routeHealthPanel(await routingHealth(deps.store, deps.routing), req.adminSession, checks).value
-      : await overviewPage(deps, req, windowName(req.body?.window), checks);
+      ? routeHealthPanel(await routingHealth(deps.store, routing), req.adminSession, window, checks).value
+      : await overviewPage(deps, req, window, checks);
     return reply.type('text/html; charset=utf-8').send(body);
   });
 }
@@ -60,6 +62,6 @@ ${o.reasons.map((r) => html`<tr><td class="num">${r.count}</td><td>${status(r.ty
 <td class="mono small">${r.reply ?? 'no reply (connection or DNS failure)'}</td>
 <td>${r.meaning}. <em>${r.remedy}.</em></td></tr>`)}</tbody></table></div>`}
 </section>
-${health && routeHealthPanel(health, req.adminSession, checks)}`;
+${health && routeHealthPanel(health, req.adminSession, name, checks)}`;
   return page({ title: 'Overview', section: 'overview', session: req.adminSession, body });
 }

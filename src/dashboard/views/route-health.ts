@@ -8,7 +8,8 @@ import { status, time } from '../format.ts';
 import { html, type Html } from '../html.ts';
 import { csrfField } from '../layout.ts';
 
-export function routeHealthPanel(h: RoutingHealth, session: AdminSession | undefined, checks?: { name: string; check: RouteCheck }[]): Html {
+/** `window`: the overview's time window, kept when a plain form post re-renders the whole page. */
+export function routeHealthPanel(h: RoutingHealth, session: AdminSession | undefined, window: string, checks?: { name: string; check: RouteCheck }[]): Html {
   const checkOf = (name: string) => checks?.find((c) => c.name === name)?.check;
   return html`<section id="route-health" aria-labelledby="routes-h"><h2 id="routes-h">Route health</h2>
 <ul class="facts small">${h.table.map((line) => html`<li class="mono">${line}</li>`)}</ul>
@@ -26,7 +27,7 @@ ${h.auto && html`<p class="auto-route" role="status"><strong>Auto route:</strong
 ${checks && html`<td class="check">${c ? html`<span class="status status-${c.ok ? 'delivered' : 'bounced'}">${c.ok ? 'works' : 'fails'}</span> ${c.detail}` : ''}</td>`}</tr>`;
 })}</tbody></table></div>
 <form method="post" action="/ui/routes/check" hx-post="/ui/routes/check" hx-target="#route-health" hx-swap="outerHTML" class="row">
-${csrfField(session)}<div class="actions"><button type="submit">Check now</button></div>
+${csrfField(session)}<input type="hidden" name="window" value="${window}"><div class="actions"><button type="submit">Check now</button></div>
 <p class="hint">Connects to each route without sending mail (port 25 to a well-known MX, the relay's login, each provider's API key) — the check <code>smarthost routes</code> and <code>doctor</code> run.</p>
 </form></section>`;
 }
