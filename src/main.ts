@@ -127,6 +127,7 @@ export async function startSmarthost(
         return problems;
       },
       routeStatus: () => router.status(),
+      routing: { table: routeTable, probeTimeoutMs: config.routeProbeTimeout, ...(autoRoute && { autoStatus: () => autoRoute.status() }) },
     },
   );
   try {

@@ -33,9 +33,13 @@ export interface Overview {
  * How long one computation serves every request for that window in this process: the week's queries read
  * every event of the week from covering indexes (~150 ms at 100,000 messages here), so a dashboard that
  * refreshes, or several open at once, must not repeat them on every request. Concurrent requests share one.
+ * A result is reused for at most REUSE_PER_COST times what it cost, so the overview never takes more than a
+ * small share of a core however often it is asked, while a small queue's numbers (a few ms) are always fresh:
+ * an operator who just sent a message sees it counted.
  */
 const REUSE_MS: Record<StatsWindow, number> = { hour: 5_000, day: 30_000, week: 60_000 };
-const recent = new WeakMap<Store, Map<StatsWindow, { at: number; overview: Promise<Overview> }>>();
+const REUSE_PER_COST = 20;
+const recent = new WeakMap<Store, Map<StatsWindow, { at: number; reuseMs: number; overview: Promise<Overview> }>>();
 
 /** Nearest-rank percentile of an ascending list. */
 export const percentile = (sorted: readonly number[], p: number): number | null =>
@@ -45,11 +49,17 @@ export function overview(store: Store, window: StatsWindow, now = Date.now()): P
   let byWindow = recent.get(store);
   if (!byWindow) recent.set(store, (byWindow = new Map()));
   const hit = byWindow.get(window);
-  if (hit && now - hit.at < REUSE_MS[window]) return hit.overview;
+  if (hit && now - hit.at < hit.reuseMs) return hit.overview;
+  const started = performance.now();
   const computed = compute(store, window, now);
-  byWindow.set(window, { at: now, overview: computed });
-  // A failure is not kept: the next request tries again.
-  computed.catch(() => byWindow.get(window)?.overview === computed && byWindow.delete(window));
+  // Until it is done, every request shares this computation.
+  const entry = { at: now, reuseMs: Infinity, overview: computed };
+  byWindow.set(window, entry);
+  computed.then(
+    () => (entry.reuseMs = Math.min(REUSE_MS[window], (performance.now() - started) * REUSE_PER_COST)),
+    // A failure is not kept: the next request tries again.
+    () => byWindow.get(window) === entry && byWindow.delete(window),
+  );
   return computed;
 }
 

@@ -6,6 +6,7 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Accept } from '../accept/accept.ts';
+import type { Routing } from '../admin/route-health.ts';
 import type { DomainsConfig } from '../domains/manage.ts';
 import type { Store } from '../store/store.ts';
 import type { AddressGuard } from '../webhooks/webhooks.ts';
@@ -42,6 +43,8 @@ export interface DashboardDeps {
   /** What the Webhooks and Domains screens need, the same as /webhooks and /domains. */
   webhookGuard: AddressGuard;
   domains: DomainsConfig;
+  /** The routing table and auto's status, for the overview's route health; absent, the panel is not shown. */
+  routing?: Routing;
 }
 
 // Defence in depth behind the escaping in html.ts: no inline script or style runs, nothing loads from elsewhere.

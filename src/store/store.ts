@@ -191,21 +191,10 @@ export interface AdminSession {
   lastSeenAt: number;
 }
 
-/** Deliveries, deferrals and bounces per time bucket, for the overview chart. */
-export interface EventBucket {
-  /** Start of the bucket (ms). */
-  start: number;
-  type: EventType;
-  count: number;
-}
-
-/** A deferral or bounce reason and how often it happened in a window. */
-export interface FailureReason {
-  type: 'deferred' | 'bounced';
-  category: Category | null;
-  /** One reply of the group, to explain and show. */
-  reply: SmtpReply | null;
-  count: number;
+/** What a route did last, from the events it wrote. */
+export interface RouteEvents {
+  delivered?: StoredEvent;
+  failed?: StoredEvent;
 }
 
 export interface ApiKey {
@@ -551,7 +540,7 @@ export interface Store {
   /** Creates or replaces the domain's cached policy; every node sharing the store sees it. */
   putMtaStsPolicy(policy: MtaStsPolicy): Promise<void>;
 
-  // The dashboard: its admin password, login sessions, a cursor for live updates and the overview's numbers.
+  // The dashboard: its admin password, login sessions and a cursor for live updates (its numbers come from deliveryStats).
   /** The scrypt hash of an admin's password (dashboard login). */
   getAdminPasswordHash(name: string): Promise<string | undefined>;
   /** Sets the hash; with `onlyIfAbsent`, leaves an existing one alone and says whether it wrote (nodes starting together create it once). */
@@ -564,12 +553,8 @@ export interface Store {
   purgeAdminSessions(cut: { idleBefore: number; createdBefore: number }): Promise<number>;
   /** The id of the newest event (0 when none): where a live view starts following. */
   lastEventId(): Promise<number>;
-  /** Events of these types at or after `since`, counted per bucket of `bucketMs` (aligned to the epoch). */
-  countEvents(q: { since: number; bucketMs: number; types: readonly EventType[] }): Promise<EventBucket[]>;
-  /** Milliseconds from accept to delivery of recipients delivered at or after `since`: median and 95th percentile. */
-  deliveryLatency(since: number): Promise<{ count: number; p50: number | null; p95: number | null }>;
-  /** The most frequent deferral and bounce reasons since `since`, grouped by type, category and enhanced code. */
-  topFailureReasons(since: number, limit: number): Promise<FailureReason[]>;
+  /** A route's newest delivery and newest failed try (an attempt it handed on, a deferral, a bounce): the overview's route health. */
+  lastRouteEvents(route: string): Promise<RouteEvents>;
 
   /**
    * Calls `listener` after commits that may have made work due (enqueue, retryMessage) — in every process

@@ -37,6 +37,8 @@ async function startAll(t: TestContext, viewport?: { width: number; height: numb
     SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
     SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: w.dns, SMARTHOST_MX_PORT: String(w.accept.port),
     SMARTHOST_RETRY_INITIAL: '1h', SMARTHOST_RETRY_MAX: '1h',
+    // The mx route's check (the overview's "Check now") connects to example.org's fake MX.
+    SMARTHOST_PROBE_MX_HOST: '127.0.0.2', SMARTHOST_ROUTE_PROBE_TIMEOUT: '5s',
   });
   const base = `http://127.0.0.1:${s.ports.http}`;
   const { key } = await createApiKey(s.store, 'browser-test', ['example.com']);
@@ -184,6 +186,13 @@ test('suppressions: add, find, export and remove; connect an app: a test message
   await page.getByText('Deliveries').waitFor();
   assert.match(await page.locator('.total.series-delivered .n').innerText(), /^1$/);
   await screenshot(page, 'overview');
+  // Route health: the mx route delivered just now; Check now runs its check in place (htmx), nothing reloads.
+  const mxRow = page.locator('#route-health tr[data-route="mx"]');
+  await mxRow.locator('.last-delivered time').waitFor();
+  await page.getByRole('button', { name: 'Check now' }).click();
+  await mxRow.locator('.check').getByText('works').waitFor({ timeout: 20_000 });
+  assert.match(await mxRow.locator('.check').innerText(), /^works 127\.0\.0\.2:\d+ answers \(STARTTLS/);
+  await screenshot(page, 'overview-route-health');
   assert.deepEqual(errors, []);
 });
 

@@ -1,8 +1,9 @@
 // The store contract, continued: what the dashboard needs (admin password, sessions, live cursor,
-// message and suppression filters, overview numbers). Called from storeContract in store.ts.
+// message and suppression filters; the overview's numbers are deliveryStats in admin-store.ts). Called from storeContract in store.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newMessageId } from '../../src/store/ids.ts';
+import type { SmtpReply } from '../../src/delivery/smtp-reply.ts';
 import type { NewMessage, Store } from '../../src/store/store.ts';
 import type { StoreFactory } from './store.ts';
 
@@ -107,30 +108,23 @@ export function dashboardStoreContract(name: string, factory: StoreFactory): voi
     assert.deepEqual((await s.listSuppressions({ search: '%' })).map((x) => x.address), []);
   });
 
-  withStore('overview numbers: events per bucket, delivery latency percentiles, top failure reasons', async (s) => {
-    const m = msg({ createdAt: 10_000, recipients: Array.from({ length: 20 }, (_, i) => ({ address: `r${i}@example.org`, status: 'queued' as const })) });
+  withStore('lastRouteEvents: a route\'s newest delivery and newest failed try, other routes apart', async (s) => {
+    const m = msg();
     await s.enqueue(m);
-    // Delivered after 1..20 s; one old delivery before the window.
-    for (let i = 1; i <= 20; i++)
-      await s.addEvent({ messageId: m.id, recipient: `r${i - 1}@example.org`, type: 'delivered', at: 10_000 + i * 1_000 });
-    const greylist = { code: 451, enhanced: '4.7.1', text: 'Greylisted' } as const;
-    const nouser = { code: 550, enhanced: '5.1.1', text: 'No such user' } as const;
-    for (let i = 0; i < 3; i++) await s.addEvent({ messageId: m.id, recipient: 'r0@example.org', type: 'deferred', at: 12_000, reply: greylist, category: 'greylist' });
-    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 12_000, reply: nouser, category: 'mailbox' });
-    await s.addEvent({ messageId: m.id, recipient: 'r1@example.org', type: 'bounced', at: 5_000, reply: nouser, category: 'mailbox' });
-
-    const buckets = await s.countEvents({ since: 10_000, bucketMs: 10_000, types: ['delivered', 'bounced'] });
-    assert.deepEqual(buckets, [
-      { start: 10_000, type: 'bounced', count: 1 }, { start: 10_000, type: 'delivered', count: 9 },
-      { start: 20_000, type: 'delivered', count: 10 }, { start: 30_000, type: 'delivered', count: 1 },
-    ]);
-    assert.deepEqual(await s.deliveryLatency(0), { count: 20, p50: 10_000, p95: 19_000 });
-    assert.deepEqual(await s.deliveryLatency(25_000), { count: 6, p50: 17_000, p95: 20_000 });
-    assert.deepEqual(await s.deliveryLatency(99_000), { count: 0, p50: null, p95: null });
-    assert.deepEqual(await s.topFailureReasons(10_000, 10), [
-      { type: 'deferred', category: 'greylist', reply: greylist, count: 3 },
-      { type: 'bounced', category: 'mailbox', reply: nouser, count: 1 },
-    ]);
-    assert.equal((await s.topFailureReasons(0, 1))[0]!.count, 3);
+    assert.deepEqual(await s.lastRouteEvents('mx'), {});
+    const refused = { code: 451, enhanced: '4.4.1', text: 'Connection refused' } as const;
+    const ok = { code: 250, enhanced: '2.0.0', text: 'OK' } as const;
+    const at = (type: 'attempt' | 'deferred' | 'bounced' | 'delivered', route: string, when: number, reply: SmtpReply = refused) =>
+      s.addEvent({ messageId: m.id, recipient: 'a@example.org', type, at: when, route, reply });
+    await at('delivered', 'mx', 2_000, ok);
+    await at('delivered', 'mx', 5_000, { ...ok, text: 'newest' });
+    await at('deferred', 'mx', 3_000);
+    await at('attempt', 'mx', 4_000, { ...refused, text: 'handed on' });
+    await at('bounced', 'mx', 1_000);
+    await at('deferred', 'relay', 9_000);
+    const mx = await s.lastRouteEvents('mx');
+    assert.deepEqual([mx.delivered?.at, mx.delivered?.reply?.text, mx.failed?.at, mx.failed?.type, mx.failed?.reply?.text], [5_000, 'newest', 4_000, 'attempt', 'handed on']);
+    const relay = await s.lastRouteEvents('relay');
+    assert.deepEqual([relay.delivered, relay.failed?.type, relay.failed?.at], [undefined, 'deferred', 9_000]);
   });
 }

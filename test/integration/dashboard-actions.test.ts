@@ -3,9 +3,10 @@
 // in plain words, and two nodes on one PostgreSQL sharing logins and live updates.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { overview } from '../../src/admin/stats.ts';
 import { ensureAdminPassword } from '../../src/dashboard/admin-password.ts';
 import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
-import { newMessageId } from '../../src/store/ids.ts';
+import { idFloor, newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage } from '../../src/store/store.ts';
 import { createDatabase, postgresSkip } from '../helpers/postgres.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
@@ -39,7 +40,7 @@ const message = (over: Partial<NewMessage>): NewMessage => ({
 /** Message ids in a rows fragment, in order. */
 const idsIn = (fragment: string) => [...fragment.matchAll(/data-message-id="([^"]+)"/g)].map((m) => m[1]);
 
-test('the message list filters by status, recipient, sender and time, and pages by cursor', async (t) => {
+test('the message list filters by status, recipient, sender, subject, credential or key, tag and time, and pages by cursor', async (t) => {
   // Nothing to deliver to: recipients stay queued (no DNS server answers; a long retry keeps them put).
   const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_RETRY_INITIAL: '1h', SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
   await s.scheduler.stop(0);
@@ -48,7 +49,7 @@ test('the message list filters by status, recipient, sender and time, and pages 
   const t0 = Date.UTC(2026, 0, 10, 12);
   const old = message({ createdAt: t0 - 2 * hour, sender: 'news@example.com' });
   const mid = message({ createdAt: t0 - hour, recipients: [{ address: 'b@example.org', status: 'suppressed' }] });
-  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing', tags: [{ name: 'campaign', value: 'a=b' }] });
+  const recent = message({ createdAt: t0, sender: 'News@Example.com', credential: 'key:billing', tags: [{ name: 'campaign', value: 'a=b' }], subject: 'Your 100% Invoice' });
   for (const m of [old, mid, recent]) await s.store.enqueue(m);
 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows')).text()), [recent.id, mid.id, old.id]);
@@ -56,6 +57,17 @@ test('the message list filters by status, recipient, sender and time, and pages 
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?recipient=B@example.org')).text()), [mid.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?sender=news@example.com')).text()), [recent.id, old.id]);
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=key:billing')).text()), [recent.id]);
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?credential=app')).text()), []);
+  assert.deepEqual(idsIn(await (await get(`/ui/messages/rows?subject=${encodeURIComponent('100% invoice')}`)).text()), [recent.id]);
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?subject=1000')).text()), []);
+  // Filters combine; the form shows every one, filled in as given.
+  assert.deepEqual(idsIn(await (await get('/ui/messages/rows?subject=invoice&status=suppressed')).text()), []);
+  const form = await (await get(`/ui/messages?status=queued&recipient=a@example.org&sender=news@example.com&subject=invoice&credential=key:billing&tag=${encodeURIComponent('campaign=a=b')}&since=2026-01-10T11:30&until=2026-01-10T13:00&tz=0`)).text();
+  assert.deepEqual(idsIn(form), [recent.id]);
+  for (const [name, value] of [['recipient', 'a@example.org'], ['sender', 'news@example.com'], ['subject', 'invoice'], ['credential', 'key:billing'],
+    ['tag', 'campaign=a=b'], ['since', '2026-01-10T11:30'], ['until', '2026-01-10T13:00']])
+    assert.match(form, new RegExp(`<input id="f-${name}" name="${name}" type="[a-z-]+" value="${value}"`), name);
+  assert.match(form, /<option selected>queued<\/option>/);
   assert.deepEqual(idsIn(await (await get(`/ui/messages/rows?tag=${encodeURIComponent('campaign=a=b')}`)).text()), [recent.id]);
   // Times as the viewer typed them in UTC+1 (getTimezoneOffset -60): 12:30 local is 11:30 UTC.
   assert.deepEqual(idsIn(await (await get('/ui/messages/rows?since=2026-01-10T11:30&tz=-60')).text()), [recent.id, mid.id]);
@@ -175,20 +187,26 @@ test('two nodes on one PostgreSQL: a login on one works on the other, and the ot
   }
 });
 
-test('the overview counts the window, gives latency percentiles and explains the top failure reasons', async (t) => {
+test('the overview shows the numbers of the stats service (GET /stats): counts, latency percentiles, the top failure reasons explained', async (t) => {
   const s = await startTestSmarthost(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: '127.0.0.1:9' });
   await s.scheduler.stop(0);
   const { get } = await loggedIn(s);
   const now = Date.now();
-  const m = message({ createdAt: now - 60_000, recipients: [{ address: 'a@example.org', status: 'queued' }, { address: 'b@example.org', status: 'queued' }] });
+  // The stats read acceptance time from the id; newMessageId never goes back in time, and earlier tests here made later ids.
+  const m = message({ id: `${idFloor(now - 60_000).slice(0, 10)}${'7'.repeat(16)}`, createdAt: now - 60_000,
+    recipients: [{ address: 'a@example.org', status: 'queued' }, { address: 'b@example.org', status: 'queued' }] });
   await s.store.enqueue(m);
   await s.store.addEvent({ messageId: m.id, recipient: 'a@example.org', type: 'delivered', at: now - 30_000, route: 'mx' });
   for (let i = 0; i < 2; i++)
     await s.store.addEvent({ messageId: m.id, recipient: 'b@example.org', type: 'deferred', at: now - 20_000, category: 'greylist',
       reply: { code: 451, enhanced: '4.7.1', text: 'Greylisted, try again' } });
   const page = await (await get('/ui/?window=hour')).text();
-  assert.match(page, /<span class="n">2<\/span> accepted<\/li><li class="total series-delivered"><span class="n">1<\/span> delivered<\/li><li class="total series-deferred"><span class="n">2<\/span> deferred/);
+  // One message accepted (messages, by acceptance time); its recipients' outcomes by event time — as GET /stats counts them.
+  assert.match(page, /<span class="n">1<\/span> accepted<\/li><li class="total series-delivered"><span class="n">1<\/span> delivered<\/li><li class="total series-deferred"><span class="n">2<\/span> deferred/);
+  const stats = await overview(s.store, 'hour');
+  assert.deepEqual([stats.buckets.reduce((n, b) => n + b.accepted, 0), stats.latency.p50Ms, stats.reasons[0]!.count], [1, 30_000, 2]);
   assert.match(page, /<dt>Median \(p50\)<\/dt><dd>30\.0 s<\/dd><dt>95th percentile<\/dt><dd>30\.0 s<\/dd>/);
   assert.match(page, /<td class="num">2<\/td><td><span class="status status-deferred">deferred<\/span><\/td><td><span class="category">greylist<\/span><\/td>\s*<td class="mono small">451 4\.7\.1 Greylisted, try again<\/td>\s*<td>greylisted: the receiver defers unknown senders once\. <em>nothing to do: smarthost retries, and the next attempt is normally accepted\.<\/em><\/td>/);
-  assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Recipients per 5 min: accepted, delivered, deferred and bounced">/);
+  assert.match(page, /<svg viewBox="0 0 720 200" role="img" aria-label="Per 5 min: messages accepted; recipients delivered, deferred and bounced">/);
+  assert.equal((page.match(/<rect class="bar /g) ?? []).length, 3, 'one bar each for accepted, delivered and deferred');
 });

@@ -24,6 +24,8 @@ const filtersSchema = z.object({
   status: z.enum(STATUSES as [RecipientStatus, ...RecipientStatus[]], { message: `use one of ${STATUSES.join(', ')}` }).optional(),
   recipient: text,
   sender: text,
+  // The same limit as GET /emails's subject filter.
+  subject: z.string().trim().max(200).optional(),
   credential: text,
   tag: z.string().trim().max(512).regex(/^[^=]+=/, 'tags look like name=value').optional(),
   since: localTime,
@@ -52,7 +54,7 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     const until = filters.until ? idFloor(utcOf(filters.until, filters.tz)) : undefined;
     const before = filters.cursor && until ? (filters.cursor < until ? filters.cursor : until) : (filters.cursor ?? until);
     const list = await store.listMessages({
-      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, credential: filters.credential, tag: tagOf(filters.tag), limit: PAGE_SIZE + 1, before,
+      status: filters.status as RecipientStatus | undefined, recipient: filters.recipient, sender: filters.sender, subject: filters.subject, credential: filters.credential, tag: tagOf(filters.tag), limit: PAGE_SIZE + 1, before,
       after: filters.since ? idFloor(utcOf(filters.since, filters.tz)) : undefined,
     });
     const shown = list.slice(0, PAGE_SIZE);

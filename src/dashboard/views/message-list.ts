@@ -8,6 +8,8 @@ export interface ListFilters {
   status?: string;
   recipient?: string;
   sender?: string;
+  /** Part of the Subject, case-insensitive. */
+  subject?: string;
   /** A credential's username or `key:<name>`, as recorded with the message. */
   credential?: string;
   /** `name=value`, as typed. */
@@ -23,7 +25,7 @@ export interface ListFilters {
 /** The filters as a query string (without the cursor unless asked), for links and the live refresh. */
 export function filterQuery(f: ListFilters, withCursor = true): string {
   const q = new URLSearchParams();
-  for (const key of ['status', 'recipient', 'sender', 'credential', 'tag', 'since', 'until', 'tz', 'cursor'] as const) {
+  for (const key of ['status', 'recipient', 'sender', 'subject', 'credential', 'tag', 'since', 'until', 'tz', 'cursor'] as const) {
     const v = f[key];
     if (v !== undefined && v !== '' && (withCursor || key !== 'cursor')) q.set(key, String(v));
   }
@@ -54,6 +56,7 @@ ${done}
     <select id="f-status" name="status"><option value="">any</option>${STATUSES.map((s) => html`<option ${s === f.status ? 'selected' : ''}>${s}</option>`)}</select></div>
   <div><label for="f-recipient">Recipient</label><input id="f-recipient" name="recipient" type="search" value="${f.recipient}" placeholder="user@example.org"></div>
   <div><label for="f-sender">Sender</label><input id="f-sender" name="sender" type="search" value="${f.sender}" placeholder="app@example.com"></div>
+  <div><label for="f-subject">Subject</label><input id="f-subject" name="subject" type="search" value="${f.subject}" maxlength="200" placeholder="part of the subject"></div>
   <div><label for="f-credential">Credential or key</label><input id="f-credential" name="credential" type="search" value="${f.credential}" list="principals" placeholder="app or key:name">
     <datalist id="principals">${principals.map((p) => html`<option value="${p}">`)}</datalist></div>
   <div><label for="f-tag">Tag</label><input id="f-tag" name="tag" type="search" value="${f.tag}" placeholder="name=value"></div>

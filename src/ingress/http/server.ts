@@ -20,6 +20,7 @@ import type { DomainsConfig } from '../../domains/manage.ts';
 import type { createAddressGuard } from '../../webhooks/address-guard.ts';
 import type { ProviderWebhooks } from '../../provider-webhooks/provider-webhooks.ts';
 import { dashboardRoutes, type DashboardOptions } from '../../dashboard/dashboard.ts';
+import type { Routing } from '../../admin/route-health.ts';
 
 export interface HttpDeps {
   store: Store;
@@ -39,6 +40,8 @@ export interface HttpDeps {
   routeStatus?: () => string;
   /** The web dashboard at / (under /ui). */
   dashboard?: DashboardOptions;
+  /** The routing table, for the dashboard's route health. */
+  routing?: Routing;
 }
 
 export interface HttpIngressOptions {

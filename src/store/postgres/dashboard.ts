@@ -1,8 +1,8 @@
 // The PostgreSQL side of the dashboard: admin passwords, login sessions and the
-// overview's numbers. Split from postgres-store.ts by concern.
+// live view's cursor and route health. Split from postgres-store.ts by concern.
 import type pg from 'pg';
-import { failureReasonRow, sessionRow } from '../sqlite/dashboard.ts';
-import type { AdminSession, EventBucket, EventType, FailureReason } from '../store.ts';
+import { FAILED, routeEvents, sessionRow } from '../sqlite/dashboard.ts';
+import type { AdminSession, EventType, RouteEvents } from '../store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -48,32 +48,11 @@ export class PostgresDashboard {
     return (await this.pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM events')).rows[0].id as number;
   }
 
-  async countEvents(q: { since: number; bucketMs: number; types: readonly EventType[] }): Promise<EventBucket[]> {
-    const { rows } = await this.pool.query(
-      `SELECT (at / $1) * $1 AS start, type, count(*) AS count FROM events
-       WHERE type = ANY($2::text[]) AND at >= $3 GROUP BY type, start ORDER BY start, type`,
-      [q.bucketMs, [...q.types], q.since],
-    );
-    return (rows as Row[]).map((r) => ({ start: r.start as number, type: r.type as EventType, count: r.count as number }));
-  }
-
-  async deliveryLatency(since: number): Promise<{ count: number; p50: number | null; p95: number | null }> {
-    const { rows } = await this.pool.query(
-      `SELECT count(*) AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY e.at - m.created_at) AS p50,
-              percentile_disc(0.95) WITHIN GROUP (ORDER BY e.at - m.created_at) AS p95
-       FROM events e JOIN messages m ON m.id = e.message_id WHERE e.type = 'delivered' AND e.at >= $1`,
-      [since],
-    );
-    const r = rows[0] as Row;
-    return { count: r.n as number, p50: (r.p50 as number | null) ?? null, p95: (r.p95 as number | null) ?? null };
-  }
-
-  async topFailureReasons(since: number, limit: number): Promise<FailureReason[]> {
-    const { rows } = await this.pool.query(
-      `SELECT type, category, reply_enhanced, count(*) AS n, MAX(reply_code) AS code, MAX(reply_text) AS text FROM events
-       WHERE type IN ('deferred', 'bounced') AND at >= $1 GROUP BY type, category, reply_enhanced ORDER BY n DESC, type, reply_enhanced LIMIT $2`,
-      [since, limit],
-    );
-    return (rows as Row[]).map(failureReasonRow);
+  async lastRouteEvents(route: string): Promise<RouteEvents> {
+    // One probe of events_route_type_time per type: the newest row, however long the route's history.
+    const of = async (type: EventType) =>
+      (await this.pool.query('SELECT * FROM events WHERE route = $1 AND type = $2 ORDER BY at DESC LIMIT 1', [route, type])).rows[0] as Row | undefined;
+    const [delivered, ...failed] = await Promise.all([of('delivered'), ...FAILED.map(of)]);
+    return routeEvents(delivered, failed);
   }
 }

@@ -236,4 +236,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- The route a deferred recipient's next attempt starts with, when its last call there may have been sent.
   ALTER TABLE recipients ADD COLUMN resume_route TEXT;
   `,
+  `
+  -- The overview's route health: each route's newest delivery and newest failure, one index probe each.
+  CREATE INDEX events_route_type_time ON events(route, type, at) WHERE route IS NOT NULL;
+  `,
 ];

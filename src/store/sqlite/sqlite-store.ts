@@ -375,7 +375,7 @@ export class SqliteStore implements Store {
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
   unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
 
-  // Admin password, sessions and overview numbers: see dashboard.ts.
+  // Admin password, sessions, the live cursor and route health: see dashboard.ts.
   getAdminPasswordHash: Store['getAdminPasswordHash'] = (...a) => this.dashboard.getAdminPasswordHash(...a);
   setAdminPasswordHash: Store['setAdminPasswordHash'] = (...a) => this.dashboard.setAdminPasswordHash(...a);
   createAdminSession: Store['createAdminSession'] = (...a) => this.dashboard.createAdminSession(...a);
@@ -384,9 +384,7 @@ export class SqliteStore implements Store {
   deleteAdminSession: Store['deleteAdminSession'] = (...a) => this.dashboard.deleteAdminSession(...a);
   purgeAdminSessions: Store['purgeAdminSessions'] = (...a) => this.dashboard.purgeAdminSessions(...a);
   lastEventId: Store['lastEventId'] = (...a) => this.dashboard.lastEventId(...a);
-  countEvents: Store['countEvents'] = (...a) => this.dashboard.countEvents(...a);
-  deliveryLatency: Store['deliveryLatency'] = (...a) => this.dashboard.deliveryLatency(...a);
-  topFailureReasons: Store['topFailureReasons'] = (...a) => this.dashboard.topFailureReasons(...a);
+  lastRouteEvents: Store['lastRouteEvents'] = (...a) => this.dashboard.lastRouteEvents(...a);
 
   async close(): Promise<void> {
     // Let a group commit scheduled in this turn run before the handle goes away.
