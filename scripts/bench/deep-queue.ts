@@ -2,7 +2,7 @@
 // defers them), then the sink comes back and the queue is flushed: accept
 // rate with a growing queue, drain rate, peak memory, and the time of one
 // queue listing and one GET /emails page with the whole queue in place.
-import { startRssSampler } from './machine.ts';
+import { startMemorySampler } from './machine.ts';
 import { FROM, settle, TO, type Context, type Figure } from './scenarios.ts';
 import { runSmtpSource } from './smtp-source.ts';
 import type { Sink } from './smtp-sink.ts';
@@ -26,7 +26,7 @@ export async function deepQueue(
 ): Promise<Figure[]> {
   const scenario = `4. queue of ${o.count}`;
   await sinks.down();
-  const rss = startRssSampler(() => relay.pids());
+  const memory = startMemorySampler(() => relay.pids());
   const source = await runSmtpSource({ port: relay.port, messages: o.count, sessions: 20, size: o.size, from: FROM, to: TO, timeoutMs: o.timeoutMs, logDir: ctx.logDir });
   // Every message has had its first (failed) attempt and waits, deferred.
   const settleEnd = Date.now() + o.timeoutMs;
@@ -64,14 +64,15 @@ export async function deepQueue(
   await relay.flush();
   const complete = await sink.waitFor(queued, o.timeoutMs);
   await settle(relay, o.timeoutMs);
-  const { peakRssMiB } = rss.stop();
+  const { peakPssMiB, peakHwmMiB } = memory.stop();
   const note = complete && queued === o.count ? undefined : `INCOMPLETE: ${sink.received}/${queued} delivered of ${o.count} sent`;
   // From the first to the last delivery: the relays' wake-up after a flush (smarthost's idle poll, ≤ 5 s) is not drain.
   const drain = round((sink.received - 1) / ((sink.lastAt - sink.firstAt) / 1000));
-  ctx.say(`  ${relay.name} ${scenario}: drained at ${drain} msg/s (flush → last delivery ${round((sink.lastAt - flushAt) / 1000, 1)} s), peak RSS ${peakRssMiB} MiB${note ? ` ${note}` : ''}`);
+  ctx.say(`  ${relay.name} ${scenario}: drained at ${drain} msg/s (flush → last delivery ${round((sink.lastAt - flushAt) / 1000, 1)} s), peak memory ${peakPssMiB} MiB PSS (largest process ${peakHwmMiB} MiB RSS)${note ? ` ${note}` : ''}`);
   figures.push(
     { scenario, metric: 'drain, first to last delivery', unit: 'msg/s', value: drain, better: 'higher', note },
-    { scenario, metric: `peak RSS${relay.name === 'postfix' ? ' (all Postfix processes)' : ''}`, unit: 'MiB', value: peakRssMiB, better: 'lower' },
+    { scenario, metric: 'peak memory, PSS summed over its processes', unit: 'MiB', value: peakPssMiB, better: 'lower' },
+    { scenario, metric: 'peak RSS of its largest process (VmHWM)', unit: 'MiB', value: peakHwmMiB, better: 'lower' },
   );
   return figures;
 }

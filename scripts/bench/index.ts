@@ -10,8 +10,7 @@
 // --quick: scenarios 1 and 2 only, 2,000 messages of 4 KiB at concurrency 20.
 // --only 1,2,3,4,5,list: a subset. --profile: smarthost runs scenarios 1–2 under
 // node --cpu-prof (profile in the work directory; see profile-top.ts).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -168,9 +167,10 @@ async function main(): Promise<void> {
   }, null, 2) + '\n');
   writeFileSync(`${base}.svg`, chartSvg(rows, `smarthost vs Postfix — ${machine.nproc} cores ${machine.cpuModel}, ${startedAt.toISOString().slice(0, 16)}Z`));
   if (args.profile) {
-    const profiles = readdirSync(join(work, 'profile')).filter((f) => f.endsWith('.cpuprofile'));
-    for (const p of profiles) execFileSync('cp', [join(work, 'profile', p), `${base}.cpuprofile`]);
-    say(`profile: ${base}.cpuprofile (node --import tsx scripts/bench/profile-top.ts ${base}.cpuprofile)`);
+    // One profile per thread: tsx's module loader runs in a worker; the main thread's is the largest file.
+    const profiles = readdirSync(join(work, 'profile')).map((f) => join(work, 'profile', f)).sort((a, b) => statSync(b).size - statSync(a).size);
+    if (profiles[0]) copyFileSync(profiles[0], `${base}.cpuprofile`);
+    say(`profile of the main thread: ${base}.cpuprofile (read it with: node --import tsx scripts/bench/profile-top.ts ${base}.cpuprofile)`);
   }
   say(`\n${header}\n${table}\n\nwritten: ${base}.{md,json,svg}`);
   if (rows.some((r) => r.note?.startsWith('INCOMPLETE'))) process.exitCode = 1;

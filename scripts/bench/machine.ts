@@ -50,10 +50,10 @@ export function fsyncCeiling(dir: string, ms = 2000): { fsyncsPerSecond: number;
   return { fsyncsPerSecond: Math.round((n / elapsed) * 1000), meanMs: Math.round((elapsed / n) * 1000) / 1000 };
 }
 
-/** kB figures from /proc/<pid>/status; 0 when the process is gone. */
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** A kB figure of /proc/<pid>/<file>; 0 when the process is gone. */
+function procKb(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
   try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
@@ -61,19 +61,20 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /**
- * Samples the summed VmRSS of `pids()` every `everyMs` until stopped; reports the peak sum, and the
- * largest VmHWM (peak of one process) seen. For one node process both are its own peak.
+ * Samples the memory of `pids()` every `everyMs` until stopped. Reports the peak of the summed PSS (shared
+ * pages divided among the processes that map them, so Postfix's many processes are not counted once per
+ * copy of libc; for one process it is about its RSS) and the largest VmHWM (one process's own peak RSS).
  */
-export function startRssSampler(pids: () => number[], everyMs = 250) {
-  let peakSumKb = 0;
+export function startMemorySampler(pids: () => number[], everyMs = 250) {
+  let peakPssKb = 0;
   let peakHwmKb = 0;
   const sample = () => {
     let sum = 0;
     for (const pid of pids()) {
-      sum += statusKb(pid, 'VmRSS');
-      peakHwmKb = Math.max(peakHwmKb, statusKb(pid, 'VmHWM'));
+      sum += procKb(pid, 'smaps_rollup', 'Pss');
+      peakHwmKb = Math.max(peakHwmKb, procKb(pid, 'status', 'VmHWM'));
     }
-    peakSumKb = Math.max(peakSumKb, sum);
+    peakPssKb = Math.max(peakPssKb, sum);
   };
   sample();
   const timer = setInterval(sample, everyMs);
@@ -81,7 +82,7 @@ export function startRssSampler(pids: () => number[], everyMs = 250) {
     stop() {
       sample();
       clearInterval(timer);
-      return { peakRssMiB: Math.round(peakSumKb / 102.4) / 10, peakHwmMiB: Math.round(peakHwmKb / 102.4) / 10 };
+      return { peakPssMiB: Math.round(peakPssKb / 102.4) / 10, peakHwmMiB: Math.round(peakHwmKb / 102.4) / 10 };
     },
   };
 }
