@@ -2,6 +2,7 @@
 // turned into rows of figures. Every wait is bounded by the step's time limit.
 import { runHttpSend, runTlsSubmission } from './api-clients.ts';
 import { runLoad } from './load-client.ts';
+import { cpuSeconds } from './machine.ts';
 import { sleep } from './processes.ts';
 import type { Row } from './report.ts';
 import { runSmtpSource } from './smtp-source.ts';
@@ -53,6 +54,7 @@ export async function acceptAndDeliver(
   const scenario = `${kib(o.size)} c=${o.concurrency}`;
   const { sink } = ctx;
   sink.reset();
+  const cpuBefore = cpuSeconds(relay.pids());
   const start = performance.now();
   const source = await runSmtpSource({ port: relay.port, messages: o.messages, sessions: o.concurrency, size: o.size, from: FROM, to: TO, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
   const remaining = Math.max(0, ctx.timeoutMs - (performance.now() - start));
@@ -61,9 +63,12 @@ export async function acceptAndDeliver(
   const note = complete && source.exitCode === 0 ? undefined : `INCOMPLETE: smtp-source exit ${source.exitCode}, sink got ${sink.received}/${o.messages}`;
   ctx.say(`  ${relay.name} ${scenario}: accepted ${o.messages} in ${round(source.seconds, 2)} s, all delivered after ${round(e2eSeconds, 2)} s${note ? ` ${note}` : ''}`);
   await settle(relay, ctx.timeoutMs);
+  const cpuMs = ((cpuSeconds(relay.pids()) - cpuBefore) * 1000) / o.messages;
+  ctx.say(`  ${relay.name} ${scenario}: ${round(cpuMs, 2)} ms of CPU per message, accept to delivery`);
   const figures: Figure[] = [
     { scenario: `1. accept ${scenario}`, metric: `smtp-source, ${o.messages} msgs`, unit: 'msg/s', value: round(o.messages / source.seconds), better: 'higher', note },
     { scenario: `2. end to end ${scenario}`, metric: `until the sink has all ${o.messages}`, unit: 'msg/s', value: round(sink.received / e2eSeconds), better: 'higher', note },
+    { scenario: `2. end to end ${scenario}`, metric: 'CPU per message, all its processes', unit: 'ms', value: round(cpuMs, 2), better: 'lower', note },
   ];
   const latency = async (fresh: boolean) => {
     sink.reset();

@@ -17,6 +17,8 @@ import { SqliteWebhooks } from './webhooks.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
+/** What the group commit writes: an accepted message, or the results of one delivery attempt. */
+type GroupedWrite = { kind: 'message'; message: NewMessage } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
 export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteStore {
   mkdirSync(dataDir, { recursive: true });
@@ -26,7 +28,7 @@ export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteS
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+  private readonly commitGrouped: (write: GroupedWrite) => Promise<void>;
   private readonly watchers = new Set<() => void>();
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
@@ -52,8 +54,22 @@ export class SqliteStore implements Store {
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const insertEvent = this.eventInserter();
-    const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
-      for (const m of msgs) {
+    const updateRecipient = this.db.prepare(
+      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?,
+       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+    );
+    // New messages and delivery results of the same event-loop turn share one transaction: one fsync.
+    const writeBatch = this.db.transaction((writes: GroupedWrite[]) => {
+      for (const w of writes) {
+        if (w.kind === 'results') {
+          for (const u of w.updates) {
+            // The attempt is recorded as an event either way; the state only by the lease holder.
+            updateRecipient.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId, w.owner);
+            insertEvent(u.event);
+          }
+          continue;
+        }
+        const m = w.message;
         insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
           m.tags?.length ? JSON.stringify(m.tags) : null);
         for (const r of m.recipients) {
@@ -62,7 +78,7 @@ export class SqliteStore implements Store {
         }
       }
     });
-    this.enqueueGrouped = createGroupCommit(writeBatch);
+    this.commitGrouped = createGroupCommit(writeBatch);
   }
 
   private migrate(): void {
@@ -90,7 +106,7 @@ export class SqliteStore implements Store {
   }
 
   enqueue(msg: NewMessage): Promise<void> {
-    return this.enqueueGrouped(msg).then(() => this.wakeWatchers());
+    return this.commitGrouped({ kind: 'message', message: msg }).then(() => this.wakeWatchers());
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
@@ -115,19 +131,9 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
-    const update = this.db.prepare(
-      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?,
-       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-    );
-    const insertEvent = this.eventInserter();
-    this.db.transaction(() => {
-      for (const u of updates) {
-        // The attempt is recorded as an event either way; the state only by the lease holder.
-        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.event.at, u.recipientId, owner);
-        insertEvent(u.event);
-      }
-    })();
+  recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
+    // Concurrent deliveries finish in the same turn: their results share the commit (and its fsync).
+    return this.commitGrouped({ kind: 'results', updates, owner });
   }
 
   async renewLeases(owner: string, until: number): Promise<void> {
