@@ -33,6 +33,7 @@ export class SqliteStore implements Store {
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
   private readonly accounts: SqliteAccounts;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -94,6 +95,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Prepared once per SQL text: the scheduler's and the delivery's queries run for every message. */
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
+  }
+
   private eventInserter(): (e: NewEvent) => void {
     const stmt = this.db.prepare(
       `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id)
@@ -110,7 +118,7 @@ export class SqliteStore implements Store {
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
-    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
+    const r = this.prepared('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
     return r && {
       id: r.id as string, sender: r.sender as string, raw: r.raw as Buffer, source: r.source as StoredMessage['source'],
       credential: r.credential as string | null, clientAddress: r.client_address as string | null,
@@ -119,16 +127,25 @@ export class SqliteStore implements Store {
   }
 
   async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
-    return this.db.transaction(() => {
-      const rows = this.db.prepare(
+    const claim = this.db.transaction(() => {
+      const rows = this.prepared(
         `SELECT r.*, m.sender, m.created_at AS message_created_at FROM recipients r JOIN messages m ON m.id = r.message_id
          WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND (r.lease_until IS NULL OR r.lease_until <= ?)
          ORDER BY r.next_attempt_at LIMIT ?`,
       ).all(now, now, limit) as Row[];
-      const lease = this.db.prepare('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
+      const lease = this.prepared('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(owner, now + leaseMs, r.id);
       return rows.map((r) => ({ ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number }));
-    })();
+    });
+    // A lease need not survive a power loss: losing one only makes its recipient due again (at-least-once,
+    // as after any crash). So a claim commits without its own fsync; the next synchronous=FULL commit (a
+    // message or a delivery result) syncs the WAL, this claim's pages included.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return claim();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
@@ -148,7 +165,7 @@ export class SqliteStore implements Store {
 
   async nextDueAt(now: number): Promise<number | undefined> {
     // Walks the due index in order; rows leased to a live deliverer are skipped.
-    const r = this.db.prepare(
+    const r = this.prepared(
       `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')
        AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
     ).get(now) as { t: number } | undefined;
@@ -194,7 +211,7 @@ export class SqliteStore implements Store {
   }
 
   private summary(m: Row): MessageSummary {
-    const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
+    const rcpts = this.prepared('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
     return {
       id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
       credential: m.credential as string | null, tags: m.tags ? (JSON.parse(m.tags as string) as Tag[]) : [],
