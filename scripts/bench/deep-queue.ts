@@ -40,6 +40,8 @@ export async function deepQueue(
     if (relay.smarthost) {
       const node = relay.smarthost;
       const [cliMs, out] = await timed(() => node.cli(['queue', 'list', '--limit', '50']));
+      // The same CLI process start without the store: what the listing itself adds is the difference.
+      const [helpMs] = await timed(() => node.cli(['queue', '--help']));
       const get = async (query: string) => {
         const r = await fetch(`http://127.0.0.1:${node.httpPort}/emails?${query}`, { headers: { authorization: `Bearer ${node.apiKey}` } });
         return { status: r.status, body: (await r.json()) as { data: unknown[] } };
@@ -57,9 +59,10 @@ export async function deepQueue(
       };
       const [httpMs, res] = await median('limit=50');
       const [filteredMs] = await median('limit=50&status=deferred');
-      ctx.say(`  ${relay.name} queue list (50 lines of ${out.split('\n').length - 1}): ${cliMs} ms; GET /emails: HTTP ${res.status}, ${res.body.data.length} items, ${httpMs} ms; status=deferred ${filteredMs} ms`);
+      ctx.say(`  ${relay.name} queue list (${out.split('\n').length - 1} lines): ${cliMs} ms (process start alone ${helpMs} ms); GET /emails: HTTP ${res.status}, ${res.body.data.length} items, ${httpMs} ms; status=deferred ${filteredMs} ms`);
       figures.push(
-        { scenario, metric: '`smarthost queue list` (one page of 50, process start included)', unit: 'ms', value: cliMs, better: 'lower' },
+        { scenario, metric: '`smarthost queue list` (a page of 50, process start included)', unit: 'ms', value: cliMs, better: 'lower' },
+        { scenario, metric: '`smarthost queue --help` (the same process start, no store)', unit: 'ms', value: helpMs, better: 'lower' },
         { scenario, metric: 'GET /emails?limit=50 (median of 5)', unit: 'ms', value: httpMs, better: 'lower' },
         { scenario, metric: 'GET /emails?limit=50&status=deferred (median of 5)', unit: 'ms', value: filteredMs, better: 'lower' },
       );
