@@ -3,7 +3,7 @@
 // rate with a growing queue, drain rate, peak memory, and the time of one
 // queue listing and one GET /emails page with the whole queue in place.
 import { startMemorySampler } from './machine.ts';
-import { FROM, settle, TO, type Context, type Figure } from './scenarios.ts';
+import { FROM, settle, type Context, type Figure } from './scenarios.ts';
 import { runSmtpSource } from './smtp-source.ts';
 import type { Sink } from './smtp-sink.ts';
 import { percentile, round } from './stats.ts';
@@ -21,13 +21,21 @@ const timed = async <T>(fn: () => Promise<T>): Promise<[number, T]> => {
   return [round(performance.now() - start, 1), value];
 };
 
+/** 500 messages end to end with the sink up, results thrown away. */
+export async function warmUp(relay: RelayUnderTest, ctx: Context): Promise<void> {
+  ctx.sink.reset();
+  await runSmtpSource({ port: relay.port, messages: 500, sessions: 20, size: 4096, from: FROM, to: ctx.to, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
+  await ctx.sink.waitFor(500, ctx.timeoutMs);
+  await settle(relay, ctx.timeoutMs);
+}
+
 export async function deepQueue(
   relay: RelayUnderTest, ctx: Context, sinks: SinkControl, o: { count: number; size: number; timeoutMs: number; listings: boolean },
 ): Promise<Figure[]> {
   const scenario = `4. queue of ${o.count}`;
   await sinks.down();
   const memory = startMemorySampler(() => relay.pids());
-  const source = await runSmtpSource({ port: relay.port, messages: o.count, sessions: 20, size: o.size, from: FROM, to: TO, timeoutMs: o.timeoutMs, logDir: ctx.logDir });
+  const source = await runSmtpSource({ port: relay.port, messages: o.count, sessions: 20, size: o.size, from: FROM, to: ctx.to, timeoutMs: o.timeoutMs, logDir: ctx.logDir });
   // Every message has had its first (failed) attempt and waits, deferred.
   const settleEnd = Date.now() + o.timeoutMs;
   while (relay.unsettled() > 0 && Date.now() < settleEnd) await sleep(250);

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
 import { freePort } from '../../test/helpers/ports.ts';
-import { deepQueue } from './deep-queue.ts';
+import { deepQueue, warmUp } from './deep-queue.ts';
 import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
 import { onCleanup, PROJECT_ROOT, stopAll, wasInterrupted } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
-import { acceptAndDeliver, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
+import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
 import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
 import { startSmtpSink, type Sink } from './smtp-sink.ts';
 import { postfixRelay, smarthostRelay, type RelayUnderTest } from './systems.ts';
@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     'deep-timeout-s': { type: 'string', default: '1200' },
     systems: { type: 'string', default: 'smarthost,postfix' },
     profile: { type: 'boolean', default: false },
+    to: { type: 'string', default: DEFAULT_TO },
   },
 });
 
@@ -61,6 +62,8 @@ const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 const DEEP_TIMEOUT_MS = Number(args['deep-timeout-s']) * 1000;
 
 const say = (line: string) => console.log(line);
+/** The sink's address: the relays' final destination (Postfix's relayhost, smarthost's MX), apart from their own 127.0.0.1. */
+const SINK_HOST = '127.0.0.2';
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), 'smarthost-bench-'));
@@ -77,20 +80,20 @@ async function main(): Promise<void> {
 
   const dns = await startDnsServer({
     'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] },
-    'mx.example.org': { a: ['127.0.0.1'] },
+    'mx.example.org': { a: [SINK_HOST] },
   });
   onCleanup(() => dns.close());
-  const sinkPort = await freePort();
-  let sink: Sink = await startSmtpSink(sinkPort, work);
+  const sinkPort = await freePort(SINK_HOST);
+  let sink: Sink = await startSmtpSink(SINK_HOST, sinkPort, work);
   const ctx: Context = {
     get sink() {
       return sink;
     },
-    logDir: work, timeoutMs: TIMEOUT_MS, say,
+    to: args.to!, logDir: work, timeoutMs: TIMEOUT_MS, say,
   };
   const sinks = {
     down: () => sink.stop(),
-    up: async () => (sink = await startSmtpSink(sinkPort, work)),
+    up: async () => (sink = await startSmtpSink(SINK_HOST, sinkPort, work)),
   };
 
   const figures = new Map<RelayUnderTest['name'], Figure[]>([['smarthost', []], ['postfix', []]]);
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
     return name === 'smarthost'
       ? smarthostRelay({ dataDir: dir, logFile: join(dir, 'smarthost.log'), sinkPort, dnsServer: dns.server, perDestinationConcurrency: PER_DESTINATION,
         nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [] })
-      : postfixRelay({ dir, smtpPort: await freePort(), sinkPort, destinationConcurrency: PER_DESTINATION }, join(dir, 'postfix.log'));
+      : postfixRelay({ dir, smtpPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION }, join(dir, 'postfix.log'));
   };
 
   for (const name of SYSTEMS) {
@@ -130,6 +133,9 @@ async function main(): Promise<void> {
       say(`${name}: scenario 4`);
       const relay = await start(name, 'deep');
       try {
+        // A warm-up through the whole path (JIT, connection setup, first files), not measured: without it the
+        // first drain of a fresh process was the slow one whichever size it had.
+        await warmUp(relay, ctx);
         out.push(...await deepQueue(relay, ctx, sinks, { count: Number(args.shallow), size: 4096, timeoutMs: DEEP_TIMEOUT_MS, listings: false }));
         out.push(...await deepQueue(relay, ctx, sinks, { count: Number(args.deep), size: 4096, timeoutMs: DEEP_TIMEOUT_MS, listings: true }));
       } finally {
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.md`, `${header}\n${table}\n`);
   writeFileSync(`${base}.json`, JSON.stringify({
     startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd },
-    settings: { quick: QUICK, scenarios: [...ONLY], messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
+    settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
       latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow) },
     durability: {
       smarthost: 'SQLite WAL with synchronous=FULL: 250 only after the commit (fsync of the WAL); concurrent messages share one commit per event-loop turn.',

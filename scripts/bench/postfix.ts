@@ -1,7 +1,7 @@
 // A private Postfix instance for the side-by-side benchmark: its own
 // config_directory (main.cf and master.cf generated here), queue and data
 // directories and log file, an smtpd on 127.0.0.1:<port> only, relaying
-// everything to [127.0.0.1]:<sink port> with DNS off. It never reads or writes
+// everything to [<sink host>]:<sink port> with DNS off. It never reads or writes
 // /etc/postfix's main.cf or master.cf (Postfix still reads its read-only
 // meta files there: postfix-files, dynamicmaps.cf). Started with `postfix -c
 // <dir> start`; stopped with `postfix -c <dir> stop`, then by the master's PID
@@ -20,6 +20,8 @@ export interface PostfixOptions {
   /** The instance's own directory: config/, queue/, data/ and maillog are created in it. */
   dir: string;
   smtpPort: number;
+  /** The relayhost; not 127.0.0.1, which the instance would take for itself (an address literal of its own is local). */
+  sinkHost: string;
   sinkPort: number;
   hostname?: string;
   /** Parallel deliveries to the one relayhost; Postfix's default is 20. */
@@ -49,7 +51,7 @@ export function postfixConfig(o: PostfixOptions): PostfixFiles {
     alias_maps: '',
     alias_database: '',
     relay_domains: '',
-    relayhost: `[127.0.0.1]:${o.sinkPort}`,
+    relayhost: `[${o.sinkHost}]:${o.sinkPort}`,
     inet_interfaces: '127.0.0.1',
     inet_protocols: 'ipv4',
     mynetworks: '127.0.0.0/8',

@@ -11,10 +11,18 @@ import { percentile, round } from './stats.ts';
 import type { RelayUnderTest } from './systems.ts';
 
 export const FROM = 'app@example.com';
-export const TO = 'rcpt@example.org';
+/**
+ * The SMTP scenarios' recipient: a domain literal, so smarthost's MX delivery skips DNS as Postfix's
+ * relayhost does (`--to rcpt@example.org` measures the MX path through the local DNS server instead).
+ */
+export const DEFAULT_TO = 'rcpt@[127.0.0.2]';
+/** The HTTP API validates addresses as its providers do (no domain literals): its mail goes through DNS. */
+export const HTTP_TO = 'rcpt@example.org';
 
 export interface Context {
   sink: Sink;
+  /** The envelope recipient of the SMTP scenarios. */
+  to: string;
   logDir: string;
   timeoutMs: number;
   /** Progress lines. */
@@ -56,7 +64,7 @@ export async function acceptAndDeliver(
   sink.reset();
   const cpuBefore = cpuSeconds(relay.pids());
   const start = performance.now();
-  const source = await runSmtpSource({ port: relay.port, messages: o.messages, sessions: o.concurrency, size: o.size, from: FROM, to: TO, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
+  const source = await runSmtpSource({ port: relay.port, messages: o.messages, sessions: o.concurrency, size: o.size, from: FROM, to: ctx.to, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
   const remaining = Math.max(0, ctx.timeoutMs - (performance.now() - start));
   const complete = await sink.waitFor(o.messages, remaining);
   const e2eSeconds = (sink.lastAt - start) / 1000;
@@ -73,7 +81,7 @@ export async function acceptAndDeliver(
   const latency = async (fresh: boolean) => {
     sink.reset();
     const load = await runLoad({ targets: [{ host: '127.0.0.1', port: relay.port }], messages: o.latencyMessages, concurrency: o.concurrency,
-      size: o.size, from: FROM, to: TO, deadlineMs: ctx.timeoutMs, fresh });
+      size: o.size, from: FROM, to: ctx.to, deadlineMs: ctx.timeoutMs, fresh });
     await sink.waitFor(load.accepted, ctx.timeoutMs);
     await settle(relay, ctx.timeoutMs);
     const what = fresh ? 'connect→250, new connection per message' : 'MAIL→250, reused connection';
@@ -93,7 +101,7 @@ export async function acceptAndDeliver(
 export async function sinkCeiling(ctx: Context, messages: number, concurrency: number, size: number): Promise<Figure> {
   ctx.sink.reset();
   const start = performance.now();
-  await runSmtpSource({ port: ctx.sink.port, messages, sessions: concurrency, size, from: FROM, to: TO, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
+  await runSmtpSource({ host: ctx.sink.host, port: ctx.sink.port, messages, sessions: concurrency, size, from: FROM, to: ctx.to, timeoutMs: ctx.timeoutMs, logDir: ctx.logDir });
   await ctx.sink.waitFor(messages, ctx.timeoutMs);
   const rate = round(ctx.sink.received / ((ctx.sink.lastAt - start) / 1000));
   ctx.say(`  smtp-sink alone: ${rate} msg/s`);
@@ -104,7 +112,7 @@ export async function sinkCeiling(ctx: Context, messages: number, concurrency: n
 export async function tlsSubmission(relay: RelayUnderTest, ctx: Context, o: { messages: number; concurrency: number; size: number; user: string; pass: string }): Promise<Figure[]> {
   ctx.sink.reset();
   const r = await runTlsSubmission({ port: relay.smarthost!.submissionPort, user: o.user, pass: o.pass, messages: o.messages, concurrency: o.concurrency,
-    size: o.size, from: FROM, to: TO, deadlineMs: ctx.timeoutMs });
+    size: o.size, from: FROM, to: ctx.to, deadlineMs: ctx.timeoutMs });
   await ctx.sink.waitFor(r.ok, ctx.timeoutMs);
   await settle(relay, ctx.timeoutMs);
   const note = r.failed ? `INCOMPLETE: ${r.failed} failed (${r.firstError})` : undefined;
@@ -121,7 +129,7 @@ export async function tlsSubmission(relay: RelayUnderTest, ctx: Context, o: { me
 export async function httpSend(relay: RelayUnderTest, ctx: Context, o: { messages: number; concurrency: number }): Promise<Figure[]> {
   ctx.sink.reset();
   const node = relay.smarthost!;
-  const r = await runHttpSend({ port: node.httpPort, apiKey: node.apiKey, messages: o.messages, concurrency: o.concurrency, from: FROM, to: TO, deadlineMs: ctx.timeoutMs });
+  const r = await runHttpSend({ port: node.httpPort, apiKey: node.apiKey, messages: o.messages, concurrency: o.concurrency, from: FROM, to: HTTP_TO, deadlineMs: ctx.timeoutMs });
   await ctx.sink.waitFor(r.ok, ctx.timeoutMs);
   await settle(relay, ctx.timeoutMs);
   const note = r.failed ? `INCOMPLETE: ${r.failed} failed (${r.firstError})` : undefined;

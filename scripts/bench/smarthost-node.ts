@@ -2,7 +2,8 @@
 // data directory (or PostgreSQL when a database URL is given), SMTP on the alt
 // port for a trusted network, 587 with STARTTLS + AUTH for a seeded user, the
 // HTTP API with a bench API key, and direct MX delivery to the sink through a
-// local DNS server (example.org MX → 127.0.0.1, SMARTHOST_MX_PORT = the sink).
+// domain-literal recipient (rcpt@[127.0.0.2]: no DNS, as Postfix's relayhost) or a local DNS server
+// (example.org MX → 127.0.0.2), SMARTHOST_MX_PORT = the sink's port.
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';

@@ -8,6 +8,7 @@ import { canConnect } from '../../test/helpers/child-smarthost.ts';
 import { sleep, spawnTracked, stopProcess } from './processes.ts';
 
 export interface Sink {
+  host: string;
   port: number;
   /** Messages received (end of DATA answered) since the last reset. */
   readonly received: number;
@@ -27,8 +28,8 @@ export function lastMessageCount(chunk: string): number | undefined {
   return all.length ? Number(all[all.length - 1]![1]) : undefined;
 }
 
-export async function startSmtpSink(port: number, logDir: string): Promise<Sink> {
-  const args = ['-c', `127.0.0.1:${port}`, '1024'];
+export async function startSmtpSink(host: string, port: number, logDir: string): Promise<Sink> {
+  const args = ['-c', `${host}:${port}`, '1024'];
   // smtp-sink refuses to run as root without dropping privileges.
   if (process.getuid?.() === 0) args.unshift('-u', 'nobody');
   const proc: ChildProcess = spawnTracked('smtp-sink', args, join(logDir, `smtp-sink-${port}.log`), process.env);
@@ -52,11 +53,12 @@ export async function startSmtpSink(port: number, logDir: string): Promise<Sink>
     }
   });
   const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
+  while (!(await canConnect(port, host))) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`smtp-sink did not listen on ${port}`);
     await sleep(20);
   }
   return {
+    host,
     port,
     pid: proc.pid!,
     get received() {

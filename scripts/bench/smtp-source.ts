@@ -11,10 +11,10 @@ export interface SmtpSourceRun {
 }
 
 export async function runSmtpSource(
-  o: { port: number; messages: number; sessions: number; size: number; from: string; to: string; timeoutMs: number; logDir: string },
+  o: { host?: string; port: number; messages: number; sessions: number; size: number; from: string; to: string; timeoutMs: number; logDir: string },
 ): Promise<SmtpSourceRun> {
   const args = ['-d', '-s', String(o.sessions), '-m', String(o.messages), '-l', String(o.size), '-f', o.from, '-t', o.to,
-    '-M', 'source.bench.test', `127.0.0.1:${o.port}`];
+    '-M', 'source.bench.test', `${o.host ?? '127.0.0.1'}:${o.port}`];
   const start = performance.now();
   const proc = spawnTracked('smtp-source', args, join(o.logDir, 'smtp-source.log'), process.env);
   const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
