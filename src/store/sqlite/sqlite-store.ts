@@ -142,7 +142,9 @@ export class SqliteStore implements Store {
     // message or a delivery result) syncs the WAL, this claim's pages included.
     this.db.pragma('synchronous = NORMAL');
     try {
-      return claim();
+      // IMMEDIATE: take the write lock first (waiting busy_timeout for another process, a CLI retry), rather
+      // than read, then fail with SQLITE_BUSY when that process committed between our read and our write.
+      return claim.immediate();
     } finally {
       this.db.pragma('synchronous = FULL');
     }
