@@ -5,7 +5,8 @@
 // and 100 KiB, concurrency 1/20/100), 3 STARTTLS+AUTH submission, 4 deep queue
 // (accepted while the sink is down, then drained), 5 HTTP POST /emails, plus
 // the disk's fsync ceiling and the messages list with 100,000 stored messages.
-// Writes bench/results/<time>.{json,md,svg} and prints the table.
+// Installs postfix from Debian when it is missing (deps.ts). Writes
+// bench/results/<time>.{json,md,svg} and prints the table.
 //
 // --quick: scenarios 1 and 2 only, 2,000 messages of 4 KiB at concurrency 20.
 // --only 1,2,3,4,5,list: a subset. --profile: smarthost runs scenarios 1–2 under
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
 import { freePort } from '../../test/helpers/ports.ts';
 import { deepQueue, warmUp } from './deep-queue.ts';
+import { ensurePostfix } from './deps.ts';
 import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
 import { onCleanup, PROJECT_ROOT, stopAll, wasInterrupted } from './processes.ts';
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
   const loadAtStart = loadAverage();
   say(`smarthost vs Postfix: scenarios ${[...ONLY].join(',')}, ${MESSAGES} msgs (${LARGE_MESSAGES} of 100 KiB), concurrency ${CONCURRENCIES.join('/')}, ` +
     `sizes ${SIZES.map(kib).join('/')}; load average ${loadAtStart.join(' ')}; work directory ${work}`);
+  ensurePostfix(say);
   const machine = machineFacts(work);
   const fsync = fsyncCeiling(work);
   say(`  fsync ceiling on ${machine.disk}: ${fsync.fsyncsPerSecond}/s (${fsync.meanMs} ms each)`);
