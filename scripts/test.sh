@@ -16,5 +16,5 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null &&
   createdb -h 127.0.0.1 -U postgres test
 fi
 
-files=(src/**/*.test.ts test/**/*.test.ts)
+files=(src/**/*.test.ts test/**/*.test.ts scripts/**/*.test.ts)
 exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=420000 "${files[@]}"

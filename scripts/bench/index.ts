@@ -1,241 +1,203 @@
-// `npm run bench [-- --quick] [-- --messages N --concurrency C --size BYTES --nodes 1,2,3]`
+// `npm run bench [-- --quick]`: smarthost side by side with a private Postfix
+// instance (issue 7), loopback only, every process started here and stopped by
+// its PID (processes.ts). Both relay to Postfix's smtp-sink; smtp-source and
+// load clients of ours drive them. Scenarios: 1 accept and 2 end to end (4 KiB
+// and 100 KiB, concurrency 1/20/100), 3 STARTTLS+AUTH submission, 4 deep queue
+// (accepted while the sink is down, then drained), 5 HTTP POST /emails, plus
+// the disk's fsync ceiling and the messages list with 100,000 stored messages.
+// Installs postfix from Debian when it is missing (deps.ts). Writes
+// bench/results/<time>.{json,md,svg} and prints the table.
 //
-// Throughput of smarthost on PostgreSQL with 1, 2 and 3 nodes (issue 8), loopback only:
-// for each node count, a fresh database, N `smarthost serve` children (trusted
-// network, alt port, SMARTHOST_LOG_LEVEL=warn), a recipient sink of ours on
-// 127.0.0.2 found through a local DNS server, and a load client of ours. It
-// reports accepted and delivered msg/s, p50/p99 accept latency and database
-// statements per delivered message (smarthost_store_queries_total from every
-// node's /metrics). The sink is measured on its own first.
-//
-// Structured as scenarios so issue 7 can add more (Postfix side by side,
-// concurrency 1/100, 100 KiB, TLS submission, deep queue, HTTP): each scenario
-// returns one ScenarioResult row; the table and JSON are built from them.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+// --quick: scenarios 1 and 2 only, 2,000 messages of 4 KiB at concurrency 20.
+// --only 1,2,3,4,5,list: a subset. --profile: smarthost runs scenarios 1–2 under
+// node --cpu-prof (profile in the work directory; see profile-top.ts).
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
-import { runLoad, type LoadResult } from './load-client.ts';
-import { onCleanup, PROJECT_ROOT, sleep, spawnSmarthost, stopAll, stopProcess, waitReady, wasInterrupted } from './processes.ts';
-import { startSink, type Sink } from './sink.ts';
-import { markdownTable, percentile, round } from './stats.ts';
+import { freePort } from '../../test/helpers/ports.ts';
+import { deepQueue, warmUp } from './deep-queue.ts';
+import { ensurePostfix } from './deps.ts';
+import { listWithManyMessages } from './list-store.ts';
+import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
+import { onCleanup, PROJECT_ROOT, stopAll, wasInterrupted } from './processes.ts';
+import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
+import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
+import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
+import { startSmtpSink, type Sink } from './smtp-sink.ts';
+import { postfixRelay, smarthostRelay, type RelayUnderTest } from './systems.ts';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
     messages: { type: 'string' },
-    concurrency: { type: 'string', default: '20' },
-    size: { type: 'string', default: '4096' },
-    nodes: { type: 'string', default: '1,2,3' },
+    'large-messages': { type: 'string', default: '2000' },
+    concurrency: { type: 'string' },
+    sizes: { type: 'string' },
+    'latency-messages': { type: 'string' },
+    deep: { type: 'string', default: '50000' },
+    shallow: { type: 'string', default: '2000' },
+    'tls-messages': { type: 'string', default: '2000' },
+    'http-messages': { type: 'string', default: '2000' },
+    'list-messages': { type: 'string', default: '100000' },
     'per-destination': { type: 'string', default: '20' },
-    'timeout-s': { type: 'string', default: '120' },
-    database: { type: 'string', default: process.env.SMARTHOST_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'timeout-s': { type: 'string', default: '300' },
+    'deep-timeout-s': { type: 'string', default: '1200' },
+    systems: { type: 'string', default: 'smarthost,postfix' },
+    profile: { type: 'boolean', default: false },
+    to: { type: 'string', default: DEFAULT_TO },
   },
 });
 
-const MESSAGES = Number(args.messages ?? (args.quick ? 500 : 2000));
-const CONCURRENCY = Number(args.concurrency);
-const SIZE = Number(args.size);
-const NODE_COUNTS = args.nodes!.split(',').map(Number);
-/** Every node's delivery to the one sink destination; Postfix's default_destination_concurrency_limit is 20 too. */
+const QUICK = args.quick!;
+const ONLY = new Set((args.only ?? (QUICK ? '1,2' : '1,2,3,4,5,list')).split(','));
+const MESSAGES = Number(args.messages ?? (QUICK ? 2000 : 10_000));
+const LARGE_MESSAGES = Number(args['large-messages']);
+const CONCURRENCIES = (args.concurrency ?? (QUICK ? '20' : '1,20,100')).split(',').map(Number);
+const SIZES = (args.sizes ?? (QUICK ? '4096' : '4096,102400')).split(',').map(Number);
+const LATENCY_MESSAGES = Number(args['latency-messages'] ?? (QUICK ? 500 : 1000));
+const SYSTEMS = args.systems!.split(',') as RelayUnderTest['name'][];
 const PER_DESTINATION = Number(args['per-destination']);
-const SCENARIO_TIMEOUT_MS = Number(args['timeout-s']) * 1000;
-const ADMIN_URL = args.database!;
-const FROM = 'app@example.com';
-const TO = 'rcpt@example.org';
+const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
+const DEEP_TIMEOUT_MS = Number(args['deep-timeout-s']) * 1000;
 
-interface ScenarioResult {
-  name: string;
-  nodes: number;
-  messages: number;
-  concurrency: number;
-  size: number;
-  accepted: number;
-  refused: number;
-  errors: number;
-  delivered: number;
-  complete: boolean;
-  acceptSeconds: number;
-  endToEndSeconds: number;
-  acceptedPerSecond: number;
-  deliveredPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  acceptedPerNode: number[];
-  /** smarthost_store_queries_total summed over nodes, from just before the load to when the queue was empty. */
-  queries: number;
-  queriesPerDelivered: number;
-}
-
-async function admin<T extends pg.QueryResultRow>(sql: string, url = ADMIN_URL): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    return await client.query<T>(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function scrapeQueries(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = /^smarthost_store_queries_total (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
-  if (!m) throw new Error(`no smarthost_store_queries_total on :${port}/metrics`);
-  return Number(m[1]);
-}
-
-function summarize(name: string, nodes: number, load: LoadResult, delivered: number, deliveredAt: number, complete: boolean, queries: number): ScenarioResult {
-  const acceptSeconds = (load.finishedAt - load.startedAt) / 1000;
-  const endToEndSeconds = (deliveredAt - load.startedAt) / 1000;
-  return {
-    name, nodes, messages: MESSAGES, concurrency: CONCURRENCY, size: SIZE,
-    accepted: load.accepted, refused: load.refused, errors: load.errors, delivered, complete,
-    acceptSeconds: round(acceptSeconds, 2), endToEndSeconds: round(endToEndSeconds, 2),
-    acceptedPerSecond: round(load.accepted / acceptSeconds), deliveredPerSecond: round(delivered / endToEndSeconds),
-    p50Ms: round(percentile(load.latencies, 50), 2), p99Ms: round(percentile(load.latencies, 99), 2),
-    acceptedPerNode: load.perTarget, queries, queriesPerDelivered: round(queries / delivered, 2),
-  };
-}
-
-/** The sink alone, driven by the same load client: the ceiling no smarthost figure can pass. */
-async function sinkAlone(sink: Sink): Promise<ScenarioResult> {
-  sink.reset();
-  const load = await runLoad({
-    targets: [{ host: '127.0.0.2', port: sink.port }], messages: MESSAGES, concurrency: CONCURRENCY, size: SIZE, from: FROM, to: TO,
-    deadlineMs: SCENARIO_TIMEOUT_MS,
-  });
-  return summarize('sink alone', 0, load, sink.received, sink.lastAt, sink.received === MESSAGES, NaN);
-}
-
-async function smarthostNodes(n: number, sink: Sink, dnsServer: string, work: string): Promise<ScenarioResult> {
-  const dbName = `smarthost_bench_${n}_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${dbName}`);
-  const dropDb = () => admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(() => undefined);
-  onCleanup(dropDb);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  const smtpPorts: number[] = [];
-  const httpPorts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    smtpPorts.push(await freePort());
-    httpPorts.push(await freePort());
-  }
-  const procs = smtpPorts.map((port, i) =>
-    spawnSmarthost({
-      SMARTHOST_DATABASE_URL: url.toString(),
-      SMARTHOST_DATA_DIR: join(work, `n${n}-node${i}`),
-      SMARTHOST_HOSTNAME: `node${i}.bench.test`,
-      SMARTHOST_LISTEN: '127.0.0.1',
-      SMARTHOST_SUBMISSION_PORT: '0',
-      SMARTHOST_SMTPS_PORT: '0',
-      SMARTHOST_ALT_PORT: String(port),
-      SMARTHOST_HTTP_PORT: String(httpPorts[i]),
-      SMARTHOST_TRUSTED_NETWORKS: '127.0.0.1/32',
-      SMARTHOST_DNS_SERVERS: dnsServer,
-      SMARTHOST_MX_PORT: String(sink.port),
-      SMARTHOST_MIN_FREE_DISK: '0',
-      SMARTHOST_PER_DESTINATION_CONCURRENCY: String(PER_DESTINATION),
-      SMARTHOST_LOG_LEVEL: 'warn',
-    }, join(work, `n${n}-node${i}.log`)));
-  try {
-    await Promise.all(procs.map((p, i) => waitReady(p, [smtpPorts[i]!, httpPorts[i]!], 30_000, `node ${i}`)));
-    const before = (await Promise.all(httpPorts.map(scrapeQueries))).reduce((a, b) => a + b, 0);
-    sink.reset();
-    const load = await runLoad({
-      targets: smtpPorts.map((port) => ({ host: '127.0.0.1', port })), messages: MESSAGES, concurrency: CONCURRENCY, size: SIZE,
-      from: FROM, to: TO, deadlineMs: SCENARIO_TIMEOUT_MS,
-    });
-    // End to end: until the sink has every accepted message (bounded by the scenario's time).
-    while (sink.received < load.accepted && performance.now() - load.startedAt < SCENARIO_TIMEOUT_MS) await sleep(20);
-    const deliveredAt = sink.lastAt;
-    const delivered = sink.received;
-    // The deliveries' own bookkeeping (results, events) commits after the sink's 250: wait for an empty queue before counting.
-    const settleDeadline = Date.now() + 15_000;
-    while (Date.now() < settleDeadline) {
-      const { rows } = await admin<{ n: string }>(`SELECT count(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`, url.toString());
-      if (Number(rows[0]!.n) === 0) break;
-      await sleep(100);
-    }
-    const after = (await Promise.all(httpPorts.map(scrapeQueries))).reduce((a, b) => a + b, 0);
-    const complete = delivered >= load.accepted && load.accepted === MESSAGES;
-    return summarize(`smarthost ×${n}`, n, load, delivered, deliveredAt, complete, after - before);
-  } finally {
-    await Promise.all(procs.map((p) => stopProcess(p)));
-    await dropDb();
-  }
-}
-
-function machine() {
-  const version = (cmd: string, a: string[]) => {
-    try {
-      return execFileSync(cmd, a, { encoding: 'utf8' }).trim().split('\n')[0];
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-    platform: `${os.type()} ${os.release()}`, node: process.version, postgres: version('psql', ['--version']),
-  };
-}
+const say = (line: string) => console.log(line);
+/** The sink's address: the relays' final destination (Postfix's relayhost, smarthost's MX), apart from their own 127.0.0.1. */
+const SINK_HOST = '127.0.0.2';
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), 'smarthost-bench-'));
+  // Postfix's daemons (user postfix, no chroot) reach their queue directory through it.
+  chmodSync(work, 0o755);
   onCleanup(async () => rmSync(work, { recursive: true, force: true }));
-  console.log(`smarthost bench: ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, nodes ${NODE_COUNTS.join('/')}, ` +
-    `per-destination concurrency ${PER_DESTINATION}, ≤${SCENARIO_TIMEOUT_MS / 1000} s per scenario (logs in ${work})`);
-  const pgVersion = (await admin<{ v: string }>('SELECT current_setting(\'server_version\') AS v').catch((err: Error) => {
-    throw new Error(`PostgreSQL at ${ADMIN_URL} is needed: ${err.message}`);
-  })).rows[0]!.v;
+  const startedAt = new Date();
+  const loadAtStart = loadAverage();
+  say(`smarthost vs Postfix: scenarios ${[...ONLY].join(',')}, ${MESSAGES} msgs (${LARGE_MESSAGES} of 100 KiB), concurrency ${CONCURRENCIES.join('/')}, ` +
+    `sizes ${SIZES.map(kib).join('/')}; load average ${loadAtStart.join(' ')}; work directory ${work}`);
+  ensurePostfix(say);
+  const machine = machineFacts(work);
+  const fsync = fsyncCeiling(work);
+  say(`  fsync ceiling on ${machine.disk}: ${fsync.fsyncsPerSecond}/s (${fsync.meanMs} ms each)`);
 
   const dns = await startDnsServer({
     'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] },
-    'mx.example.org': { a: ['127.0.0.2'] },
+    'mx.example.org': { a: [SINK_HOST] },
   });
   onCleanup(() => dns.close());
-  const sink = await startSink('127.0.0.2');
-  onCleanup(() => sink.close());
-
-  const results: ScenarioResult[] = [];
-  const report = (r: ScenarioResult) => {
-    results.push(r);
-    console.log(`  ${r.name}: accepted ${r.accepted}/${r.messages} (${r.acceptedPerSecond} msg/s), delivered ${r.delivered} ` +
-      `(${r.deliveredPerSecond} msg/s), p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, queries/delivered ${r.queriesPerDelivered}` +
-      `${r.complete ? '' : '  INCOMPLETE'}`);
+  const sinkPort = await freePort(SINK_HOST);
+  let sink: Sink = await startSmtpSink(SINK_HOST, sinkPort, work);
+  const ctx: Context = {
+    get sink() {
+      return sink;
+    },
+    to: args.to!, logDir: work, timeoutMs: TIMEOUT_MS, say,
   };
-  report(await sinkAlone(sink));
-  for (const n of NODE_COUNTS) report(await smarthostNodes(n, sink, dns.server, work));
+  const sinks = {
+    down: () => sink.stop(),
+    up: async () => (sink = await startSmtpSink(SINK_HOST, sinkPort, work)),
+  };
 
-  const table = markdownTable(
-    ['scenario', 'accepted', 'delivered', 'accepted msg/s', 'delivered msg/s (e2e)', 'p50 accept ms', 'p99 accept ms', 'per node', 'queries/delivered'],
-    results.map((r) => [r.name, r.accepted, r.delivered, r.acceptedPerSecond, r.deliveredPerSecond, r.p50Ms, r.p99Ms,
-      r.acceptedPerNode.join('/'), r.queriesPerDelivered]),
-  );
-  console.log(`\n${table}\n`);
-  const out = join(PROJECT_ROOT, 'bench-results.json');
-  writeFileSync(out, JSON.stringify({
-    at: new Date().toISOString(), machine: { ...machine(), postgresServer: pgVersion },
-    settings: { messages: MESSAGES, size: SIZE, concurrency: CONCURRENCY, perDestinationConcurrency: PER_DESTINATION, scenarioTimeoutMs: SCENARIO_TIMEOUT_MS },
-    results, table,
+  const figures = new Map<RelayUnderTest['name'], Figure[]>([['smarthost', []], ['postfix', []]]);
+  const sinkAlone = await sinkCeiling(ctx, MESSAGES, 20, SIZES[0]!);
+
+  const start = async (name: RelayUnderTest['name'], label: string, profile = false): Promise<RelayUnderTest> => {
+    const dir = join(work, `${name}-${label}`);
+    mkdirSync(dir, { recursive: true });
+    return name === 'smarthost'
+      ? smarthostRelay({ dataDir: dir, logFile: join(dir, 'smarthost.log'), sinkPort, dnsServer: dns.server, perDestinationConcurrency: PER_DESTINATION,
+        nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [] })
+      : postfixRelay({ dir, smtpPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION }, join(dir, 'postfix.log'));
+  };
+
+  for (const name of SYSTEMS) {
+    const out = figures.get(name)!;
+    if (ONLY.has('1') || ONLY.has('2') || ONLY.has('3') || ONLY.has('5')) {
+      say(`${name}: scenarios 1, 2${name === 'smarthost' ? ', 3, 5' : ''}`);
+      const relay = await start(name, 'main', args.profile && name === 'smarthost');
+      try {
+        if (ONLY.has('1') || ONLY.has('2'))
+          for (const size of SIZES)
+            for (const concurrency of CONCURRENCIES)
+              out.push(...await acceptAndDeliver(relay, ctx, {
+                messages: size > 16_384 ? Math.min(MESSAGES, LARGE_MESSAGES) : MESSAGES, concurrency, size,
+                latencyMessages: LATENCY_MESSAGES, fresh: size <= 16_384,
+              }));
+        if (name === 'smarthost' && ONLY.has('3'))
+          out.push(...await tlsSubmission(relay, ctx, { messages: Number(args['tls-messages']), concurrency: 20, size: 4096, user: BENCH_USER, pass: BENCH_PASSWORD }));
+        if (name === 'smarthost' && ONLY.has('5'))
+          out.push(...await httpSend(relay, ctx, { messages: Number(args['http-messages']), concurrency: 20 }));
+      } finally {
+        await relay.stop();
+      }
+    }
+    if (ONLY.has('4')) {
+      say(`${name}: scenario 4`);
+      const relay = await start(name, 'deep');
+      try {
+        // A warm-up through the whole path (JIT, connection setup, first files), not measured: without it the
+        // first drain of a fresh process was the slow one whichever size it had.
+        await warmUp(relay, ctx);
+        out.push(...await deepQueue(relay, ctx, sinks, { count: Number(args.shallow), size: 4096, timeoutMs: DEEP_TIMEOUT_MS, listings: false }));
+        out.push(...await deepQueue(relay, ctx, sinks, { count: Number(args.deep), size: 4096, timeoutMs: DEEP_TIMEOUT_MS, listings: true }));
+      } finally {
+        await relay.stop();
+      }
+    }
+  }
+  if (ONLY.has('list')) {
+    say(`smarthost: messages list with ${args['list-messages']} stored messages`);
+    const dir = join(work, 'list-store');
+    figures.get('smarthost')!.push(...await listWithManyMessages(dir, Number(args['list-messages']), say));
+  }
+
+  const rows = mergeRows(figures.get('smarthost')!, figures.get('postfix')!);
+  const loadAtEnd = loadAverage();
+  const table = rowsTable(rows);
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${stamp}${QUICK ? '-quick' : ''}`);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const header = `Command: \`${command}\`  \nMachine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, disk ${machine.disk}; ` +
+    `fsync ceiling ${fsync.fsyncsPerSecond}/s; smtp-sink alone ${sinkAlone.value} msg/s (${sinkAlone.scenario.slice(3)}); load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end  \n` +
+    `Versions: Node ${machine.node}, SQLite ${machine.sqlite}, Postfix ${machine.postfix}, smarthost ${machine.smarthostCommit}; ${startedAt.toISOString()}\n`;
+  writeFileSync(`${base}.md`, `${header}\n${table}\n`);
+  writeFileSync(`${base}.json`, JSON.stringify({
+    startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd },
+    settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
+      latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow) },
+    durability: {
+      smarthost: 'SQLite WAL with synchronous=FULL: 250 only after the commit (fsync of the WAL); concurrent messages share one commit per event-loop turn.',
+      postfix: 'cleanup(8) fsyncs each queue file before smtpd answers 250 (one fsync per message; parallel smtpd/cleanup processes overlap them).',
+    },
+    rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), table,
   }, null, 2) + '\n');
-  console.log(`written: ${out}`);
-  if (results.some((r) => !r.complete)) process.exitCode = 1;
+  writeFileSync(`${base}.svg`, chartSvg(rows, `smarthost vs Postfix — ${machine.nproc} cores ${machine.cpuModel}, ${startedAt.toISOString().slice(0, 16)}Z`));
+  if (args.profile) {
+    // One profile per thread: tsx's module loader runs in a worker; the main thread's is the largest file.
+    const profiles = readdirSync(join(work, 'profile')).map((f) => join(work, 'profile', f)).sort((a, b) => statSync(b).size - statSync(a).size);
+    if (profiles[0]) copyFileSync(profiles[0], `${base}.cpuprofile`);
+    say(`profile of the main thread: ${base}.cpuprofile (read it with: node --import tsx scripts/bench/profile-top.ts ${base}.cpuprofile)`);
+  }
+  say(`\n${header}\n${table}\n\nwritten: ${base}.{md,json,svg}`);
+  if (rows.some((r) => r.note?.startsWith('INCOMPLETE'))) process.exitCode = 1;
+}
+
+/** One row per figure: smarthost's and Postfix's figure for the same scenario and metric side by side. */
+function mergeRows(smarthost: Figure[], postfix: Figure[]): Row[] {
+  const key = (f: Figure) => `${f.scenario}\u0000${f.metric}`;
+  const pf = new Map(postfix.map((f) => [key(f), f]));
+  const rows: Row[] = [];
+  for (const f of smarthost) {
+    const other = pf.get(key(f));
+    pf.delete(key(f));
+    rows.push({ scenario: f.scenario, metric: f.metric, unit: f.unit, smarthost: f.value, postfix: other?.value, better: f.better,
+      note: [f.note, other?.note].filter(Boolean).join('; ') || undefined });
+  }
+  for (const f of pf.values()) rows.push({ scenario: f.scenario, metric: f.metric, unit: f.unit, smarthost: NaN, postfix: f.value, better: f.better, note: f.note });
+  return rows;
 }
 
 try {

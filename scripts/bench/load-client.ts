@@ -1,7 +1,9 @@
-// The load client: `concurrency` SMTP connections, each sending one message at
-// a time (MAIL, RCPT, DATA; no pipelining, as an application's mail library
-// does) and reusing its connection, targets spread round-robin. It records, per
-// message, the time from MAIL FROM to the 250 after the end of DATA.
+// The load client: `concurrency` SMTP workers, each sending one message at a
+// time (MAIL, RCPT, DATA; no pipelining, as an application's mail library
+// does), targets spread round-robin. Either each worker reuses its connection
+// and a message's latency runs from MAIL FROM to the 250 after the end of DATA,
+// or (`fresh`) each message opens its own connection and its latency runs from
+// the connect to that 250 (greeting and EHLO included).
 import { connect, type Socket } from 'node:net';
 
 export interface LoadTarget {
@@ -19,13 +21,15 @@ export interface LoadOptions {
   to: string;
   /** Give up on new messages after this (ms since start). */
   deadlineMs: number;
+  /** One connection per message, latency from connect; otherwise one connection per worker. */
+  fresh?: boolean;
 }
 
 export interface LoadResult {
   accepted: number;
   refused: number;
   errors: number;
-  /** Per accepted message, ms from MAIL FROM to 250. */
+  /** Per accepted message, ms from MAIL FROM (or from connect, when fresh) to 250. */
   latencies: number[];
   /** performance.now() at the first connect and at the last 250. */
   startedAt: number;
@@ -126,6 +130,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let conn: Conn | undefined;
     while (next < o.messages && performance.now() - startedAt < o.deadlineMs) {
       const n = next++;
+      const connectAt = performance.now();
       try {
         if (!conn || conn.broken) {
           conn = await Conn.open(o.targets[t]!);
@@ -133,7 +138,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           if (code(await conn.command('EHLO load.bench\r\n')) !== 250) throw new Error('EHLO refused');
         }
         const body = makeMessage(o.size, o.from, o.to, `m${n}`);
-        const begin = performance.now();
+        const begin = o.fresh ? connectAt : performance.now();
         let r = await conn.command(`MAIL FROM:<${o.from}>\r\n`);
         if (code(r) === 250) r = await conn.command(`RCPT TO:<${o.to}>\r\n`);
         if (code(r) === 250) r = await conn.command('DATA\r\n');
@@ -143,6 +148,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           accepted++;
           perTarget[t]!++;
           finishedAt = performance.now();
+          if (o.fresh) {
+            conn.close();
+            conn = undefined;
+          }
         } else {
           if (code(r) === 0) errors++;
           else refused++;

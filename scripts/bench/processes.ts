@@ -73,14 +73,10 @@ process.on('exit', () => {
   }
 });
 
-/** Starts `smarthost serve` with exactly `env` (plus PATH/HOME), its output appended to `logFile`. */
-export function spawnSmarthost(env: Record<string, string>, logFile: string): ChildProcess {
-  const base: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: PROJECT_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (proc.pid === undefined) throw new Error('smarthost did not start');
+/** Starts `command` as a registered child (stopped by its PID), its output appended to `logFile`. */
+export function spawnTracked(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv, cwd = PROJECT_ROOT): ChildProcess {
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (proc.pid === undefined) throw new Error(`${command} did not start`);
   running.set(proc.pid, proc);
   proc.once('exit', () => running.delete(proc.pid!));
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -88,6 +84,13 @@ export function spawnSmarthost(env: Record<string, string>, logFile: string): Ch
   proc.stdout!.pipe(log);
   proc.stderr!.pipe(log);
   return proc;
+}
+
+/** Starts `smarthost serve` with exactly `env` (plus PATH/HOME), its output appended to `logFile`; `nodeArgs` e.g. --cpu-prof. */
+export function spawnSmarthost(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildProcess {
+  const base: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
+  return spawnTracked(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'serve'], logFile, { ...base, ...env });
 }
 
 /** Waits (bounded) until every port accepts TCP connections; throws if `proc` exits first. */

@@ -7,6 +7,8 @@ import { deliverGroup, type DeliverDeps } from '../delivery/deliver.ts';
 import type { DeliveryGroup, Router } from '../delivery/router.ts';
 import type { Store } from '../store/store.ts';
 
+const CLAIM_RETRY_MS = 1000;
+
 export interface SchedulerOptions {
   concurrency: number;
   leaseMs: number;
@@ -55,21 +57,31 @@ export class Scheduler {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      this.woken = false;
-      const free = this.opts.concurrency - this.active.size;
-      let claimedAny = false;
-      if (free > 0 && this.waiting.length === 0) {
-        // Claim a few recipients per free slot, so one message's recipients of a domain share a session;
-        // the groups beyond the free slots wait here (their leases renewed) rather than all connecting at once.
-        const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
-        claimedAny = claimed.length > 0;
-        this.waiting.push(...this.router.group(claimed));
-        this.startWaiting();
+      try {
+        await this.step();
+      } catch (err) {
+        // A busy or unreachable store (SQLITE_BUSY, a lost PostgreSQL connection) must not stop delivery for good.
+        this.logger.error({ err }, 'claiming due recipients failed; trying again in a second');
+        await this.sleep(CLAIM_RETRY_MS);
       }
-      if (this.stopped) break;
-      if (claimedAny && this.active.size < this.opts.concurrency) continue;
-      await this.sleep(await this.idleTime());
     }
+  }
+
+  private async step(): Promise<void> {
+    this.woken = false;
+    const free = this.opts.concurrency - this.active.size;
+    let claimedAny = false;
+    if (free > 0 && this.waiting.length === 0) {
+      // Claim a few recipients per free slot, so one message's recipients of a domain share a session;
+      // the groups beyond the free slots wait here (their leases renewed) rather than all connecting at once.
+      const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
+      claimedAny = claimed.length > 0;
+      this.waiting.push(...this.router.group(claimed));
+      this.startWaiting();
+    }
+    if (this.stopped) return;
+    if (claimedAny && this.active.size < this.opts.concurrency) return;
+    await this.sleep(await this.idleTime());
   }
 
   /** Starts waiting groups while fewer than `concurrency` sessions run. */

@@ -27,3 +27,16 @@ test('sqlite: WAL journal and synchronous=FULL on the connection that commits', 
   assert.equal(db.pragma('synchronous', { simple: true }), 2); // 2 = FULL
   await store.close();
 });
+
+test('sqlite: a claim commits without fsync, and the connection is back to synchronous=FULL for the next commit', async () => {
+  const store = openSqliteStore(mkdtempSync(join(tmpdir(), 'smarthost-store-')));
+  const db = (store as unknown as { db: Database.Database }).db;
+  await store.enqueue({
+    id: '01JBENCH0000000000000000001', sender: 'a@example.com', recipients: [{ address: 'b@example.org', status: 'queued' }],
+    raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), source: 'smtp', credential: null, clientAddress: null, createdAt: 1,
+  });
+  const claimed = await store.claimDue({ now: 10, limit: 5, leaseMs: 1000, owner: 'node-a' });
+  assert.equal(claimed.length, 1);
+  assert.equal(db.pragma('synchronous', { simple: true }), 2); // 2 = FULL
+  await store.close();
+});

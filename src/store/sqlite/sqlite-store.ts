@@ -23,6 +23,8 @@ import { SqliteDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
+/** What the group commit writes: an accepted message, or the results of one delivery attempt. */
+type GroupedWrite = { kind: 'message'; message: NewMessage } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
 export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteStore {
   mkdirSync(dataDir, { recursive: true });
@@ -32,7 +34,7 @@ export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteS
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+  private readonly commitGrouped: (write: GroupedWrite) => Promise<void>;
   private readonly watchers = new Set<() => void>();
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
@@ -42,6 +44,7 @@ export class SqliteStore implements Store {
   private readonly domains: SqliteDomains;
   private readonly admin: SqliteAdmin;
   private readonly dashboard: SqliteDashboard;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -69,8 +72,22 @@ export class SqliteStore implements Store {
       `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const insertEvent = this.eventInserter();
-    const writeBatch = this.db.transaction((msgs: NewMessage[]) => {
-      for (const m of msgs) {
+    const updateRecipient = this.db.prepare(
+      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
+       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+    );
+    // New messages and delivery results of the same event-loop turn share one transaction: one fsync.
+    const writeBatch = this.db.transaction((writes: GroupedWrite[]) => {
+      for (const w of writes) {
+        if (w.kind === 'results') {
+          for (const u of w.updates) {
+            // The attempt is recorded as an event either way; the state only by the lease holder.
+            updateRecipient.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.resumeRoute ?? null, u.event.at, u.recipientId, w.owner);
+            insertEvent(u.event);
+          }
+          continue;
+        }
+        const m = w.message;
         insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
           m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
         for (const t of m.tags ?? []) insertTag.run(m.id, t.name, t.value);
@@ -80,7 +97,7 @@ export class SqliteStore implements Store {
         }
       }
     });
-    this.enqueueGrouped = createGroupCommit(writeBatch);
+    this.commitGrouped = createGroupCommit(writeBatch);
   }
 
   private migrate(): void {
@@ -96,6 +113,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Prepared once per SQL text: the scheduler's and the delivery's queries run for every message. */
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
+  }
+
   private eventInserter(): (e: NewEvent) => void {
     const stmt = this.db.prepare(
       `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id)
@@ -108,11 +132,11 @@ export class SqliteStore implements Store {
   }
 
   enqueue(msg: NewMessage): Promise<void> {
-    return this.enqueueGrouped(msg).then(() => this.wakeWatchers());
+    return this.commitGrouped({ kind: 'message', message: msg }).then(() => this.wakeWatchers());
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
-    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
+    const r = this.prepared('SELECT * FROM messages WHERE id = ?').get(id) as Row | undefined;
     return r && {
       id: r.id as string, sender: r.sender as string, raw: r.raw as Buffer, source: r.source as StoredMessage['source'],
       credential: r.credential as string | null, clientAddress: r.client_address as string | null,
@@ -121,34 +145,35 @@ export class SqliteStore implements Store {
   }
 
   async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
-    return this.db.transaction(() => {
-      const rows = this.db.prepare(
+    const claim = this.db.transaction(() => {
+      const rows = this.prepared(
         `SELECT r.*, m.sender, m.created_at AS message_created_at FROM recipients r JOIN messages m ON m.id = r.message_id
          WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND (r.lease_until IS NULL OR r.lease_until <= ?)
          ORDER BY r.next_attempt_at LIMIT ?`,
       ).all(now, now, limit) as Row[];
-      const lease = this.db.prepare('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
+      const lease = this.prepared('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(owner, now + leaseMs, r.id);
       return rows.map((r) => ({
         ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
         ...(r.resume_route !== null && { resumeRoute: r.resume_route as string }),
       }));
-    })();
+    });
+    // A lease need not survive a power loss: losing one only makes its recipient due again (at-least-once,
+    // as after any crash). So a claim commits without its own fsync; the next synchronous=FULL commit (a
+    // message or a delivery result) syncs the WAL, this claim's pages included.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      // IMMEDIATE: take the write lock first (waiting busy_timeout for another process, a CLI retry), rather
+      // than read, then fail with SQLITE_BUSY when that process committed between our read and our write.
+      return claim.immediate();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
-  async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
-    const update = this.db.prepare(
-      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
-       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-    );
-    const insertEvent = this.eventInserter();
-    this.db.transaction(() => {
-      for (const u of updates) {
-        // The attempt is recorded as an event either way; the state only by the lease holder.
-        update.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.resumeRoute ?? null, u.event.at, u.recipientId, owner);
-        insertEvent(u.event);
-      }
-    })();
+  recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
+    // Concurrent deliveries finish in the same turn: their results share the commit (and its fsync).
+    return this.commitGrouped({ kind: 'results', updates, owner });
   }
 
   async renewLeases(owner: string, until: number): Promise<void> {
@@ -163,7 +188,7 @@ export class SqliteStore implements Store {
 
   async nextDueAt(now: number): Promise<number | undefined> {
     // Walks the due index in order; rows leased to a live deliverer are skipped.
-    const r = this.db.prepare(
+    const r = this.prepared(
       `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')
        AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
     ).get(now) as { t: number } | undefined;
@@ -212,7 +237,7 @@ export class SqliteStore implements Store {
   }
 
   private summary(m: Row): MessageSummary {
-    const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
+    const rcpts = this.prepared('SELECT * FROM recipients WHERE message_id = ? ORDER BY id').all(m.id) as Row[];
     return {
       id: m.id as string, sender: m.sender as string, size: m.size as number, createdAt: m.created_at as number,
       credential: m.credential as string | null, tags: m.tags ? (JSON.parse(m.tags as string) as Tag[]) : [], dkim: messageDkimRow(m),

@@ -1,0 +1,68 @@
+// The two relays under test behind one shape: where to send, what is still in
+// flight or queued, which processes to sample for memory, how to make every
+// deferred message due now, and how to stop it.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { startPostfix, type PostfixInstance } from './postfix.ts';
+import { startSmarthostNode, type SmarthostNode } from './smarthost-node.ts';
+
+export interface RelayUnderTest {
+  name: 'smarthost' | 'postfix';
+  /** The trusted-network SMTP listener. */
+  port: number;
+  pids(): number[];
+  /** Messages accepted and not yet delivered (queued, deferred or in flight). */
+  pending(): number;
+  /** Messages waiting for a first attempt or in flight; 0 once everything left is deferred. */
+  unsettled(): number;
+  /** Every deferred message due now: `postqueue -f`, or the same UPDATE an operator's retry does. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+  smarthost?: SmarthostNode;
+  postfix?: PostfixInstance;
+}
+
+function sqliteCount(dataDir: string, where: string): number {
+  const db = new Database(join(dataDir, 'smarthost.db'), { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return (db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE ${where}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+export async function smarthostRelay(opts: Parameters<typeof startSmarthostNode>[0]): Promise<RelayUnderTest> {
+  const node = await startSmarthostNode(opts);
+  return {
+    name: 'smarthost', port: node.altPort, smarthost: node,
+    pids: () => [node.pid],
+    pending: () => sqliteCount(node.dataDir, `status IN ('queued', 'deferred')`),
+    unsettled: () => sqliteCount(node.dataDir, `status = 'queued'`),
+    async flush() {
+      // What `smarthost queue retry <id>` does for one message (store.retryMessage), for all of them at once;
+      // the scheduler finds the work at its next idle look (≤ 5 s), as it does after a CLI retry.
+      const db = new Database(join(node.dataDir, 'smarthost.db'));
+      try {
+        db.pragma('busy_timeout = 10000');
+        db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE status = 'deferred'`).run(Date.now());
+      } finally {
+        db.close();
+      }
+    },
+    stop: () => node.stop(),
+  };
+}
+
+export async function postfixRelay(opts: Parameters<typeof startPostfix>[0], logFile: string): Promise<RelayUnderTest> {
+  const pf = await startPostfix(opts, logFile);
+  const count = (queues: string[]) => queues.reduce((n, q) => n + pf.queuedIn(q), 0);
+  return {
+    name: 'postfix', port: opts.smtpPort, postfix: pf,
+    pids: () => pf.pids(),
+    pending: () => count(['maildrop', 'incoming', 'active', 'deferred', 'hold']),
+    unsettled: () => count(['maildrop', 'incoming', 'active']),
+    flush: () => pf.flush(),
+    stop: () => pf.stop(),
+  };
+}
