@@ -5,31 +5,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { overview } from '../../src/admin/stats.ts';
 import { ensureAdminPassword } from '../../src/dashboard/admin-password.ts';
-import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
 import { idFloor, newMessageId } from '../../src/store/ids.ts';
 import type { NewMessage } from '../../src/store/store.ts';
+import { dashboardSession } from '../helpers/dashboard-session.ts';
 import { createDatabase, postgresSkip } from '../helpers/postgres.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
 
 const ADMIN_PASSWORD = 'dashboard actions password';
 
-async function loggedIn(s: TestSmarthost) {
-  const base = `http://127.0.0.1:${s.ports.http}`;
-  const res = await fetch(`${base}/ui/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-    body: new URLSearchParams({ password: ADMIN_PASSWORD }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
-  const page = await (await fetch(`${base}/ui/suppressions`, { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
-  const get = (path: string) => fetch(base + path, { headers: { cookie }, redirect: 'manual' });
-  const post = (path: string, fields: Record<string, string> = {}) =>
-    fetch(base + path, {
-      method: 'POST', redirect: 'manual', body: new URLSearchParams({ _csrf: csrf, ...fields }),
-      headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-  return { base, cookie, get, post };
-}
+const loggedIn = (s: TestSmarthost) => dashboardSession(s, ADMIN_PASSWORD);
 
 const message = (over: Partial<NewMessage>): NewMessage => ({
   id: newMessageId(over.createdAt), sender: 'app@example.com', raw: Buffer.from('Subject: hi\r\n\r\nbody\r\n'),

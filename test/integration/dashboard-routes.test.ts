@@ -4,11 +4,11 @@
 // choice, and "Check now" runs the routes' own checks (CSRF required).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startRoutedSmarthost } from '../helpers/routed-smarthost.ts';
+import { dashboardSession } from '../helpers/dashboard-session.ts';
 import type { TestSmarthost } from '../helpers/smarthost.ts';
 import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -16,21 +16,12 @@ import { waitFor } from '../helpers/wait.ts';
 const ADMIN_PASSWORD = 'route health password';
 
 async function loggedIn(s: TestSmarthost) {
-  const base = `http://127.0.0.1:${s.ports.http}`;
-  const res = await fetch(`${base}/ui/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-    body: new URLSearchParams({ password: ADMIN_PASSWORD }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
-  const page = await (await fetch(`${base}/ui/`, { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
-  const get = async (path: string) => (await fetch(base + path, { headers: { cookie } })).text();
-  const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(base + path, {
-      method: 'POST', redirect: 'manual', body: new URLSearchParams(fields),
-      headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    });
-  return { csrf, get, post };
+  const d = await dashboardSession(s, ADMIN_PASSWORD);
+  return {
+    csrf: d.csrf,
+    get: async (path: string) => (await d.get(path)).text(),
+    post: (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) => d.send(path, Object.entries(fields), headers),
+  };
 }
 
 /** One route's row of the panel, tags stripped and spaces collapsed. */

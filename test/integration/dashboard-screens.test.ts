@@ -6,34 +6,15 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { REFUSED } from '../../src/dashboard/access.ts';
-import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
 import { newMessageId } from '../../src/store/ids.ts';
+import { dashboardSession } from '../helpers/dashboard-session.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ADMIN_PASSWORD = 'dashboard screens password';
 
-async function loggedIn(s: TestSmarthost) {
-  const base = `http://127.0.0.1:${s.ports.http}`;
-  const res = await fetch(`${base}/ui/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-    body: new URLSearchParams({ password: ADMIN_PASSWORD }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
-  const page = await (await fetch(`${base}/ui/keys`, { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
-  const get = (path: string) => fetch(base + path, { headers: { cookie }, redirect: 'manual' });
-  const send = (path: string, fields: [string, string][]) =>
-    fetch(base + path, {
-      method: 'POST', redirect: 'manual', body: new URLSearchParams(fields),
-      headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-  const post = (path: string, fields: Record<string, string> = {}) => send(path, [['_csrf', csrf], ...Object.entries(fields)]);
-  /** The same request without the CSRF token. */
-  const forged = (path: string, fields: Record<string, string> = {}) => send(path, Object.entries(fields));
-  return { base, get, post, forged, send, csrf };
-}
+const loggedIn = (s: TestSmarthost) => dashboardSession(s, ADMIN_PASSWORD);
 
 /** The page's one-time secret, if it shows one. */
 const secretIn = (page: string) => /<code id="secret-value" class="secret-value">([^<]+)<\/code>/.exec(page)?.[1];
