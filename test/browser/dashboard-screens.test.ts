@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { newMessageId } from '../../src/store/ids.ts';
-import { chromiumMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { chromiumMissing, launchBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startTestSmarthost } from '../helpers/smarthost.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -24,14 +24,6 @@ async function startAll(t: TestContext, viewport?: { width: number; height: numb
     SMARTHOST_RETRY_INITIAL: '1h', SMARTHOST_RETRY_MAX: '1h',
   });
   return { browser, s, base: `http://127.0.0.1:${s.ports.http}` };
-}
-
-/** Every script error and CSP violation the page reports: the dashboard must cause none. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
-  return errors;
 }
 
 async function logIn(browser: BrowserContext, base: string): Promise<{ page: Page; errors: string[] }> {

@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { loginMessages } from '../../src/dashboard/routes/login-routes.ts';
-import { chromiumMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { chromiumMissing, launchBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
 import { startTestSmarthost } from '../helpers/smarthost.ts';
@@ -48,14 +48,6 @@ async function startAll(t: TestContext, viewport?: { width: number; height: numb
     return ((await res.json()) as { id: string }).id;
   };
   return { browser, s, base, w, send };
-}
-
-/** Every script error and CSP violation the page reports: the dashboard must cause none. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
-  return errors;
 }
 
 async function logIn(browser: BrowserContext, base: string): Promise<{ page: Page; errors: string[] }> {
