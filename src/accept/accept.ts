@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { DkimSigners } from '../dkim/sign.ts';
 import { newMessageId } from '../store/ids.ts';
 import type { ApiKey, Credential, MessageDkim, MessageSource, SendingPolicy, Store, Tag } from '../store/store.ts';
-import { fieldValue, findFields, parseMessage, serialize, type ParsedMessage } from './headers.ts';
+import { fieldText, fieldValue, findFields, parseMessage, serialize, type ParsedMessage } from './headers.ts';
 import { consumeSendLimit, RateLimited } from './limits.ts';
 import { senderAllowed, senderNotAllowed } from './sender-policy.ts';
 import { dateHeader, messageIdHeader, receivedHeader } from './trace-headers.ts';
@@ -188,10 +188,10 @@ function flattenAddresses(value: string): string[] {
 
 const isDiskFull = (err: unknown) => /SQLITE_FULL|ENOSPC|disk is full/i.test(`${(err as { code?: string }).code} ${(err as Error).message}`);
 
-/** The Subject: field's unfolded text, for searching the message list (encoded words stay encoded). */
+/** The Subject: field as people read it (encoded words decoded), for searching the message list. */
 const subjectOf = (parsed: ParsedMessage): string | undefined => {
   const field = findFields(parsed, 'subject')[0];
-  return field && fieldValue(field);
+  return field && fieldText(field);
 };
 
 /** How a sender is named on stored messages: `app` for a credential, `key:ci` for an API key. */

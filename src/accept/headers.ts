@@ -2,6 +2,8 @@
 // to make decisions and add or remove whole fields; the body and every other
 // byte are left exactly as received. latin1 maps bytes 1:1, so 8-bit and
 // UTF-8 header content survive the round trip unchanged.
+import libmime from 'libmime';
+
 export interface HeaderField {
   /** Lower-case field name. */
   name: string;
@@ -36,6 +38,16 @@ export function parseMessage(raw: Buffer): ParsedMessage {
 /** The unfolded value of a field, without its name. */
 export function fieldValue(field: HeaderField): string {
   return field.raw.slice(field.raw.indexOf(':') + 1).replace(/\r\n(?=[ \t])/g, '').trim();
+}
+
+/** A field's value for people to read: UTF-8 (parseMessage keeps header bytes as latin1), RFC 2047 encoded words decoded. */
+export function fieldText(field: HeaderField): string {
+  const value = Buffer.from(fieldValue(field), 'latin1').toString('utf8');
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value; // a malformed encoded word stays as it came
+  }
 }
 
 export function findFields(msg: ParsedMessage, name: string): HeaderField[] {

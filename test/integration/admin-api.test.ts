@@ -12,6 +12,7 @@ import type { ApiKeyPermission } from '../../src/store/store.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
+import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const NO_DELIVERY = { SMARTHOST_RELAY_URL: 'smtp://127.0.0.1:9' };
@@ -239,6 +240,13 @@ test('GET /emails filters: sender, subject, credential, tag, until, with the cur
   assert.deepEqual(await page(`until=${new Date(Date.now() + 60_000).toISOString()}&limit=1`), [ids[3]]);
   assert.deepEqual((await call('GET', '/emails?tag=invoice')).body, err(422, 'validation_error', 'tag: tag is name:value'));
   assert.deepEqual((await call('GET', '/emails?until=yesterday')).body, err(422, 'validation_error', 'until: Invalid ISO datetime'));
+});
+
+test('GET /emails?subject= finds SMTP mail by its decoded subject (RFC 2047 encoded words)', async (t) => {
+  const { s, call } = await api(t);
+  const id = await submit(s.ports.submission, { to: ['a@example.org'], subject: '=?UTF-8?B?UsOpc3Vtw6kgZMOpasOgIHZ1?=' });
+  assert.deepEqual((await call('GET', '/emails?subject=résumé déjà')).body.data.map((m: { id: string }) => m.id), [id]);
+  assert.deepEqual((await call('GET', '/emails?subject=UTF-8')).body.data, []);
 });
 
 test('suppressions: search, CSV export quoted and inert, delete; 404 for an unknown address', async (t) => {

@@ -1,7 +1,6 @@
 // One message: envelope, headers, DKIM state, route, and per recipient a
 // timeline of every event with the remote reply explained in plain words.
-import libmime from 'libmime';
-import { fieldValue, type HeaderField } from '../../accept/headers.ts';
+import { fieldText, fieldValue, type HeaderField } from '../../accept/headers.ts';
 import { formatReply } from '../../delivery/smtp-reply.ts';
 import { explainReply } from '../../doctor/explain.ts';
 import { PENDING, type AdminSession, type MessageSummary, type StoredEvent, type StoredMessage } from '../../store/store.ts';
@@ -51,16 +50,8 @@ ${general.length > 0 && html`<h3>Message events</h3><ol class="timeline">${gener
 </section>`;
 }
 
-/** A field's name as written, and its value as UTF-8 (parseMessage keeps header bytes as latin1) with RFC 2047 encoded words decoded. */
+/** A field's name as written. */
 const fieldName = (h: HeaderField) => h.raw.slice(0, Math.max(0, h.raw.indexOf(':'))).trim();
-function fieldText(h: HeaderField): string {
-  const value = Buffer.from(fieldValue(h), 'latin1').toString('utf8');
-  try {
-    return libmime.decodeWords(value);
-  } catch {
-    return value; // a malformed encoded word is shown as it came
-  }
-}
 
 /** The DKIM-Signature fields' d= and s= tags (RFC 6376 §3.5), or nothing when unsigned. */
 function dkimState(headers: HeaderField[]): Html {
