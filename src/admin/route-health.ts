@@ -7,6 +7,7 @@ import { formatReply } from '../delivery/smtp-reply.ts';
 import type { RouteCheck } from '../delivery/outcome.ts';
 import { checkRoute } from '../delivery/routing/check-route.ts';
 import { describeTable, type RouteTable } from '../delivery/routing/route-table.ts';
+import type { RouteRule } from '../delivery/routing/rules.ts';
 import { explainReply, type Category } from '../doctor/explain.ts';
 import type { StoredEvent, Store } from '../store/store.ts';
 
@@ -31,13 +32,18 @@ export interface RouteHealth {
   name: string;
   /** How mail leaves on it: "through the relay mail.example.net:587". */
   describe: string;
-  lastDelivered?: { at: number; reply: string | null };
+  /** `relay`: the host that took the message (the MX, the relay), as its delivery event recorded it. */
+  lastDelivered?: { at: number; relay: string | null; reply: string | null };
   lastFailure?: RouteFailure;
 }
 
 export interface RoutingHealth {
   /** The table in a few lines, as `smarthost routes` and doctor print it. */
   table: string[];
+  /** The same table as data, for the API: the default list, the rules, and what auto probes. */
+  default: string[];
+  rules: RouteRule[];
+  autoCandidates?: string[];
   /** SMARTHOST_ROUTE=auto: which route is used now and why the ones before it are not. */
   auto?: string;
   routes: RouteHealth[];
@@ -48,12 +54,15 @@ export async function routingHealth(store: Store, routing: Routing): Promise<Rou
   const last = await Promise.all(names.map((name) => store.lastRouteEvents(name)));
   return {
     table: describeTable(routing.table),
+    default: routing.table.default,
+    rules: routing.table.rules,
+    ...(routing.table.autoCandidates && { autoCandidates: routing.table.autoCandidates }),
     ...(routing.autoStatus && { auto: routing.autoStatus() }),
     routes: names.map((name, i) => {
       const { delivered, failed } = last[i]!;
       return {
         name, describe: routing.table.describe(name),
-        ...(delivered && { lastDelivered: { at: delivered.at, reply: delivered.reply ? formatReply(delivered.reply) : null } }),
+        ...(delivered && { lastDelivered: { at: delivered.at, relay: delivered.relay ?? null, reply: delivered.reply ? formatReply(delivered.reply) : null } }),
         ...(failed && { lastFailure: failure(failed) }),
       };
     }),

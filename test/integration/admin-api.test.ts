@@ -1,5 +1,5 @@
 // The admin API over real sockets: key permissions, keys and credentials,
-// queue actions, suppression search and CSV, webhook deliveries, and stats.
+// queue actions, suppression search and CSV, webhook deliveries, stats, and routes.
 // Every error path with its exact answer, and nothing accepted lost by it.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -62,6 +62,7 @@ test('a sending_access key sends on all four send endpoints and gets 403 restric
     ['GET', '/suppressions'], ['POST', '/suppressions', { email: 'x@example.org' }], ['DELETE', '/suppressions/x@example.org'], ['GET', '/suppressions.csv'],
     ['GET', '/webhooks'], ['POST', '/webhooks', { url: 'https://hooks.example/x' }], ['GET', '/api-keys'], ['POST', '/api-keys', { name: 'x', allowed_senders: ['*'] }],
     ['DELETE', `/api-keys/${(await s.store.listApiKeys())[0]!.id}`], ['GET', '/credentials'], ['GET', '/stats'],
+    ['GET', '/routes'], ['POST', '/routes/check'],
   ] as [string, string, unknown?][]) {
     const r = await call(method, path, body);
     assert.deepEqual({ status: r.status, body: r.body }, { status: 403, body: restricted }, `${method} ${path}`);
@@ -77,6 +78,7 @@ test('without a key every admin endpoint is 401, as JSON', async (t) => {
     ['GET', '/api-keys'], ['POST', '/api-keys'], ['PATCH', '/api-keys/x'], ['DELETE', '/api-keys/x'], ['GET', '/credentials'], ['POST', '/credentials'],
     ['DELETE', '/credentials/x'], ['POST', '/emails/x/retry'], ['DELETE', '/emails/x'], ['GET', '/suppressions.csv'], ['GET', '/stats'],
     ['GET', '/webhooks/x/deliveries'], ['POST', '/webhooks/x/deliveries/1/replay'], ['POST', '/webhooks/x/rotate-secret'],
+    ['GET', '/routes'], ['POST', '/routes/check'],
   ]) {
     const r = await call(method!, path!, undefined, { authorization: '' });
     assert.deepEqual({ status: r.status, body: r.body }, { status: 401, body: err(401, 'missing_api_key', 'Missing API key: send Authorization: Bearer <key>') }, `${method} ${path}`);
@@ -379,7 +381,7 @@ test('/openapi.json documents every admin operation, with the schemas that valid
     'GET /api-keys', 'POST /api-keys', 'GET /api-keys/{id}', 'PATCH /api-keys/{id}', 'DELETE /api-keys/{id}',
     'GET /credentials', 'POST /credentials', 'GET /credentials/{username}', 'PATCH /credentials/{username}', 'DELETE /credentials/{username}',
     'GET /webhooks', 'DELETE /webhooks/{id}', 'GET /webhooks/{id}/deliveries', 'POST /webhooks/{id}/deliveries/{deliveryId}/replay',
-    'POST /webhooks/{id}/rotate-secret', 'GET /stats',
+    'POST /webhooks/{id}/rotate-secret', 'GET /stats', 'GET /routes', 'POST /routes/check',
   ]) assert.ok(documented.includes(op), `${op} is not in /openapi.json`);
   assert.deepEqual(Object.keys(doc.paths['/api-keys']!.post.requestBody.content['application/json'].schema.properties),
     ['name', 'permission', 'allowed_senders', 'limits', 'sandbox']);

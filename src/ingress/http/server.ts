@@ -9,6 +9,7 @@ import { AdminError } from '../../admin/admin-error.ts';
 import { ApiError, fromAdminError, postmarkBody, resendBody } from './errors.ts';
 import { accountRoutes } from './routes/account-routes.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
+import { routingRoutes } from './routes/routing-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { openApiRoutes } from './routes/openapi-routes.ts';
 import { providerWebhookRoutes } from './routes/provider-webhook-routes.ts';
@@ -40,7 +41,7 @@ export interface HttpDeps {
   routeStatus?: () => string;
   /** The web dashboard at / (under /ui). */
   dashboard?: DashboardOptions;
-  /** The routing table, for the dashboard's route health. */
+  /** The routing table, for the dashboard's route health and GET /routes. */
   routing?: Routing;
 }
 
@@ -104,6 +105,8 @@ export function createHttpIngress(opts: HttpIngressOptions, deps: HttpDeps): Htt
   app.register(async (scope) => domainRoutes(scope, deps));
   app.register(async (scope) => accountRoutes(scope, deps));
   app.register(async (scope) => queueRoutes(scope, deps));
+  const { routing } = deps;
+  if (routing) app.register(async (scope) => routingRoutes(scope, { ...deps, routing }));
   if (deps.dashboard) dashboardRoutes(app, { ...deps, dashboard: deps.dashboard });
 
   const ingress: HttpIngress = {

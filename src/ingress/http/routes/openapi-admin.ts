@@ -1,4 +1,4 @@
-// The admin API's part of /openapi.json (routes/account-routes.ts, queue-routes.ts, webhook-routes.ts),
+// The admin API's part of /openapi.json (routes/account-routes.ts, queue-routes.ts, routing-routes.ts, webhook-routes.ts),
 // generated from the same zod schemas that validate the requests.
 import { z } from 'zod';
 import { accountChange, apiKeyInput, credentialInput, deliveriesQuery, statsQuery, suppressionsCsvQuery } from '../schemas.ts';
@@ -57,6 +57,12 @@ export function adminPaths(): Paths {
     },
     '/webhooks/{id}/rotate-secret': {
       post: { summary: 'A new signing secret, returned once; deliveries from now on are signed with it', security: full, parameters: path('id'), responses: answers({ 200: { description: '{id, secret}' } }) },
+    },
+    '/routes': {
+      get: { summary: 'The routing table (default list, rules, what auto probes), auto\'s choice, and per route its last delivery and last failure explained', security: full, responses: answers({ 200: { description: 'the route health' } }) },
+    },
+    '/routes/check': {
+      post: { summary: 'Run each route\'s check (a connection, no mail sent; as `smarthost routes`)', security: full, responses: answers({ 200: { description: 'a list of {name, ok, detail}' } }) },
     },
     '/stats': {
       get: { summary: 'Accepted, delivered, deferred and bounced per bucket, queue depth, latency p50/p95, top failure reasons explained', security: full, parameters: query(statsQuery), responses: answers({ 200: { description: 'the overview' } }) },
