@@ -7,11 +7,17 @@ import { newMessageId } from '../../src/store/ids.ts';
 import { openPostgresStore, PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { NewMessage } from '../../src/store/store.ts';
-import { adminQuery, createSchema, dropSchema, postgresSkip } from '../helpers/postgres.ts';
+import { adminQuery, createDatabase, createSchema, dropSchema, postgresSkip } from '../helpers/postgres.ts';
 import { storeContract, type StoreFactory } from './store.ts';
 import { adminStoreContract } from './admin-store.ts';
 
 const skip = await postgresSkip();
+// pg warns once per process about a query sent while the connection is busy:
+// collected from the start, so every test in this file counts.
+const deprecations: string[] = [];
+process.on('warning', (w) => {
+  if (w.name === 'DeprecationWarning') deprecations.push(w.message);
+});
 const schemas: string[] = [];
 after(() => Promise.all(schemas.map(dropSchema)));
 
@@ -122,6 +128,25 @@ if (skip) {
     }
   });
 
+  test('postgres: a database default of off is turned on for our sessions; remote_apply is left alone', async (t) => {
+    const url = await createDatabase(t);
+    const name = new URL(url).pathname.slice(1);
+    const levels = async (setting: string) => {
+      await adminQuery(`ALTER DATABASE ${name} SET synchronous_commit = ${setting}`);
+      const store = await openPostgresStore(url);
+      try {
+        const pool = (store as unknown as { pool: { query(sql: string): Promise<{ rows: { synchronous_commit: string }[] }> } }).pool;
+        // Concurrent queries open several connections: each is prepared before its first query.
+        const shown = await Promise.all(Array.from({ length: 4 }, () => pool.query('SHOW synchronous_commit')));
+        return shown.map((r) => r.rows[0]!.synchronous_commit);
+      } finally {
+        await store.close();
+      }
+    };
+    assert.deepEqual(await levels('off'), ['on', 'on', 'on', 'on']);
+    assert.deepEqual(await levels('remote_apply'), ['remote_apply', 'remote_apply', 'remote_apply', 'remote_apply']);
+  });
+
   test('postgres: every statement sent is counted, and /metrics exposes the count', async () => {
     const store = await openPostgresStore(await freshUrl());
     try {
@@ -140,5 +165,17 @@ if (skip) {
     } finally {
       await store.close();
     }
+  });
+
+  test('postgres: no query is ever sent on a connection that is still busy (no pg DeprecationWarning)', async () => {
+    const store = await openPostgresStore(await freshUrl());
+    try {
+      // Fresh connections, each taken for a query right away, as the dashboard benchmark does.
+      await Promise.all([store.enqueue(msg()), ...Array.from({ length: 8 }, () => store.countPending())]);
+    } finally {
+      await store.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    assert.deepEqual(deprecations, []);
   });
 }

@@ -80,13 +80,12 @@ export class PostgresStore implements Store {
   constructor(readonly url: string) {
     this.pool = new pg.Pool({
       connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, fallback_application_name: 'smarthost',
+      onConnect: (c) => this.prepareConnection(c),
     });
     // An idle pooled connection that breaks (server restart) emits here; the
     // pool drops it and the next query opens a new one. Unhandled, it would
     // crash the process.
     this.pool.on('error', () => {});
-    // Registered before the synchronous_commit hook below, so its statement is counted too.
-    this.pool.on('connect', (c) => this.countStatements(c));
     this.accounts = new PostgresAccounts(this.pool);
     this.mtaSts = new PostgresMtaStsPolicies(this.pool);
     this.domains = new PostgresDomains(this.pool, (fn) => this.tx(fn));
@@ -95,16 +94,20 @@ export class PostgresStore implements Store {
     this.dashboard = new PostgresDashboard(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
-    // A 250 must mean "on disk", as SQLite's synchronous=FULL does: undo a
-    // server or role default of off for our sessions; every other level
-    // flushes locally, and the operator's choice about standbys stands. Queued
-    // ahead of the connection's first query; if it fails, the connection is
-    // broken and that query fails too.
-    this.pool.on('connect', (c) => {
-      c.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`)
-        .catch(() => {});
-    });
     this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx((c) => this.insertMessages(c, msgs)));
+  }
+
+  /**
+   * Runs on each new pooled connection before the pool hands it out (pg-pool
+   * awaits it, so it never overlaps the connection's first query; if it fails,
+   * the pool drops the connection and that query fails). A 250 must mean "on
+   * disk", as SQLite's synchronous=FULL does: undo a server or role default of
+   * off for our sessions; every other level flushes locally, and the operator's
+   * choice about standbys (remote_write, remote_apply) stands.
+   */
+  private async prepareConnection(c: pg.ClientBase): Promise<void> {
+    this.countStatements(c);
+    await c.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`);
   }
 
   statementCount(): number {
