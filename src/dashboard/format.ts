@@ -23,6 +23,6 @@ export function duration(ms: number | null): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
-export const STATUSES: readonly RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed'];
+export const STATUSES: readonly RecipientStatus[] = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'suppressed', 'sandboxed', 'cancelled'];
 
 export const status = (s: string): Html => html`<span class="status status-${s}">${s}</span>`;

@@ -134,11 +134,11 @@ test('a subject and headers holding HTML and script are shown as text; nothing r
   assert.equal(await page.locator('h1.subject b, h1.subject img, h1.subject script').count(), 0);
   assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
   await screenshot(page, 'message-html-subject');
-  // Delete asks first (a confirm dialog), then lands on the list saying so.
+  // Delete from queue asks first (a confirm dialog), then says so; the message stays with its recipients cancelled.
   page.once('dialog', (d) => void d.accept());
-  await page.getByRole('button', { name: 'Delete' }).click();
-  await page.getByText('The message was deleted from the queue.').waitFor();
-  assert.equal(await page.locator(`tr[data-message-id="${id}"]`).count(), 0);
+  await page.getByRole('button', { name: 'Delete from queue' }).click();
+  await page.getByText('Taken out of the queue: its pending recipients are cancelled and will not be delivered.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Delete from queue' }).isDisabled(), true);
   assert.deepEqual(errors, []);
 });
 

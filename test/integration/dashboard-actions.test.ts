@@ -67,7 +67,7 @@ test('the message list filters by status, recipient, sender, subject, credential
   assert.equal(idsIn(await (await get(`/ui/messages/rows?${next}`)).text()).length, 5);
 
   const bad = await (await get('/ui/messages?status=lost&since=yesterday&tag=campaign')).text();
-  assert.ok(bad.includes('Some filters were not understood (status: use one of queued, deferred, delivered, bounced, expired, suppressed, sandboxed; '
+  assert.ok(bad.includes('Some filters were not understood (status: use one of queued, deferred, delivered, bounced, expired, suppressed, sandboxed, cancelled; '
     + 'tag: tags look like name=value; since: times look like 2026-11-25T14:30); showing all messages.'), bad);
 });
 
@@ -104,9 +104,14 @@ test('a message: raw download, retry now, unsuppress and suppress a recipient, d
   assert.equal(badAddress.status, 422);
   assert.match(await badAddress.text(), /address: invalid email address &quot;not an address&quot;/);
 
+  // Delete from queue is DELETE /emails/{id}: pending recipients cancelled, the message and its history kept.
   const deleted = await post(`/ui/messages/${m.id}/delete`);
-  assert.equal(deleted.headers.get('location'), '/ui/messages?notice=deleted');
-  assert.equal(await s.store.getMessage(m.id), undefined);
+  assert.equal(deleted.headers.get('location'), `/ui/messages/${m.id}?notice=cancelled`);
+  assert.deepEqual((await s.store.getMessageSummary(m.id))?.recipients.map((r) => r.status), ['cancelled', 'suppressed']);
+  assert.ok((await s.store.listEvents(m.id)).some((e) => e.type === 'cancelled'));
+  assert.equal((await post(`/ui/messages/${m.id}/delete`)).headers.get('location'), `/ui/messages/${m.id}?notice=nothing-to-cancel`);
+  assert.equal((await post(`/ui/messages/${newMessageId()}/delete`)).status, 404);
+  await s.store.deleteMessage(m.id);
   const missing = await get(`/ui/messages/${m.id}`);
   assert.equal(missing.status, 404);
   const text = await missing.text();

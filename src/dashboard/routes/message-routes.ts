@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseMessage } from '../../accept/headers.ts';
 import { AdminError } from '../../admin/admin-error.ts';
-import { purgeMessage, retryNow } from '../../admin/queue-actions.ts';
+import { cancelPending, retryNow } from '../../admin/queue-actions.ts';
 import { idFloor } from '../../store/ids.ts';
 import type { RecipientStatus } from '../../store/store.ts';
 import type { DashboardDeps } from '../dashboard.ts';
@@ -120,12 +120,13 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
     return reply.redirect(`/ui/messages/${encodeURIComponent(req.params.id)}?notice=${outcome}`, 303);
   });
 
+  // "Delete from queue" is DELETE /emails/{id}: the pending recipients are cancelled, the message and its history stay.
   app.post<{ Params: { id: string } }>('/messages/:id/delete', { config: { access: 'data' } }, async (req, reply) => {
-    const gone = await purgeMessage(store, req.params.id).then(() => true, (err: unknown) => {
-      if (err instanceof AdminError) return false;
+    const outcome = await cancelPending(store, req.params.id).then(() => 'cancelled', (err: unknown) => {
+      if (err instanceof AdminError) return err.kind === 'not_found' ? null : 'nothing-to-cancel';
       throw err;
     });
-    if (!gone) return refuse(reply, 404, NOT_FOUND);
-    return reply.redirect('/ui/messages?notice=deleted', 303);
+    if (!outcome) return refuse(reply, 404, NOT_FOUND);
+    return reply.redirect(`/ui/messages/${encodeURIComponent(req.params.id)}?notice=${outcome}`, 303);
   });
 }

@@ -88,8 +88,8 @@ export function messageLive(opts: DetailData): Html {
 <div class="actions-bar">
   <form method="post" action="/ui/messages/${m.id}/retry" class="inline">${csrfField(session)}<button type="submit" ${pending ? '' : 'disabled'}>Retry now</button></form>
   <a class="button secondary" href="/ui/messages/${m.id}/raw" download>Download raw source</a>
-  <form method="post" action="/ui/messages/${m.id}/delete" class="inline" data-confirm="Delete this message from the queue? Pending recipients will not be delivered.">
-    ${csrfField(session)}<button type="submit" class="danger">Delete</button></form>
+  <form method="post" action="/ui/messages/${m.id}/delete" class="inline" data-confirm="Delete this message from the queue? Its pending recipients will not be delivered; its history stays.">
+    ${csrfField(session)}<button type="submit" class="danger" ${pending ? '' : 'disabled'}>Delete from queue</button></form>
 </div>
 <section aria-labelledby="env-h"><h2 id="env-h">Envelope</h2>
 <dl class="facts">
