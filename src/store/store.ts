@@ -4,6 +4,14 @@
 import type { SmtpReply } from '../delivery/smtp-reply.ts';
 import type { Category } from '../doctor/explain.ts';
 import type { SendAllowance, SendCounts, SendLimits } from './rate-windows.ts';
+import type { AdminSession, ApiKey, Credential, IdempotencyClaim, SendingPolicy, Suppression } from './account-types.ts';
+import type { DomainCheck, DomainKey, MtaStsPolicy, NewDomainKey, UnsignedMail } from './domain-types.ts';
+import type { ProviderDelivery, ProviderReport, Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryRecord, WebhookStatus } from './webhook-types.ts';
+
+// The records of accounts, webhooks and domains live in their own files; callers import them from here.
+export * from './account-types.ts';
+export * from './domain-types.ts';
+export * from './webhook-types.ts';
 
 /** 'sandboxed': accepted from a sandbox credential, recorded and never delivered. 'cancelled': taken out of the queue by an operator. */
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'sandboxed' | 'cancelled';
@@ -119,38 +127,6 @@ export interface RecipientUpdate {
   event: NewEvent;
 }
 
-/** Limits of one credential or API key, the same over SMTP and HTTP; `{}` when none are set. */
-export interface SendingPolicy {
-  /** Messages per clock minute. */
-  ratePerMinute?: number;
-  /** Messages per UTC day. */
-  dailyQuota?: number;
-  /** Bytes; counts only below SMARTHOST_MAX_MESSAGE_SIZE. */
-  maxMessageSize?: number;
-  /** CIDRs it may authenticate from; absent or empty: anywhere. */
-  sourceNetworks?: string[];
-  /** Accept and record messages, never deliver them. */
-  sandbox?: boolean;
-}
-
-export interface Credential {
-  username: string;
-  passwordHash: string;
-  /** Domains (example.org) or exact addresses (app@example.org) it may send from; empty = none configured. */
-  allowedSenders: string[];
-  disabled: boolean;
-  createdAt: number;
-  policy: SendingPolicy;
-  /** Last successful AUTH, to the minute (see touchCredential); read only: upsertCredential leaves it alone. */
-  lastUsedAt?: number | null;
-}
-
-export interface Suppression {
-  address: string;
-  reason: string;
-  createdAt: number;
-}
-
 export interface MessageSummary {
   id: string;
   sender: string;
@@ -182,43 +158,11 @@ export interface ListMessagesQuery {
   tag?: Tag;
 }
 
-/** A dashboard login: the browser holds the random id, the store only its SHA-256. */
-export interface AdminSession {
-  idHash: string;
-  /** Synchronizer token every state-changing request of this session must carry. */
-  csrfToken: string;
-  createdAt: number;
-  lastSeenAt: number;
-}
-
 /** What a route did last, from the events it wrote. */
 export interface RouteEvents {
   delivered?: StoredEvent;
   failed?: StoredEvent;
 }
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  /** SHA-256 of the key: keys are long random strings, so a fast hash suffices and allows lookup. */
-  keyHash: string;
-  /** The first characters of the key, to tell keys apart in listings. */
-  prefix: string;
-  allowedSenders: string[];
-  createdAt: number;
-  revokedAt: number | null;
-  policy: SendingPolicy;
-  /** What it may call (Resend's permissions); keys made before permissions existed are full_access. */
-  permission: ApiKeyPermission;
-  /** Refused like a revoked key until enabled again. */
-  disabled: boolean;
-  /** Last successful authentication, to the minute (see touchApiKey); null when never used. */
-  lastUsedAt: number | null;
-}
-
-/** Resend's API key permissions: every endpoint, or only sending (POST /emails, /emails/batch, /email, /email/batch). */
-export const API_KEY_PERMISSIONS = ['full_access', 'sending_access'] as const;
-export type ApiKeyPermission = (typeof API_KEY_PERMISSIONS)[number];
 
 export interface EventQuery {
   /** Events at or after this time (ms). */
@@ -227,88 +171,6 @@ export interface EventQuery {
   /** Cursor: events with an id greater than this. */
   after?: number;
   limit: number;
-}
-
-/** The message a provider's id names, and those of its recipients that this id was sent to. */
-export interface ProviderDelivery {
-  messageId: string;
-  recipients: string[];
-}
-
-/** One event a provider reported by webhook (bounce, complaint, delivery), to apply at most once. */
-export interface ProviderReport {
-  provider: string;
-  /** Names this event for this recipient; a provider's retry of the same webhook carries the same key. */
-  eventKey: string;
-  event: NewEvent & { recipient: string };
-  /** A permanent failure: the recipient, if the provider had accepted it ('delivered'), becomes 'bounced' with this reply line. */
-  bounce?: { lastReply: string };
-  /** Added unless the address is already suppressed (an operator's reason stays). */
-  suppression?: Suppression;
-}
-
-/** What a request with an Idempotency-Key finds when it claims the key. */
-export type IdempotencyClaim =
-  | { state: 'new' }
-  | { state: 'pending'; requestHash: string }
-  | { state: 'done'; requestHash: string; status: number; body: string };
-
-/** Event types a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['queued', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed', 'complained'] as const;
-
-export interface Webhook {
-  id: string;
-  url: string;
-  /** `whsec_…`, the Standard Webhooks signing secret. */
-  secret: string;
-  events: EventType[];
-  createdAt: number;
-}
-
-export interface WebhookStatus extends Webhook {
-  pending: number;
-  delivered: number;
-  failed: number;
-  lastError: string | null;
-  lastAttemptAt: number | null;
-}
-
-/** An outbox row leased to one sender: the event to announce and where to. */
-export interface WebhookDelivery {
-  outboxId: number;
-  webhook: Webhook;
-  event: StoredEvent;
-  attempts: number;
-  /** Envelope sender of the event's message, when the message still exists. */
-  sender: string | null;
-}
-
-export interface WebhookAttempt {
-  outboxId: number;
-  owner: string;
-  at: number;
-  status?: number;
-  error?: string;
-  /** 'retry' keeps the row pending until nextAttemptAt; 'failed' gives up. */
-  outcome: 'delivered' | 'retry' | 'failed';
-  nextAttemptAt?: number;
-}
-
-/** One outbox row seen from the admin API: the event it announces and how its sending went. */
-export interface WebhookDeliveryRecord {
-  id: number;
-  eventId: number;
-  eventType: EventType;
-  messageId: string;
-  recipient: string | null;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  /** HTTP status of the last attempt; absent when it got none (connection error, timeout). */
-  lastStatus?: number;
-  lastError: string | null;
-  lastAttemptAt: number | null;
-  nextAttemptAt: number;
-  createdAt: number;
 }
 
 export interface StatsQuery {
@@ -329,73 +191,6 @@ export interface DeliveryStats {
   latenciesMs: number[];
   /** Deferrals and bounces grouped by type, category and reply code, most frequent first. */
   reasons: { type: 'deferred' | 'bounced'; category: Category | null; code: number | null; enhanced: string | null; sample: string | null; count: number }[];
-}
-
-/** RFC 6376 §3.3 rsa-sha256, RFC 8463 ed25519-sha256. */
-export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
-
-/** One DKIM key of a sending domain; a domain has one row per selector. */
-export interface DomainKey {
-  /** Lower-case. */
-  domain: string;
-  selector: string;
-  algorithm: DkimAlgorithm;
-  /** PKCS#8 PEM, or `enc:v1:…` when encrypted at rest (dkim/secret.ts). Never logged or returned by the API. */
-  privateKey: string;
-  /** The base64 SubjectPublicKeyInfo (RSA) or raw key (Ed25519) published as p= (RFC 6376 §3.6.1, RFC 8463 §4). */
-  publicKey: string;
-  createdAt: number;
-  /** Signs new mail. After `domains rotate` the old key stays (still published, still verifying older mail) but no longer signs. */
-  signing: boolean;
-}
-
-/** A new key signs from the moment it is stored. */
-export type NewDomainKey = Omit<DomainKey, 'signing'>;
-
-export type DnsRecordKind = 'dkim' | 'spf' | 'dmarc' | 'mta-sts' | 'tls-rpt';
-
-/** One published record compared with what it should be (domains/verify.ts). */
-export interface RecordVerdict {
-  record: DnsRecordKind;
-  /** The DNS name looked up. */
-  name: string;
-  status: 'ok' | 'missing' | 'mismatch' | 'error';
-  /** What should be published (for SPF: the mechanisms it must contain). */
-  expected: string;
-  /** What was found, when something was. */
-  found?: string;
-  /** What to change, for anything but ok. */
-  hint?: string;
-}
-
-/** The last `domains verify` of a domain. */
-export interface DomainCheck {
-  domain: string;
-  checkedAt: number;
-  /** Every record ok. */
-  ok: boolean;
-  results: RecordVerdict[];
-}
-
-/** Mail accepted unsigned because its From: domain has no DKIM key. */
-export interface UnsignedMail {
-  domain: string;
-  count: number;
-  lastAt: number;
-}
-
-/** A recipient domain's MTA-STS policy (RFC 8461 §3.2) as last fetched, cached until `fetchedAt + maxAge` (§5.1). */
-export interface MtaStsPolicy {
-  /** Lower-case recipient domain. */
-  domain: string;
-  /** The `id=` of the `_mta-sts` TXT record the policy was fetched under. */
-  id: string;
-  mode: 'enforce' | 'testing' | 'none';
-  /** `mx:` patterns, lower-case (`mail.example.com`, `*.example.net`). */
-  mx: string[];
-  /** Seconds. */
-  maxAge: number;
-  fetchedAt: number;
 }
 
 export interface Store {

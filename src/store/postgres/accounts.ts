@@ -2,7 +2,7 @@
 // suppression list and DKIM keys. Split from postgres-store.ts by concern.
 import type pg from 'pg';
 import { likeEscape } from '../sqlite/accounts.ts';
-import { domainKeyRow } from '../sqlite/sqlite-store.ts';
+import { domainKeyRow } from '../rows.ts';
 import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
 
 type Row = Record<string, unknown>;

@@ -5,11 +5,12 @@
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
-import { domainOf } from '../sqlite/sqlite-store.ts';
+import { recipientRow } from '../rows.ts';
 import type {
-  ClaimedRecipient, NewEvent, NewMessage, RecipientStatus, RecipientUpdate, Store, StoredMessage,
+  ClaimedRecipient, NewEvent, NewMessage, RecipientUpdate, Store, StoredMessage,
 } from '../store.ts';
-import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { applyMigrations } from './migrate.ts';
+import { insertEvents, insertMessages } from './writes.ts';
 import { addAuthFailure, authFailures, consumeSend, sendCounts } from './rate-counters.ts';
 import { PostgresAccounts } from './accounts.ts';
 import { PostgresMtaStsPolicies } from './mta-sts-policies.ts';
@@ -26,14 +27,10 @@ type Row = Record<string, unknown>;
 
 /** NOTIFY channel: a commit made work due (enqueue, retry); idle nodes LISTEN on it. */
 const WORK_CHANNEL = 'smarthost_work';
-/** pg_advisory_lock key held while migrating ('smth'), so nodes starting together migrate one at a time. */
-const MIGRATION_LOCK = 0x736d7468;
 /** A database that cannot be reached fails the operation (451 to the client) instead of hanging it. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After a lost LISTEN connection; meanwhile the scheduler's idle poll still finds work. */
 const RELISTEN_DELAY_MS = 1_000;
-/** Messages per INSERT: 10 parameters each stays under the protocol's 65535. */
-const MESSAGES_PER_INSERT = 1_000;
 
 // BIGINT columns hold millisecond times and ids, all far below 2^53: read them
 // as numbers like SQLite's INTEGER, for this pool only (not pg's global parsers).
@@ -94,7 +91,11 @@ export class PostgresStore implements Store {
     this.dashboard = new PostgresDashboard(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
-    this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx((c) => this.insertMessages(c, msgs)));
+    this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx(async (c) => {
+      await insertMessages(c, msgs);
+      // Delivered to listeners only when this transaction commits.
+      await c.query(`NOTIFY ${WORK_CHANNEL}`);
+    }));
   }
 
   /**
@@ -126,34 +127,8 @@ export class PostgresStore implements Store {
     }) as typeof client.query;
   }
 
-  async migrate(): Promise<void> {
-    const c = await this.pool.connect();
-    let broken: unknown;
-    try {
-      // Session-level lock: nodes starting together wait here; the first applies
-      // each version, the others then find it applied.
-      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      try {
-        await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-        const applied = (await c.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v as number;
-        for (let version = applied + 1; version <= POSTGRES_MIGRATIONS.length; version++) {
-          await c.query('BEGIN');
-          try {
-            await c.query(POSTGRES_MIGRATIONS[version - 1]!);
-            await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
-            await c.query('COMMIT');
-          } catch (err) {
-            await c.query('ROLLBACK').catch(() => {});
-            throw err;
-          }
-        }
-      } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch((err: unknown) => (broken = err));
-      }
-    } finally {
-      // A connection whose unlock failed is closed, which frees the lock too.
-      c.release(broken as Error | undefined);
-    }
+  migrate(): Promise<void> {
+    return applyMigrations(this.pool);
   }
 
   /** Runs `fn` in one transaction on one pooled connection. */
@@ -171,43 +146,6 @@ export class PostgresStore implements Store {
     } finally {
       c.release(broken);
     }
-  }
-
-  private async insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Promise<void> {
-    // Bodies travel as binary parameters, so messages use multi-row VALUES;
-    // the small recipient and event rows go as arrays through unnest.
-    for (let i = 0; i < msgs.length; i += MESSAGES_PER_INSERT) {
-      const chunk = msgs.slice(i, i + MESSAGES_PER_INSERT);
-      const params: unknown[] = [];
-      const rows = chunk.map((m) => {
-        const first = params.length + 1;
-        params.push(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
-        return `(${Array.from({ length: 12 }, (_, k) => `$${first + k}`).join(', ')})`;
-      });
-      await c.query(
-        `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)
-         VALUES ${rows.join(', ')}`,
-        params,
-      );
-    }
-    const tags = msgs.flatMap((m) => (m.tags ?? []).map((t) => ({ m, t })));
-    if (tags.length)
-      await c.query('INSERT INTO message_tags (message_id, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
-        [tags.map((x) => x.m.id), tags.map((x) => x.t.name), tags.map((x) => x.t.value)]);
-    const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r })));
-    await c.query(
-      `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at)
-       SELECT m, a, d, s, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-         WITH ORDINALITY AS u(m, a, d, s, t, n) ORDER BY n`,
-      [rcpts.map((x) => x.m.id), rcpts.map((x) => x.r.address), rcpts.map((x) => domainOf(x.r.address)),
-        rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt)],
-    );
-    const events = rcpts.map(({ m, r }): NewEvent => ({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt }));
-    const ins = insertEvents(events, 1);
-    await c.query(ins.sql, ins.params);
-    // Delivered to listeners only when this transaction commits.
-    await c.query(`NOTIFY ${WORK_CHANNEL}`);
   }
 
   enqueue(msg: NewMessage): Promise<void> {
@@ -443,36 +381,3 @@ export class PostgresStore implements Store {
     })());
   }
 }
-
-/** INSERT INTO events … for `events`, with parameters numbered from `first` (to follow a CTE's). */
-function insertEvents(events: NewEvent[], first: number): { sql: string; params: unknown[] } {
-  const p = (k: number) => `$${first + k}`;
-  return {
-    sql: `INSERT INTO events (message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id)
-      SELECT message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category, provider_message_id
-      FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bigint[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[],
-                  ${p(7)}::int[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::int[], ${p(11)}::text[], ${p(12)}::text[], ${p(13)}::text[])
-        WITH ORDINALITY AS e(message_id, recipient, type, at, route, relay, tls, reply_code, reply_enhanced, reply_text, attempt, detail, category,
-                             provider_message_id, n)
-      ORDER BY n`,
-    params: [
-      events.map((e) => e.messageId), events.map((e) => e.recipient), events.map((e) => e.type), events.map((e) => e.at),
-      events.map((e) => e.route ?? null), events.map((e) => e.relay ?? null), events.map((e) => e.tls ?? null),
-      events.map((e) => e.reply?.code ?? null), events.map((e) => e.reply?.enhanced ?? null), events.map((e) => e.reply?.text ?? null),
-      events.map((e) => e.attempt ?? null), events.map((e) => e.detail ?? null), events.map((e) => e.category ?? null),
-      events.map((e) => e.providerMessageId ?? null),
-    ],
-  };
-}
-
-export function recipientRow(r: Row) {
-  return {
-    id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
-    status: r.status as RecipientStatus, attempts: r.attempts as number,
-    nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
-  };
-}
-
-
-
-/** Rows from before the policy column have none set. */

@@ -3,9 +3,8 @@
 import type pg from 'pg';
 import { eventRow } from '../event-row.ts';
 import type { EventQuery, ListMessagesQuery, MessageSummary, RecipientStatus, StoredEvent } from '../store.ts';
-import { messageDkimRow } from '../sqlite/sqlite-store.ts';
+import { messageDkimRow, recipientRow } from '../rows.ts';
 import { likeEscape } from '../sqlite/accounts.ts';
-import { recipientRow } from './postgres-store.ts';
 
 type Row = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
 // suppression list and DKIM keys. Split from sqlite-store.ts by concern.
 import type Database from 'better-sqlite3';
 import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
-import { domainKeyRow } from './sqlite-store.ts';
+import { domainKeyRow } from '../rows.ts';
 
 type Row = Record<string, unknown>;
 

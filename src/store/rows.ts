@@ -1,0 +1,30 @@
+// Row mappers both adapters share: they name their columns alike.
+import type { ClaimedRecipient, DomainKey, MessageDkim } from './store.ts';
+
+type Row = Record<string, unknown>;
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** The dkim_domain and dkim_selectors columns ('' = unsigned; NULL = nothing to sign for). */
+export function messageDkimRow(r: Row): MessageDkim | null {
+  if (r.dkim_domain == null) return null;
+  return { domain: r.dkim_domain as string, selectors: (r.dkim_selectors as string | null)?.split(',').filter(Boolean) ?? [] };
+}
+
+export function domainKeyRow(r: Row): DomainKey {
+  return {
+    domain: r.domain as string, selector: r.selector as string, algorithm: r.algorithm as DomainKey['algorithm'],
+    privateKey: r.private_key as string, publicKey: r.public_key as string, createdAt: r.created_at as number,
+    signing: r.signing === 1 || r.signing === true,
+  };
+}
+
+export function recipientRow(r: Row) {
+  return {
+    id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
+    status: r.status as ClaimedRecipient['status'], attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
+  };
+}
