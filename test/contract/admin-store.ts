@@ -3,9 +3,9 @@
 // webhook deliveries one by one, and the overview's statistics. Run against
 // both adapters by sqlite.test.ts and postgres.test.ts.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { idFloor, newMessageId } from '../../src/store/ids.ts';
 import type { ApiKey, NewMessage, Store } from '../../src/store/store.ts';
+import { storeTests } from './harness.ts';
 import type { StoreFactory } from './store.ts';
 
 // Ids carry their creation time, and newMessageId never goes back in time within a process: tests that read
@@ -25,15 +25,7 @@ const apiKey = (over: Partial<ApiKey> = {}): ApiKey => ({
 });
 
 export function adminStoreContract(name: string, factory: StoreFactory): void {
-  const withStore = (title: string, fn: (s: Store) => Promise<void>) =>
-    test(`${name}: ${title}`, async () => {
-      const s = await factory.open();
-      try {
-        await fn(s);
-      } finally {
-        await s.close();
-      }
-    });
+  const withStore = storeTests(name, factory);
 
   withStore('api keys keep their permission; disable and enable; touch writes at most once a minute', async (s) => {
     await s.createApiKey(apiKey({ permission: 'sending_access' }));

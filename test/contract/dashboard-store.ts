@@ -1,28 +1,12 @@
 // The store contract, continued: what the dashboard needs (admin password, sessions, live cursor,
 // message and suppression filters; the overview's numbers are deliveryStats in admin-store.ts). Called from storeContract in store.ts.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { newMessageId } from '../../src/store/ids.ts';
 import type { SmtpReply } from '../../src/delivery/smtp-reply.ts';
-import type { NewMessage, Store } from '../../src/store/store.ts';
+import { msg, storeTests } from './harness.ts';
 import type { StoreFactory } from './store.ts';
 
-const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
-  id: newMessageId(), sender: 'app@example.com', raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'),
-  recipients: [{ address: 'a@example.org', status: 'queued' }], source: 'smtp', credential: 'app', clientAddress: '127.0.0.1',
-  createdAt: 1_000, ...over,
-});
-
 export function dashboardStoreContract(name: string, factory: StoreFactory): void {
-  const withStore = (title: string, fn: (s: Store) => Promise<void>) =>
-    test(`${name}: ${title}`, async () => {
-      const s = await factory.open();
-      try {
-        await fn(s);
-      } finally {
-        await s.close();
-      }
-    });
+  const withStore = storeTests(name, factory);
 
   withStore('the admin password hash is created once and replaced only when asked', async (s) => {
     assert.equal(await s.getAdminPasswordHash('admin'), undefined);

@@ -1,10 +1,9 @@
 // One contract for every Store adapter: SQLite now, PostgreSQL next. An
 // adapter passes only if it honours each point here.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { newMessageId } from '../../src/store/ids.ts';
-import type { NewMessage, Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { dashboardStoreContract } from './dashboard-store.ts';
+import { msg, storeTests } from './harness.ts';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -15,22 +14,8 @@ export interface StoreFactory {
   sibling(store: Store): Promise<Store>;
 }
 
-const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
-  id: newMessageId(), sender: 'app@example.com', raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'),
-  recipients: [{ address: 'a@example.org', status: 'queued' }], source: 'smtp', credential: 'app', clientAddress: '127.0.0.1',
-  createdAt: 1_000, ...over,
-});
-
 export function storeContract(name: string, factory: StoreFactory): void {
-  const withStore = (title: string, fn: (s: Store) => Promise<void>) =>
-    test(`${name}: ${title}`, async () => {
-      const s = await factory.open();
-      try {
-        await fn(s);
-      } finally {
-        await s.close();
-      }
-    });
+  const withStore = storeTests(name, factory);
 
   withStore('enqueue keeps the bytes, envelope and one row per recipient, and survives a reopen', async (s) => {
     const raw = Buffer.from([0x53, 0x3a, 0xff, 0x00, 0x0d, 0x0a]);
