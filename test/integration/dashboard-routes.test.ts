@@ -4,11 +4,8 @@
 // choice, and "Check now" runs the routes' own checks (CSRF required).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startDnsServer } from '../helpers/dns-server.ts';
-import { startFakeMx } from '../helpers/fake-mx.ts';
-import { freePort } from '../helpers/ports.ts';
-import { startRoutedSmarthost } from '../helpers/routed-smarthost.ts';
 import { dashboardSession } from '../helpers/dashboard-session.ts';
+import { startRouteHealthRig } from '../helpers/route-health-rig.ts';
 import type { TestSmarthost } from '../helpers/smarthost.ts';
 import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -32,20 +29,8 @@ const row = (page: string, route: string) => {
 };
 
 test('route health: each route\'s last delivery and failure explained, auto\'s choice, and Check now with CSRF', async (t) => {
-  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
-  const dns = await startDnsServer({
-    'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] }, 'mx.example.org': { a: ['127.0.0.2'] },
-  }, t);
-  const refused = await freePort();
   // auto probes the relay (refusing) then mx; relayed.test is ruled onto the relay alone, so it fails there.
-  const s = await startRoutedSmarthost(t, {
-    route: ['auto'], rules: [{ recipientDomain: ['relayed.test'], routes: ['relay'] }],
-    env: {
-      SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(mx.port),
-      SMARTHOST_RELAY_URL: `smtp://user:pass@127.0.0.1:${refused}`, SMARTHOST_AUTO_ROUTES: 'relay,mx',
-      SMARTHOST_PROBE_MX_HOST: '127.0.0.2', SMARTHOST_ROUTE_PROBE_TIMEOUT: '2s', SMARTHOST_RETRY_INITIAL: '1h',
-    },
-  });
+  const { s, mx, refused } = await startRouteHealthRig(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD });
   const { csrf, get, post } = await loggedIn(s);
   const before = await get('/ui/');
   assert.match(row(before, 'mx'), /^mx directly to each recipient's MX on port \d+ never none$/);

@@ -5,29 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
-import { startDnsServer } from '../helpers/dns-server.ts';
-import { startFakeMx } from '../helpers/fake-mx.ts';
-import { freePort } from '../helpers/ports.ts';
-import { startRoutedSmarthost } from '../helpers/routed-smarthost.ts';
+import { startRouteHealthRig } from '../helpers/route-health-rig.ts';
 import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 test('GET /routes: the table, auto\'s choice, each route\'s last delivery and failure explained; POST /routes/check: each route\'s check', async (t) => {
-  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
-  const dns = await startDnsServer({
-    'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] }, 'mx.example.org': { a: ['127.0.0.2'] },
-  }, t);
-  const refused = await freePort();
-  const s = await startRoutedSmarthost(t, {
-    route: ['auto'], rules: [{ recipientDomain: ['relayed.test'], routes: ['relay'] }],
-    env: {
-      SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(mx.port),
-      SMARTHOST_RELAY_URL: `smtp://user:pass@127.0.0.1:${refused}`, SMARTHOST_AUTO_ROUTES: 'relay,mx',
-      SMARTHOST_PROBE_MX_HOST: '127.0.0.2', SMARTHOST_ROUTE_PROBE_TIMEOUT: '2s', SMARTHOST_RETRY_INITIAL: '1h',
-    },
-  });
+  const { s, mx, refused } = await startRouteHealthRig(t);
   const { key } = await createApiKey(s.store, 'ops', ['*'], {}, 'full_access');
   const call = async (method: string, path: string) => {
     const res = await fetch(`http://127.0.0.1:${s.http!.port}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
