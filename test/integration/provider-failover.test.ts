@@ -21,7 +21,8 @@ interface Rig {
   postmark: FakeProvider;
 }
 
-async function rig(t: TestContext): Promise<Rig> {
+/** Resend and Postmark stand-ins and a smarthost routing `resend,postmark` to them; `env` changes the settings. */
+async function rig(t: TestContext, env: Record<string, string> = {}): Promise<Rig> {
   const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
   const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
   // The provider routes as built in, trusting the stand-ins' test CA (in production: the system's roots).
@@ -35,6 +36,7 @@ async function rig(t: TestContext): Promise<Rig> {
     SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token',
     SMARTHOST_POSTMARK_API_URL: postmark.url,
     SMARTHOST_RETRY_INITIAL: '1s',
+    ...env,
   }, { routes });
   return { relay, resend, postmark };
 }
@@ -114,11 +116,7 @@ test('a 429 from Resend fails over too; an invalid recipient (422) bounces at on
 });
 
 test('Retry-After end to end: Resend alone answers 429 with Retry-After 3600, so the scheduler waits an hour, not the 1 s back-off', async (t) => {
-  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
-  const routes: TransportRegistry = { ...builtinRoutes, resend: { ...builtinRoutes.resend!, create: (config, ctx) => builtinRoutes.resend!.create(config, { ...ctx, providerCa: resend.ca }) } };
-  const relay = await startTestSmarthost(t, {
-    SMARTHOST_ROUTE: 'resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url, SMARTHOST_RETRY_INITIAL: '1s',
-  }, { routes });
+  const { relay, resend } = await rig(t, { SMARTHOST_ROUTE: 'resend' });
   resend.queue(answers.throttle('resend', '3600'));
   const before = Date.now();
   const id = await swaksSubmit(relay, 'user@example.org');
@@ -153,16 +151,7 @@ test('Retry-After survives failover: Resend throttles for an hour, Postmark answ
 });
 
 test('failover never double-sends: Resend takes the request and the answer is lost, so Postmark is not asked; the retry asks Resend again with the same key', async (t) => {
-  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
-  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
-  const routes: TransportRegistry = { ...builtinRoutes };
-  for (const name of ['resend', 'postmark'])
-    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
-  const relay = await startTestSmarthost(t, {
-    SMARTHOST_ROUTE: 'resend,postmark', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
-    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
-    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
-  }, { routes });
+  const { relay, resend, postmark } = await rig(t, { SMARTHOST_PROVIDER_TIMEOUT: '1s' });
   resend.queue(answers.lostAnswer());
   const id = await swaksSubmit(relay, 'user@example.org');
 
@@ -177,16 +166,7 @@ test('failover never double-sends: Resend takes the request and the answer is lo
 });
 
 test('an answer lost on the second route: the next attempt starts there, not at the first route, which would send a second copy', async (t) => {
-  const resend = await startFakeProvider('resend', t, { key: 're_test_key' });
-  const postmark = await startFakeProvider('postmark', t, { key: 'pm-server-token' });
-  const routes: TransportRegistry = { ...builtinRoutes };
-  for (const name of ['resend', 'postmark'])
-    routes[name] = { ...builtinRoutes[name]!, create: (config, ctx) => builtinRoutes[name]!.create(config, { ...ctx, providerCa: resend.ca }) };
-  const relay = await startTestSmarthost(t, {
-    SMARTHOST_ROUTE: 'postmark,resend', SMARTHOST_RESEND_API_KEY: 're_test_key', SMARTHOST_RESEND_API_URL: resend.url,
-    SMARTHOST_POSTMARK_SERVER_TOKEN: 'pm-server-token', SMARTHOST_POSTMARK_API_URL: postmark.url,
-    SMARTHOST_RETRY_INITIAL: '1s', SMARTHOST_PROVIDER_TIMEOUT: '1s',
-  }, { routes });
+  const { relay, resend, postmark } = await rig(t, { SMARTHOST_ROUTE: 'postmark,resend', SMARTHOST_PROVIDER_TIMEOUT: '1s' });
   postmark.queue(answers.serverError('postmark'));
   resend.queue(answers.lostAnswer());
   const id = await swaksSubmit(relay, 'user@example.org');
