@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
 import { runLoad, type LoadResult } from './load-client.ts';
-import { onCleanup, PROJECT_ROOT, sleep, spawnSmarthost, stopAll, stopProcess, waitReady, wasInterrupted } from './processes.ts';
+import { onCleanup, PROJECT_ROOT, runBench, sleep, spawnSmarthost, stopProcess, waitReady } from './processes.ts';
 import { startSink, type Sink } from './sink.ts';
 import { markdownTable, percentile, round } from './stats.ts';
 
@@ -237,11 +237,4 @@ async function main(): Promise<void> {
   if (results.some((r) => !r.complete)) process.exitCode = 1;
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!wasInterrupted()) console.error(err);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runBench(main);

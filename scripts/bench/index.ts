@@ -21,7 +21,7 @@ import { deepQueue, warmUp } from './deep-queue.ts';
 import { ensurePostfix } from './deps.ts';
 import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
-import { onCleanup, PROJECT_ROOT, stopAll, wasInterrupted } from './processes.ts';
+import { onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
 import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
 import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
@@ -200,11 +200,4 @@ function mergeRows(smarthost: Figure[], postfix: Figure[]): Row[] {
   return rows;
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!wasInterrupted()) console.error(err);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runBench(main);

@@ -51,6 +51,18 @@ export async function stopAll(): Promise<void> {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 }
 
+/** Runs a benchmark's main: any error sets a failing exit code, and every process it started is stopped. */
+export async function runBench(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (!interrupted) console.error(err);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
+
 let interrupted = false;
 /** True once Ctrl-C or SIGTERM arrived: the run is being torn down, errors from here on are expected. */
 export const wasInterrupted = () => interrupted;
