@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
 import { runLoad, type LoadResult } from './load-client.ts';
-import { onCleanup, PROJECT_ROOT, runBench, sleep, spawnSmarthost, stopProcess, waitReady } from './processes.ts';
+import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench, sleep, spawnSmarthost, stopProcess, waitReady } from './processes.ts';
 import { startSink, type Sink } from './sink.ts';
 import { markdownTable, percentile, round } from './stats.ts';
 
@@ -196,6 +196,7 @@ function machine() {
 async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), 'smarthost-bench-'));
   onCleanup(async () => rmSync(work, { recursive: true, force: true }));
+  buildSmarthost();
   console.log(`smarthost bench: ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, nodes ${NODE_COUNTS.join('/')}, ` +
     `per-destination concurrency ${PER_DESTINATION}, ≤${SCENARIO_TIMEOUT_MS / 1000} s per scenario (logs in ${work})`);
   const pgVersion = (await admin<{ v: string }>('SELECT current_setting(\'server_version\') AS v').catch((err: Error) => {

@@ -21,7 +21,7 @@ import { deepQueue, warmUp } from './deep-queue.ts';
 import { ensurePostfix } from './deps.ts';
 import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
-import { onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
+import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
 import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
 import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
   say(`smarthost vs Postfix: scenarios ${[...ONLY].join(',')}, ${MESSAGES} msgs (${LARGE_MESSAGES} of 100 KiB), concurrency ${CONCURRENCIES.join('/')}, ` +
     `sizes ${SIZES.map(kib).join('/')}; load average ${loadAtStart.join(' ')}; work directory ${work}`);
   ensurePostfix(say);
+  buildSmarthost();
   const machine = machineFacts(work);
   const fsync = fsyncCeiling(work);
   say(`  fsync ceiling on ${machine.disk}: ${fsync.fsyncsPerSecond}/s (${fsync.meanMs} ms each)`);
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
   }, null, 2) + '\n');
   writeFileSync(`${base}.svg`, chartSvg(rows, `smarthost vs Postfix — ${machine.nproc} cores ${machine.cpuModel}, ${startedAt.toISOString().slice(0, 16)}Z`));
   if (args.profile) {
-    // One profile per thread: tsx's module loader runs in a worker; the main thread's is the largest file.
+    // One profile per thread (worker threads write their own); the main thread's is the largest file.
     const profiles = readdirSync(join(work, 'profile')).map((f) => join(work, 'profile', f)).sort((a, b) => statSync(b).size - statSync(a).size);
     if (profiles[0]) copyFileSync(profiles[0], `${base}.cpuprofile`);
     say(`profile of the main thread: ${base}.cpuprofile (read it with: node --import tsx scripts/bench/profile-top.ts ${base}.cpuprofile)`);

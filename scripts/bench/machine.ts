@@ -1,7 +1,7 @@
 // What every figure must be read against: the machine, the versions, the load
 // on the shared cores, the disk's fsync ceiling, and the memory of a process tree.
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -63,7 +63,7 @@ function procKb(pid: number, file: 'status' | 'smaps_rollup', field: string): nu
 /**
  * Samples the memory of `pids()` every `everyMs` until stopped. Reports the peak of the summed PSS (shared
  * pages divided among the processes that map them, so Postfix's many processes are not counted once per
- * copy of libc; for one process it is about its RSS) and the largest VmHWM (one process's own peak RSS).
+ * copy of libc; for one process it is about its RSS) and the largest VmHWM (one process's own peak RSS since the sampler started).
  */
 export function startMemorySampler(pids: () => number[], everyMs = 250) {
   let peakPssKb = 0;
@@ -76,6 +76,14 @@ export function startMemorySampler(pids: () => number[], everyMs = 250) {
     }
     peakPssKb = Math.max(peakPssKb, sum);
   };
+  // Linux ≥ 4.0: writing 5 to clear_refs resets VmHWM, so the peak is this scenario's, not the process start's.
+  for (const pid of pids()) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      // not ours to reset (another user's process): its VmHWM then counts from its start
+    }
+  }
   sample();
   const timer = setInterval(sample, everyMs);
   return {

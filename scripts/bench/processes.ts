@@ -1,10 +1,10 @@
 // Every process the benchmark starts is registered here and stopped by its PID:
 // at the end of a scenario, at the end of the run, and on Ctrl-C / SIGTERM.
 // Nothing is stopped by name, and nothing the benchmark did not start.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { canConnect } from '../../test/helpers/child-smarthost.ts';
+import { canConnect, npmStart } from '../../test/helpers/child-smarthost.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -98,11 +98,20 @@ export function spawnTracked(command: string, args: string[], logFile: string, e
   return proc;
 }
 
-/** Starts `smarthost serve` with exactly `env` (plus PATH/HOME), its output appended to `logFile`; `nodeArgs` e.g. --cpu-prof. */
+/** Compiles smarthost as `npm start` does (scripts/build.sh → dist/), so the benchmark measures what operators run. */
+export function buildSmarthost(): void {
+  execFileSync('bash', ['scripts/build.sh'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
+
+/**
+ * Starts `smarthost serve` as `npm start` does (call buildSmarthost first) with exactly `env` (plus PATH/HOME),
+ * its output appended to `logFile`; `nodeArgs` e.g. --cpu-prof.
+ */
 export function spawnSmarthost(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildProcess {
   const base: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
-  return spawnTracked(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'serve'], logFile, { ...base, ...env });
+  const start = npmStart();
+  return spawnTracked(process.execPath, [...start.nodeArgs, ...nodeArgs, start.entry, ...start.args], logFile, { ...base, ...env });
 }
 
 /** Waits (bounded) until every port accepts TCP connections; throws if `proc` exits first. */

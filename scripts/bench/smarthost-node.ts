@@ -76,7 +76,7 @@ export async function startSmarthostNode(o: SmarthostNodeOptions): Promise<Smart
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
   return {
     proc, pid: proc.pid!, dataDir: o.dataDir, altPort, submissionPort, httpPort, apiKey, env,
-    cli: async (args) => (await run(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), ...args], {
+    cli: async (args) => (await run(process.execPath, [join(PROJECT_ROOT, 'dist/cli/index.js'), ...args], {
       cwd: PROJECT_ROOT, env: base, maxBuffer: 256 * 2 ** 20,
     })).stdout,
     stop: () => stopProcess(proc, 30_000),

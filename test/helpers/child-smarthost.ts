@@ -2,8 +2,9 @@
 // the way an operator does, so tests can SIGKILL and SIGTERM it and restart it on
 // the same data directory. Every child is killed when the test ends, pass or fail.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
@@ -41,8 +42,22 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
-function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+/**
+ * `npm start` as a command line: the node options before the compiled entry (dist/cli/index.js),
+ * read from package.json so tests and the benchmark run exactly what operators run.
+ */
+export function npmStart(): { nodeArgs: string[]; entry: string; args: string[] } {
+  const start = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = start.split(/\s+/);
+  const at = words.findIndex((w) => w.endsWith('.js'));
+  if (words[0] !== 'node' || at < 0) throw new Error(`package.json start is not "node [options] <entry>.js …": ${start}`);
+  return { nodeArgs: words.slice(1, at), entry: words[at]!, args: words.slice(at + 1) };
+}
+
+/** The CLI through tsx, or the compiled one in `buildDir` (scripts/build.sh's output) with npm start's node options. */
+function spawnCli(args: string[], env: Record<string, string>, buildDir?: string): ChildProcess {
+  const argv = buildDir ? [...npmStart().nodeArgs, join(buildDir, 'cli/index.js')] : ['--import', 'tsx', CLI];
+  return spawn(process.execPath, [...argv, ...args], {
     cwd: PROJECT_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,11 +99,13 @@ export interface SpawnOptions {
   readyTimeoutMs?: number;
   /** Also append stdout and stderr to this file (kept for debugging). */
   logFile?: string;
+  /** Run the compiled JavaScript in this directory (scripts/build.sh <dir>) instead of the sources. */
+  buildDir?: string;
 }
 
 /** Starts `smarthost serve` and waits (bounded) until `readyPort` accepts connections. */
 export async function spawnSmarthost(t: TestContext, env: Record<string, string>, opts: SpawnOptions): Promise<ChildSmarthost> {
-  const proc = spawnCli(['serve'], env);
+  const proc = spawnCli(['serve'], env, opts.buildDir);
   if (proc.pid === undefined) throw new Error('smarthost child did not start');
   // Registered first: whatever happens next, the child does not outlive the test.
   t.after(async () => {
