@@ -166,6 +166,8 @@ export const configSchema = z.object({
   perDestinationConcurrency: z.coerce.number().int().positive().default(4),
   connectTimeout: duration.default(30_000),
   replyTimeout: duration.default(5 * 60 * 1000),
+  /** How long an outbound SMTP session waits for the next message to the same host; 0: one session per delivery. */
+  connectionCacheTime: duration.default(2000),
   /** Claimed recipients are leased; a crashed delivery is retried after this. */
   leaseTime: duration.default(10 * 60 * 1000),
   /** On SIGTERM: how long open SMTP sessions and deliveries in flight may take to finish. */

@@ -57,6 +57,8 @@ export interface FakeMx {
   messages: FakeMessage[];
   /** TCP connections accepted so far. */
   readonly connections: number;
+  /** MAIL FROM commands so far: delivery attempts, however many share a connection. */
+  readonly transactions: number;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function startFakeMx(opts: FakeMxOptions, t?: TestContext): Promise<FakeMx> {
   const messages: FakeMessage[] = [];
   let connections = 0;
+  let transactions = 0;
   const options: SMTPServerOptions = {
     name: `fake-mx.${opts.host}`,
     secure: opts.secure ?? false,
@@ -123,6 +126,7 @@ export async function startFakeMx(opts: FakeMxOptions, t?: TestContext): Promise
       callback(smtpError({ code: 535, text: '5.7.8 Authentication credentials invalid' }));
     },
     onMailFrom(_address, _session, callback) {
+      transactions++;
       callback(opts.mailReply && opts.mailReply.code >= 400 ? smtpError(opts.mailReply) : null);
     },
     onRcptTo(address, _session, callback) {
@@ -157,6 +161,9 @@ export async function startFakeMx(opts: FakeMxOptions, t?: TestContext): Promise
     messages,
     get connections() {
       return connections;
+    },
+    get transactions() {
+      return transactions;
     },
     close,
   };

@@ -27,22 +27,23 @@ test('a slow destination behind a per-destination limit gets each message exactl
   }
 });
 
-test('SMARTHOST_DELIVERY_CONCURRENCY bounds the delivery sessions open at once', async (t) => {
+test('SMARTHOST_DELIVERY_CONCURRENCY bounds the deliveries in progress at once', async (t) => {
   const { SMTPServer } = await import('smtp-server');
-  let open = 0;
+  // A transaction runs from MAIL FROM to the reply after DATA; idle sessions kept for reuse are not deliveries.
+  let inProgress = 0;
   let peak = 0;
   const mx = new SMTPServer({
     authOptional: true, disabledCommands: ['STARTTLS'], disableReverseLookup: true, logger: false,
-    onConnect(_s, cb) {
-      peak = Math.max(peak, ++open);
+    onMailFrom(_a, _s, cb) {
+      peak = Math.max(peak, ++inProgress);
       cb();
-    },
-    onClose() {
-      open--;
     },
     onData(stream, _s, cb) {
       stream.resume();
-      stream.on('end', () => setTimeout(() => cb(), 100));
+      stream.on('end', () => setTimeout(() => {
+        inProgress--;
+        cb();
+      }, 100));
     },
   });
   await new Promise<void>((r) => mx.listen(0, '127.0.0.2', r));
@@ -56,7 +57,7 @@ test('SMARTHOST_DELIVERY_CONCURRENCY bounds the delivery sessions open at once',
   // One message to ten domains: one claim yields ten delivery groups at once.
   await submit(s.ports.submission, { to: domains.map((d) => `r@${d}`) });
   await waitFor('all delivered', async () => (await s.store.countPending()) === 0, 20_000);
-  assert.ok(peak >= 1 && peak <= 2, `${peak} sessions were open at once`);
+  assert.ok(peak >= 1 && peak <= 2, `${peak} deliveries were in progress at once`);
 });
 
 test('a group whose results cannot be recorded gives its leases back and is retried, not held while the node lives', async (t) => {

@@ -29,7 +29,11 @@ export interface RouteKind {
 /** Route name → kind, in the order SMARTHOST_ROUTE=auto tries them by default. */
 export type TransportRegistry = Record<string, RouteKind>;
 
-const smtpTimeouts = (config: Config) => ({ hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout });
+const smtpTimeouts = (config: Config) => ({
+  hostname: config.hostname, connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout,
+  // At most one idle session per delivery slot waits for the next message.
+  connectionCache: { idleMs: config.connectionCacheTime, maxParked: config.deliveryConcurrency },
+});
 
 const relayHostPort = (url: URL) => `${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
 

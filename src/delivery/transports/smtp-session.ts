@@ -1,5 +1,7 @@
 // One SMTP client session: deliver one message to one host (by IP) and turn
-// every reply, refusal or network failure into one outcome per recipient.
+// every reply, refusal or network failure into one outcome per recipient. A
+// session whose transaction ended cleanly may wait in a SessionCache for the
+// next message to the same host.
 // Shared by the mx and relay transports; choosing hosts is their business.
 import { isAscii } from 'node:buffer';
 import { rootCertificates, TLSSocket } from 'node:tls';
@@ -7,6 +9,7 @@ import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { allRecipients, type RecipientOutcome, type OutboundMessage, type DeliveryDetail } from '../outcome.ts';
 import { explainError } from '../../doctor/explain.ts';
 import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '../smtp-reply.ts';
+import type { CachedSession, SessionCache } from './session-cache.ts';
 
 export interface SessionOptions {
   /** IP address to connect to. */
@@ -32,6 +35,8 @@ export interface SessionOptions {
   connectTimeout: number;
   /** ms of silence allowed while waiting for any later reply. */
   replyTimeout: number;
+  /** Where sessions wait for the next message to the same host; absent: one session per delivery. */
+  cache?: SessionCache;
   signal: AbortSignal;
 }
 
@@ -120,30 +125,17 @@ function attempt(
   if (opts.signal.aborted) {
     return Promise.resolve({ outcomes: allRecipients(rcpts, 'deferred', aborted, { relay: label }), hostFailed: false });
   }
+  const cache = opts.cache?.enabled ? opts.cache : undefined;
+  const key = cache && cacheKey(opts, ignoreTLS);
+  const parked = key ? cache!.take(key) : undefined;
 
   return new Promise<Attempt>((resolve) => {
-    const conn = new SMTPConnection({
-      host: opts.address,
-      port: opts.port,
-      // RFC 6066 §3: SNI carries a host name, never an IP address.
-      servername: opts.hostName,
-      name: opts.ehloName,
-      secure: opts.secure ?? false,
-      requireTLS: opts.requireTLS ?? false,
-      ignoreTLS,
-      // A non-2xx answer to STARTTLS: carry on in plaintext unless TLS is required.
-      opportunisticTLS: !opts.requireTLS,
-      // `ca` replaces Node's CAs, so a test's CA is added to them, never used instead.
-      tls: { rejectUnauthorized: opts.verifyCertificate, ...(opts.extraCa?.length ? { ca: [...rootCertificates, ...opts.extraCa] } : {}) },
-      connectionTimeout: opts.connectTimeout,
-      greetingTimeout: opts.connectTimeout,
-      socketTimeout: opts.replyTimeout,
-      logger: false,
-    });
+    const session = parked ?? openSession(opts, ignoreTLS);
+    const { conn } = session;
     const internals = conn as unknown as ConnectionInternals;
-    let stage: 'connect' | 'auth' | 'send' = 'connect';
+    let stage: 'reuse' | 'connect' | 'auth' | 'send' = parked ? 'reuse' : 'connect';
     let settled = false;
-    let greeted = false;
+    let greeted = !!parked;
 
     const detail = (): DeliveryDetail => {
       const tls = tlsVersion(conn);
@@ -168,20 +160,37 @@ function attempt(
       return { outcomes, hostFailed: false, tls: tlsFacts() };
     };
 
-    const finish = (result: Attempt, end?: 'quit' | 'close') => {
-      if (settled) return;
+    const settle = (): boolean => {
+      if (settled) return false;
       settled = true;
       opts.signal.removeEventListener('abort', onAbort);
-      if (end === 'quit' && !conn.destroyed) conn.quit();
-      if (end === 'close') conn.close();
+      session.onTrouble = () => {};
+      return true;
+    };
+    const finish = (result: Attempt, end?: 'quit' | 'close' | 'park') => {
+      if (!settle()) return;
+      if (end === 'park' && key) cache!.park(key, session);
+      else if ((end === 'quit' || end === 'park') && !conn.destroyed) conn.quit();
+      else if (end === 'close') conn.close();
       resolve(result);
+    };
+    // The parked session failed its RSET: the server dropped it meanwhile. Not a byte of
+    // this message went out on it, so a new connection takes the message instead.
+    const reconnect = () => {
+      if (!settle()) return;
+      conn.close();
+      resolve(attempt(msg, rcpts, opts, ignoreTLS));
     };
     const onAbort = () => finish(all('deferred', aborted), 'close');
     opts.signal.addEventListener('abort', onAbort, { once: true });
 
-    // A hostile or broken peer surfaces here; the listener stays for the life of
-    // the connection so a late 'error' can never go unhandled and crash us.
-    conn.on('error', (err: SMTPError) => finish(stage === 'send' ? sendFailure(err) : sessionFailure(err)));
+    // A hostile or broken peer surfaces here; the connection's listener stays for its whole
+    // life (openSession) so a late 'error' can never go unhandled and crash us.
+    session.onTrouble = (err) => {
+      if (!err) return; // 'end': the pending command's callback reports it
+      if (stage === 'reuse') return reconnect();
+      finish(stage === 'send' ? sendFailure(err as SMTPError) : sessionFailure(err as SMTPError));
+    };
 
     const sessionFailure = (err: SMTPError): Attempt => {
       if (err.code === 'EAUTH') {
@@ -244,13 +253,19 @@ function attempt(
       stage = 'send';
       const envelope = { from: msg.sender, to: [...new Set(rcpts)], size: msg.raw.length, use8BitMime: !isAscii(msg.raw) };
       conn.send(envelope, msg.raw, (err, info) => {
-        if (err) return finish(sendFailure(err), 'quit');
+        // The server answered and the session is in a known state: it may carry the next message
+        // (RSET first). A 421 or a lost connection ends it.
+        if (err) return finish(sendFailure(err), answered(err) ? 'park' : 'quit');
         const accepted = info.accepted.map((a): [string, SmtpReply] => [a, remoteReply(info.response)]);
         const replies = new Map([...rejectedReplies(info.rejectedErrors ?? []), ...accepted]);
-        finish(each(replies, reply(451, '4.3.0', `${label} gave no reply for this recipient`)), 'quit');
+        finish(each(replies, reply(451, '4.3.0', `${label} gave no reply for this recipient`)), 'park');
       });
     };
 
+    if (parked) {
+      conn.reset((err) => (err ? reconnect() : send()));
+      return;
+    }
     conn.connect((connectErr) => {
       if (connectErr) return finish(sessionFailure(connectErr));
       greeted = true;
@@ -264,6 +279,43 @@ function attempt(
       });
     });
   });
+}
+
+/** A new connection (not yet connected) whose 'error' and 'end' always have a listener. */
+function openSession(opts: SessionOptions, ignoreTLS: boolean): CachedSession {
+  const conn = new SMTPConnection({
+    host: opts.address,
+    port: opts.port,
+    // RFC 6066 §3: SNI carries a host name, never an IP address.
+    servername: opts.hostName,
+    name: opts.ehloName,
+    secure: opts.secure ?? false,
+    requireTLS: opts.requireTLS ?? false,
+    ignoreTLS,
+    // A non-2xx answer to STARTTLS: carry on in plaintext unless TLS is required.
+    opportunisticTLS: !opts.requireTLS,
+    // `ca` replaces Node's CAs, so a test's CA is added to them, never used instead.
+    tls: { rejectUnauthorized: opts.verifyCertificate, ...(opts.extraCa?.length ? { ca: [...rootCertificates, ...opts.extraCa] } : {}) },
+    connectionTimeout: opts.connectTimeout,
+    greetingTimeout: opts.connectTimeout,
+    socketTimeout: opts.replyTimeout,
+    logger: false,
+  });
+  const session: CachedSession = { conn, openedAt: Date.now(), onTrouble: () => {} };
+  conn.on('error', (err: Error) => session.onTrouble(err));
+  conn.on('end', () => session.onTrouble());
+  return session;
+}
+
+/** Sessions are shared only between deliveries that would have opened the same one. */
+function cacheKey(opts: SessionOptions, ignoreTLS: boolean): string {
+  return JSON.stringify([opts.address, opts.port, opts.hostName, opts.ehloName, !!opts.secure, !!opts.requireTLS,
+    opts.verifyCertificate, ignoreTLS, opts.auth?.user, opts.auth?.pass]);
+}
+
+/** The server answered the failed command with a reply other than 421 (which closes the session). */
+function answered(err: SMTPError): boolean {
+  return (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && !!err.responseCode && err.responseCode !== 421;
 }
 
 function tlsVersion(conn: SMTPConnection): string | undefined {

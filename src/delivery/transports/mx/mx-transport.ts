@@ -6,6 +6,7 @@ import type { Resolver } from 'node:dns/promises';
 import { allRecipients, type OutboundMessage, type RecipientOutcome, type Transport } from '../../outcome.ts';
 import { reply, type SmtpReply } from '../../smtp-reply.ts';
 import { checkSmtpRoute } from '../smtp-check.ts';
+import { SessionCache, type SessionCacheSettings } from '../session-cache.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
 import { createMtaSts, type MtaStsOptions, type PolicyLookup } from './mta-sts.ts';
 import { createResolver, resolveMx } from './resolve.ts';
@@ -20,6 +21,8 @@ export interface MxTransportOptions {
   port: number;
   connectTimeout: number;
   replyTimeout: number;
+  /** Sessions kept for the next message to the same host (session-cache.ts); absent: one session per delivery. */
+  connectionCache?: SessionCacheSettings;
   /** Sessions open at once to one recipient domain. */
   perDestinationConcurrency?: number;
   /** check(): a well-known MX that answers on `port` wherever SMTP egress is open, and the check's step limit. */
@@ -85,6 +88,7 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
   const resolver: Resolver = createResolver(opts.dnsServers);
   const limiter = new KeyedSemaphore(opts.perDestinationConcurrency ?? DEFAULT_CONCURRENCY);
   const mtaSts = opts.mtaSts && createMtaSts(resolver, { ...opts.mtaSts, extraCa: opts.extraCa });
+  const sessions = SessionCache.create(opts.connectionCache);
 
   /** The domain's TLS plan, or a deferral when the policy cache cannot be read (never a silent downgrade). */
   async function tlsPlan(domain: string): Promise<TlsPlan | SmtpReply> {
@@ -143,6 +147,7 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
           extraCa: opts.extraCa,
           connectTimeout: opts.connectTimeout,
           replyTimeout: opts.replyTimeout,
+          cache: sessions,
           signal,
         });
         const tlsDetail = describeTls(plan, host.name, session.tls);
@@ -168,6 +173,9 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
         [...byDomain].map(([domain, group]) => deliverDomain(msg, domain, group, signal)),
       );
       return results.flat();
+    },
+    async close() {
+      sessions.close();
     },
     ...(opts.probe && {
       check: (signal: AbortSignal) => checkSmtpRoute({

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { allRecipients, type Transport } from '../../outcome.ts';
 import { reply } from '../../smtp-reply.ts';
 import { checkSmtpRoute } from '../smtp-check.ts';
+import { SessionCache, type SessionCacheSettings } from '../session-cache.ts';
 import { deliverToHost, type SessionResult } from '../smtp-session.ts';
 
 export interface RelayTransportOptions {
@@ -14,6 +15,8 @@ export interface RelayTransportOptions {
   hostname: string;
   connectTimeout: number;
   replyTimeout: number;
+  /** Sessions kept for the next message (session-cache.ts); absent: one session per delivery. */
+  connectionCache?: SessionCacheSettings;
   /** Verify the relay's certificate (default true); tests turn it off for self-signed relays. */
   tlsRejectUnauthorized?: boolean;
   /** Step limit of check() (connect, each reply, TLS handshake); default connectTimeout. */
@@ -34,6 +37,7 @@ export function createRelayTransport(opts: RelayTransportOptions): Transport {
   const auth = url.username
     ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
     : undefined;
+  const sessions = SessionCache.create(opts.connectionCache);
 
   return {
     name: 'relay',
@@ -63,11 +67,15 @@ export function createRelayTransport(opts: RelayTransportOptions): Transport {
           auth,
           connectTimeout: opts.connectTimeout,
           replyTimeout: opts.replyTimeout,
+          cache: sessions,
           signal,
         });
         if (!last.hostFailed) return last.outcomes;
       }
       return last?.outcomes ?? allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt to relay ${host} aborted`));
+    },
+    async close() {
+      sessions.close();
     },
     // Connect, EHLO, TLS and AUTH with the configured credentials; no MAIL FROM, nothing is sent.
     check: (signal) => checkSmtpRoute({

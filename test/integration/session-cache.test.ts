@@ -1,0 +1,196 @@
+// Outbound session reuse (session-cache.ts): a session whose transaction ended
+// cleanly waits for the next message to the same host, is checked with RSET
+// before it carries one, and a session the server dropped costs a new
+// connection, never a message.
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import type { OutboundMessage, Transport } from '../../src/delivery/outcome.ts';
+import { createMxTransport } from '../../src/delivery/transports/mx/mx-transport.ts';
+import { createRelayTransport } from '../../src/delivery/transports/relay/relay-transport.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
+import { startFakeMx } from '../helpers/fake-mx.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const msg = (n: number): OutboundMessage => ({
+  id: `m${n}`, sender: 'app@sender.test', raw: Buffer.from(`From: app@sender.test\r\nSubject: message ${n}\r\n\r\nBody ${n}.\r\n`),
+});
+const live = () => AbortSignal.timeout(10_000);
+const kinds = (outcomes: { kind: string }[]) => outcomes.map((o) => o.kind);
+
+async function mxTransport(t: TestContext, port: number, idleMs: number, maxParked = 20): Promise<Transport> {
+  const dns = await startDnsServer({
+    'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] }, 'mx.example.org': { a: ['127.0.0.2'] },
+    'example.net': { mx: [{ exchange: 'mx.example.net', priority: 10 }] }, 'mx.example.net': { a: ['127.0.0.3'] },
+  }, t);
+  const transport = createMxTransport({
+    hostname: 'smarthost.test', dnsServers: [dns.server], port, connectTimeout: 2000, replyTimeout: 2000, connectionCache: { idleMs, maxParked },
+  });
+  t.after(() => transport.close?.());
+  return transport;
+}
+
+interface ScriptedServer {
+  port: number;
+  connections: number;
+  /** Every command line received, per connection. */
+  commands: string[][];
+  /** Message bodies received (up to the final dot). */
+  bodies: string[];
+  /** Connections the client (or we) closed. */
+  closed: number;
+}
+
+/**
+ * A minimal SMTP server whose answer to RSET and whose behaviour once idle are ours to script:
+ * smtp-server answers RSET itself, so a dropped session cannot be staged with it.
+ */
+async function scriptedServer(t: TestContext, o: { rset?: string; idleHangUpMs?: number; host?: string; port?: number }): Promise<ScriptedServer> {
+  const state: ScriptedServer = { port: 0, connections: 0, commands: [], bodies: [], closed: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer((socket: Socket) => {
+    sockets.add(socket);
+    const log: string[] = [];
+    state.commands.push(log);
+    state.connections++;
+    socket.on('close', () => state.closed++);
+    socket.on('error', () => {});
+    let buf = '';
+    let body: string | undefined;
+    let idle: NodeJS.Timeout | undefined;
+    const say = (line: string) => socket.write(`${line}\r\n`);
+    say('220 scripted.test ESMTP');
+    socket.on('data', (d) => {
+      clearTimeout(idle);
+      buf += d.toString('latin1');
+      let nl: number;
+      while ((nl = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        if (body !== undefined) {
+          if (line !== '.') {
+            body += `${line}\r\n`;
+            continue;
+          }
+          state.bodies.push(body);
+          body = undefined;
+          say('250 2.0.0 Ok: queued');
+          // A server that hangs up on idle sessions (its own timeout) once a transaction is done.
+          if (o.idleHangUpMs !== undefined) {
+            idle = setTimeout(() => {
+              say('421 4.4.2 scripted.test Error: timeout exceeded');
+              socket.end();
+            }, o.idleHangUpMs);
+          }
+          continue;
+        }
+        log.push(line);
+        const verb = line.split(' ')[0]!.toUpperCase();
+        if (verb === 'EHLO') say('250-scripted.test\r\n250 8BITMIME');
+        else if (verb === 'MAIL' || verb === 'RCPT') say('250 2.1.0 Ok');
+        else if (verb === 'DATA') {
+          body = '';
+          say('354 End data with <CR><LF>.<CR><LF>');
+        } else if (verb === 'RSET') {
+          say(o.rset ?? '250 2.0.0 Ok');
+          if (o.rset?.startsWith('421')) socket.end();
+        } else if (verb === 'QUIT') {
+          say('221 2.0.0 Bye');
+          socket.end();
+        } else say('502 5.5.2 Error: command not recognized');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.2', resolve));
+  state.port = (server.address() as { port: number }).port;
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) socket.destroy();
+  }));
+  return state;
+}
+
+test('the next message to the same MX rides the parked session: one connection, RSET between, TLS kept', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2', tls: true }, t);
+  const transport = await mxTransport(t, mx.port, 2000);
+  const first = await transport.send(msg(1), ['a@example.org'], live());
+  const second = await transport.send(msg(2), ['b@example.org'], live());
+  assert.deepEqual([...kinds(first), ...kinds(second)], ['delivered', 'delivered']);
+  assert.equal(mx.connections, 1, 'one connection for both messages');
+  assert.equal(mx.transactions, 2);
+  assert.deepEqual(mx.messages.map((m) => m.to), [['a@example.org'], ['b@example.org']]);
+  assert.ok(mx.messages.every((m) => m.secure), 'both went over the STARTTLS session');
+  assert.equal(second[0]!.tls, first[0]!.tls, 'the reused session reports its TLS');
+});
+
+test('SMARTHOST_CONNECTION_CACHE_TIME=0: every delivery opens and closes its own session', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2' }, t);
+  const transport = await mxTransport(t, mx.port, 0);
+  await transport.send(msg(1), ['a@example.org'], live());
+  await transport.send(msg(2), ['b@example.org'], live());
+  assert.equal(mx.connections, 2);
+  assert.equal(mx.messages.length, 2);
+});
+
+test('a parked session the server dropped (RSET answered 421): a new connection carries the message, sent once', async (t) => {
+  const server = await scriptedServer(t, { rset: '421 4.4.2 scripted.test closing' });
+  const transport = await mxTransport(t, server.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  assert.deepEqual(kinds(await transport.send(msg(2), ['b@example.org'], live())), ['delivered']);
+  assert.equal(server.connections, 2);
+  assert.deepEqual(server.commands[0]!.slice(-1), ['RSET'], 'the first session was checked before use');
+  assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['1', '2'], 'each message sent exactly once');
+});
+
+test('a server that hangs up on the idle session: the cache forgets it, the next message connects anew', async (t) => {
+  const server = await scriptedServer(t, { idleHangUpMs: 50 });
+  const transport = await mxTransport(t, server.port, 5000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  await waitFor('the server hung up', () => server.closed === 1);
+  assert.deepEqual(kinds(await transport.send(msg(2), ['b@example.org'], live())), ['delivered']);
+  assert.equal(server.connections, 2);
+  assert.ok(!server.commands[1]!.includes('RSET'), 'a fresh session needs no RSET');
+  assert.equal(server.bodies.length, 2);
+});
+
+test('an idle session says QUIT after the cache time, and close() ends the parked ones', async (t) => {
+  const server = await scriptedServer(t, {});
+  const transport = await mxTransport(t, server.port, 150);
+  await transport.send(msg(1), ['a@example.org'], live());
+  assert.equal(server.closed, 0, 'parked, still open');
+  await waitFor('idle QUIT', () => server.closed === 1);
+  assert.equal(server.commands[0]!.at(-1), 'QUIT');
+
+  const longIdle = await mxTransport(t, server.port, 60_000);
+  await longIdle.send(msg(2), ['b@example.org'], live());
+  await longIdle.close!();
+  await waitFor('QUIT on close()', () => server.closed === 2);
+  assert.equal(server.commands[1]!.at(-1), 'QUIT');
+});
+
+test('at most maxParked sessions wait: parking one more says QUIT to the longest idle', async (t) => {
+  const org = await scriptedServer(t, {});
+  const net = await scriptedServer(t, { host: '127.0.0.3', port: org.port });
+  const transport = await mxTransport(t, org.port, 60_000, 1);
+  await transport.send(msg(1), ['a@example.org'], live());
+  assert.equal(org.closed, 0, 'parked');
+  await transport.send(msg(2), ['b@example.net'], live());
+  await waitFor('the older session was let go', () => org.closed === 1);
+  assert.equal(org.commands[0]!.at(-1), 'QUIT');
+  assert.equal(net.closed, 0, 'the newer one waits');
+});
+
+test('the relay route reuses its session too: STARTTLS and AUTH once for two messages', async (t) => {
+  const creds = { user: 'relay-user', pass: 'relay-pass' };
+  const upstream = await startFakeMx({ host: '127.0.0.2', tls: true, auth: creds }, t);
+  const relay = createRelayTransport({
+    url: new URL(`smtp://${creds.user}:${creds.pass}@127.0.0.2:${upstream.port}`), hostname: 'smarthost.test',
+    connectTimeout: 2000, replyTimeout: 2000, tlsRejectUnauthorized: false, connectionCache: { idleMs: 2000, maxParked: 20 },
+  });
+  t.after(() => relay.close?.());
+  assert.deepEqual(kinds(await relay.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  assert.deepEqual(kinds(await relay.send(msg(2), ['b@example.net'], live())), ['delivered']);
+  assert.equal(upstream.connections, 1);
+  assert.equal(upstream.messages.length, 2);
+  assert.ok(upstream.messages.every((m) => m.secure));
+});
