@@ -3,14 +3,15 @@
 import type Database from 'better-sqlite3';
 import type { ApiKey, Credential, DomainKey, NewDomainKey, SendingPolicy, Suppression } from '../store.ts';
 import { domainKeyRow } from '../rows.ts';
+import type { Prepared } from './statement-cache.ts';
 
 type Row = Record<string, unknown>;
 
 export class SqliteAccounts {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database, private readonly prepared: Prepared) {}
 
   async getCredential(username: string): Promise<Credential | undefined> {
-    const r = this.db.prepare('SELECT * FROM credentials WHERE username = ?').get(username) as Row | undefined;
+    const r = this.prepared('SELECT * FROM credentials WHERE username = ?').get(username) as Row | undefined;
     return r && credentialRow(r);
   }
 
@@ -50,7 +51,7 @@ export class SqliteAccounts {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
-    const r = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+    const r = this.prepared('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
     return r && apiKeyRow(r);
   }
 
@@ -72,17 +73,17 @@ export class SqliteAccounts {
   }
 
   async touchApiKey(id: string, now: number): Promise<void> {
-    this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, id, now - 60_000);
+    this.prepared('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, id, now - 60_000);
   }
 
   async touchCredential(username: string, now: number): Promise<void> {
-    this.db.prepare('UPDATE credentials SET last_used_at = ? WHERE username = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, username, now - 60_000);
+    this.prepared('UPDATE credentials SET last_used_at = ? WHERE username = ? AND (last_used_at IS NULL OR last_used_at <= ?)').run(now, username, now - 60_000);
   }
 
   async suppressedAmong(addresses: readonly string[]): Promise<Set<string>> {
     if (addresses.length === 0) return new Set();
     const lower = addresses.map((a) => a.toLowerCase());
-    const rows = this.db.prepare(
+    const rows = this.prepared(
       `SELECT address FROM suppressions WHERE address IN (${lower.map(() => '?').join(',')})`,
     ).all(...lower) as { address: string }[];
     return new Set(rows.map((r) => r.address));
@@ -114,7 +115,7 @@ export class SqliteAccounts {
   }
 
   async listDomainKeys(domain?: string): Promise<DomainKey[]> {
-    const rows = this.db.prepare('SELECT * FROM domains WHERE ? IS NULL OR domain = ? ORDER BY domain, created_at, selector')
+    const rows = this.prepared('SELECT * FROM domains WHERE ? IS NULL OR domain = ? ORDER BY domain, created_at, selector')
       .all(domain?.toLowerCase() ?? null, domain?.toLowerCase() ?? null) as Row[];
     return rows.map(domainKeyRow);
   }

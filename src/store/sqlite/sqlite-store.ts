@@ -13,6 +13,7 @@ import type { SendAllowance, SendCounts, SendLimits } from '../rate-windows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { createRateCounters } from './rate-counters.ts';
 import { SqliteAccounts } from './accounts.ts';
+import { statementCache, type Prepared } from './statement-cache.ts';
 import { SqliteAdmin } from './admin.ts';
 import { SqliteDomains } from './domains.ts';
 import { SqliteMtaStsPolicies } from './mta-sts-policies.ts';
@@ -46,7 +47,7 @@ export class SqliteStore implements Store {
   private readonly admin: SqliteAdmin;
   private readonly dashboard: SqliteDashboard;
   private readonly queries: SqliteQueries;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly prepared: Prepared;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -57,9 +58,10 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.prepared = statementCache(this.db);
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
-    this.accounts = new SqliteAccounts(this.db);
+    this.accounts = new SqliteAccounts(this.db, this.prepared);
     this.mtaSts = new SqliteMtaStsPolicies(this.db);
     this.providerReports = new SqliteProviderReports(this.db, this.eventInserter());
     this.domains = new SqliteDomains(this.db);
@@ -114,13 +116,6 @@ export class SqliteStore implements Store {
         this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
       })();
     });
-  }
-
-  /** Prepared once per SQL text: the scheduler's and the delivery's queries run for every message. */
-  private prepared(sql: string): Database.Statement {
-    let stmt = this.statements.get(sql);
-    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
-    return stmt;
   }
 
   private eventInserter(): (e: NewEvent) => void {

@@ -2,7 +2,7 @@
 // Postmark, SendGrid accept no raw MIME): addresses, subject, bodies, custom
 // headers and attachments, parsed with mailparser. The provider composes and
 // DKIM-signs a new message from these, so our own DKIM-Signature is dropped.
-import { simpleParser, type AddressObject } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 import { inChunks } from './api-call.ts';
 
 export interface Address {
@@ -62,6 +62,8 @@ function addressesOf(obj: AddressObject | AddressObject[] | undefined): Address[
 }
 
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  // Loaded on first use: only the Resend, Postmark and SendGrid routes parse mail (about 8 MB otherwise).
+  const { simpleParser } = await import('mailparser');
   const mail = await simpleParser(raw, {
     // The original's parts as they are: no cid: images turned into data: URLs,
     // no text made up from HTML or HTML from text, no links added.
