@@ -26,6 +26,17 @@ test('EHLO: STARTTLS and no AUTH before TLS; AUTH PLAIN LOGIN after; enhanced co
   assert.ok(!after.includes('STARTTLS'));
 });
 
+test('the greeting comes at once, without smtp-server\'s 100 ms early-talker pause', async (t) => {
+  const s = await startTestSmarthost(t, NO_DELIVERY);
+  for (const port of [s.ports.submission, s.ports.alt]) {
+    const c = await RawSmtp.connect(port);
+    t.after(() => c.close());
+    // smtp-server's own init greets after a fixed 100 ms timer (src/ingress/smtp/greeting.ts).
+    const pause = new Promise<string>((resolve) => setTimeout(() => resolve('no greeting within 90 ms'), 90));
+    assert.match(await Promise.race([c.read().then((r) => r.last), pause]), /^220 relay\.test ESMTP/);
+  }
+});
+
 test('465 is implicit TLS and offers AUTH at once', async (t) => {
   const s = await startTestSmarthost(t, NO_DELIVERY);
   const c = await RawSmtp.connect(s.ports.smtps, { tls: true });

@@ -13,6 +13,7 @@ import type { Store } from '../../store/store.ts';
 import { authenticate } from './auth.ts';
 import { storeAuthThrottle } from './auth-throttle.ts';
 import { DataScanner } from './data-scanner.ts';
+import { installImmediateGreeting } from './greeting.ts';
 import { installReplyCodes, SMARTHOST_SERVER } from './reply-codes.ts';
 
 export const authRequired = reply(530, '5.7.0', 'Authentication required; use AUTH after STARTTLS, or connect from a trusted network');
@@ -63,6 +64,7 @@ export interface SmtpIngress {
 
 export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store; accept: Accept; logger: Logger; metrics: Metrics }): SmtpIngress {
   installReplyCodes();
+  installImmediateGreeting();
   const { logger } = deps;
   const sessions = new Map<string, SessionState>();
   const perIp = new Map<string, number>();
