@@ -240,4 +240,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- The overview's route health: each route's newest delivery and newest failure, one index probe each.
   CREATE INDEX events_route_type_time ON events(route, type, at) WHERE route IS NOT NULL;
   `,
+  `
+  -- Renewing or giving back one deliverer's leases reads its recipients in flight, not the whole table
+  -- (PostgreSQL has had recipients_lease_owner from the start). Leases are cleared with each result.
+  CREATE INDEX recipients_lease_owner ON recipients(lease_owner) WHERE lease_owner IS NOT NULL;
+  `,
 ];

@@ -28,6 +28,22 @@ type Row = Record<string, unknown>;
 /** What the group commit writes: an accepted message, or the results of one delivery attempt. */
 type GroupedWrite = { kind: 'message'; message: NewMessage } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
+/**
+ * The scheduler's queries, run for every claim and every idle look at the queue: each walks an index
+ * (test/contract/sqlite.test.ts checks their plans). INDEXED BY: without statistics SQLite chose
+ * recipients_status and sorted every queued and deferred row per claim, O(queue), found by
+ * `npm run bench`'s deep queue; the due index is already in order. Leased rows are skipped as they come.
+ */
+export const DUE_SQL = {
+  claim: `SELECT r.*, m.sender, m.created_at AS message_created_at FROM recipients r INDEXED BY recipients_due
+    JOIN messages m ON m.id = r.message_id
+    WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND (r.lease_until IS NULL OR r.lease_until <= ?)
+    ORDER BY r.next_attempt_at LIMIT ?`,
+  nextDue: `SELECT next_attempt_at AS t FROM recipients INDEXED BY recipients_due WHERE status IN ('queued', 'deferred')
+    AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
+  renewLeases: 'UPDATE recipients SET lease_until = ? WHERE lease_owner = ?',
+} as const;
+
 export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteStore {
   mkdirSync(dataDir, { recursive: true });
   return new SqliteStore(join(dataDir, file));
@@ -144,11 +160,7 @@ export class SqliteStore implements Store {
 
   async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
     const claim = this.db.transaction(() => {
-      const rows = this.prepared(
-        `SELECT r.*, m.sender, m.created_at AS message_created_at FROM recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.status IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND (r.lease_until IS NULL OR r.lease_until <= ?)
-         ORDER BY r.next_attempt_at LIMIT ?`,
-      ).all(now, now, limit) as Row[];
+      const rows = this.prepared(DUE_SQL.claim).all(now, now, limit) as Row[];
       const lease = this.prepared('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(owner, now + leaseMs, r.id);
       return rows.map((r) => ({
@@ -175,7 +187,7 @@ export class SqliteStore implements Store {
   }
 
   async renewLeases(owner: string, until: number): Promise<void> {
-    this.db.prepare('UPDATE recipients SET lease_until = ? WHERE lease_owner = ?').run(until, owner);
+    this.prepared(DUE_SQL.renewLeases).run(until, owner);
   }
 
   async releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void> {
@@ -185,11 +197,7 @@ export class SqliteStore implements Store {
   }
 
   async nextDueAt(now: number): Promise<number | undefined> {
-    // Walks the due index in order; rows leased to a live deliverer are skipped.
-    const r = this.prepared(
-      `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')
-       AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
-    ).get(now) as { t: number } | undefined;
+    const r = this.prepared(DUE_SQL.nextDue).get(now) as { t: number } | undefined;
     return r?.t;
   }
 
