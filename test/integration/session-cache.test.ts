@@ -123,6 +123,17 @@ test('the next message to the same MX rides the parked session: one connection, 
   assert.equal(second[0]!.tls, first[0]!.tls, 'the reused session reports its TLS');
 });
 
+test('a reused session still checks each message against what the server offered: 8-bit body, no 8BITMIME → bounced, not sent', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2', hide8BITMIME: true }, t);
+  const transport = await mxTransport(t, mx.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  const eightBit: OutboundMessage = { id: 'm2', sender: 'app@sender.test', raw: Buffer.from('Subject: caf\u00e9\r\n\r\nCaf\u00e9.\r\n', 'utf8') };
+  const [o] = await transport.send(eightBit, ['b@example.org'], live());
+  assert.deepEqual([o!.kind, o!.reply.code, o!.reply.enhanced], ['bounced', 554, '5.6.3']);
+  assert.equal(mx.connections, 1, 'the parked session was used');
+  assert.equal(mx.messages.length, 1, 'the 8-bit message was not sent');
+});
+
 test('SMARTHOST_CONNECTION_CACHE_TIME=0: every delivery opens and closes its own session', async (t) => {
   const mx = await startFakeMx({ host: '127.0.0.2' }, t);
   const transport = await mxTransport(t, mx.port, 0);

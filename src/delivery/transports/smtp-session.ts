@@ -262,15 +262,22 @@ function attempt(
       });
     };
 
+    // Every message is checked against the extensions the server offered, on a reused session too.
+    const unsupported = () => missingExtension(msg, rcpts, internals._supportedExtensions ?? [], label);
     if (parked) {
-      conn.reset((err) => (err ? reconnect() : send()));
+      conn.reset((err) => {
+        if (err) return reconnect();
+        const missing = unsupported();
+        if (missing) return finish(all('bounced', missing), 'park');
+        send();
+      });
       return;
     }
     conn.connect((connectErr) => {
       if (connectErr) return finish(sessionFailure(connectErr));
       greeted = true;
-      const unsupported = missingExtension(msg, rcpts, internals._supportedExtensions ?? [], label);
-      if (unsupported) return finish(all('bounced', unsupported), 'quit');
+      const missing = unsupported();
+      if (missing) return finish(all('bounced', missing), 'quit');
       if (!opts.auth) return send();
       stage = 'auth';
       conn.login({ user: opts.auth.user, pass: opts.auth.pass }, (err) => {
