@@ -4,7 +4,6 @@
 // loopback again; a domain's records are copied and re-checked. Each screen
 // is saved under test-output/screenshots for review.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { newMessageId } from '../../src/store/ids.ts';
@@ -12,6 +11,7 @@ import { chromiumMissing, launchBrowser, screenshot, watchErrors } from '../help
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startTestSmarthost } from '../helpers/smarthost.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const ADMIN_PASSWORD = 'browser screens password';
 const skip = chromiumMissing();
@@ -103,25 +103,10 @@ test('keys: create one, copy its secret shown once, use it, revoke it, and the A
   assert.deepEqual(errors, []);
 });
 
-/** Counts the POSTs per webhook-id header (one id per outbox row, the same on every send of it). */
-async function receiver(t: TestContext) {
-  const ids: string[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      ids.push(String(req.headers['webhook-id']));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`, posts: (id: string) => ids.filter((x) => x === id).length };
-}
-
 test('webhooks: add an endpoint, see its delivery, replay it to a receiver on loopback, rotate the secret; a failing one stands out', { skip }, async (t) => {
   const { browser, s, base } = await startAll(t);
   await s.scheduler.stop(0);
-  const hook = await receiver(t);
+  const hook = await startWebhookReceiver(t);
   const { page, errors } = await logIn(browser, base);
   // An endpoint nobody answers: it turns failing after three attempts.
   await s.store.addWebhook({ id: 'wh_nobody', url: 'http://127.0.0.1:9/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', events: ['deferred'], createdAt: Date.now() });

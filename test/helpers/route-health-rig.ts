@@ -7,12 +7,16 @@ import { startFakeMx, type FakeMx } from './fake-mx.ts';
 import { freePort } from './ports.ts';
 import { startRoutedSmarthost } from './routed-smarthost.ts';
 import type { TestSmarthost } from './smarthost.ts';
+import { submit } from './submit.ts';
+import { waitFor } from './wait.ts';
 
 export interface RouteHealthRig {
   s: TestSmarthost;
   mx: FakeMx;
   /** The relay's port, where nothing listens. */
   refused: number;
+  /** Submits one message to each route and waits until the mx one is delivered and the relay one deferred. */
+  sendOneEach(): Promise<void>;
 }
 
 export async function startRouteHealthRig(t: TestContext, env: Record<string, string> = {}): Promise<RouteHealthRig> {
@@ -30,5 +34,13 @@ export async function startRouteHealthRig(t: TestContext, env: Record<string, st
       ...env,
     },
   });
-  return { s, mx, refused };
+  const sendOneEach = async () => {
+    await submit(s.ports.submission, { to: ['you@example.org'] });
+    await submit(s.ports.submission, { to: ['x@relayed.test'] });
+    await waitFor('one delivered, one deferred', async () => {
+      const c = await s.store.countByStatus();
+      return c.delivered === 1 && c.deferred === 1;
+    }, 20_000);
+  };
+  return { s, mx, refused, sendOneEach };
 }

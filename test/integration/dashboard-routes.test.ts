@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import { dashboardSession } from '../helpers/dashboard-session.ts';
 import { startRouteHealthRig } from '../helpers/route-health-rig.ts';
 import type { TestSmarthost } from '../helpers/smarthost.ts';
-import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ADMIN_PASSWORD = 'route health password';
@@ -30,17 +29,12 @@ const row = (page: string, route: string) => {
 
 test('route health: each route\'s last delivery and failure explained, auto\'s choice, and Check now with CSRF', async (t) => {
   // auto probes the relay (refusing) then mx; relayed.test is ruled onto the relay alone, so it fails there.
-  const { s, mx, refused } = await startRouteHealthRig(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  const { s, mx, refused, sendOneEach } = await startRouteHealthRig(t, { SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD });
   const { csrf, get, post } = await loggedIn(s);
   const before = await get('/ui/');
   assert.match(row(before, 'mx'), /^mx directly to each recipient's MX on port \d+ never none$/);
 
-  await submit(s.ports.submission, { to: ['you@example.org'] });
-  await submit(s.ports.submission, { to: ['x@relayed.test'] });
-  await waitFor('one delivered, one deferred', async () => {
-    const c = await s.store.countByStatus();
-    return c.delivered === 1 && c.deferred === 1;
-  }, 20_000);
+  await sendOneEach();
   await waitFor('auto has probed', async () => !(await get('/ui/')).includes('probing egress'), 20_000);
 
   const page = await get('/ui/');

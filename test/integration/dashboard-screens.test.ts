@@ -3,14 +3,14 @@
 // words, bad input brings the form back with the reason, a change without the
 // CSRF token is refused and changes nothing.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { REFUSED } from '../../src/dashboard/access.ts';
 import { newMessageId } from '../../src/store/ids.ts';
 import { dashboardSession } from '../helpers/dashboard-session.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const ADMIN_PASSWORD = 'dashboard screens password';
 
@@ -141,28 +141,13 @@ test('SMTP credentials: create shows the password once, a taken name comes back,
   await refusedPlainly(await post('/ui/credentials/newsletter/enable'), 404, gone);
 });
 
-/** Counts the POSTs per webhook-id header (one id per outbox row, the same on every send of it). */
-async function receiver(t: TestContext) {
-  const ids: string[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      ids.push(String(req.headers['webhook-id']));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`, posts: (id: string) => ids.filter((x) => x === id).length };
-}
-
 test('webhooks: add shows the secret once, deliveries listed, replay one, rotate the secret, delete; refusals', async (t) => {
   const s = await startTestSmarthost(t, {
     SMARTHOST_ADMIN_PASSWORD: ADMIN_PASSWORD, SMARTHOST_DNS_SERVERS: '127.0.0.1:9', SMARTHOST_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
   });
   await s.scheduler.stop(0);
   const { get, post, forged, send, csrf } = await loggedIn(s);
-  const hook = await receiver(t);
+  const hook = await startWebhookReceiver(t);
 
   const bad = await post('/ui/webhooks', { url: 'http://10.1.2.3/hooks' });
   assert.equal(bad.status, 422);

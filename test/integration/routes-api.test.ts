@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { startRouteHealthRig } from '../helpers/route-health-rig.ts';
-import { submit } from '../helpers/submit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 test('GET /routes: the table, auto\'s choice, each route\'s last delivery and failure explained; POST /routes/check: each route\'s check', async (t) => {
-  const { s, mx, refused } = await startRouteHealthRig(t);
+  const { s, mx, refused, sendOneEach } = await startRouteHealthRig(t);
   const { key } = await createApiKey(s.store, 'ops', ['*'], {}, 'full_access');
   const call = async (method: string, path: string) => {
     const res = await fetch(`http://127.0.0.1:${s.http!.port}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
@@ -23,12 +22,7 @@ test('GET /routes: the table, auto\'s choice, each route\'s last delivery and fa
   assert.equal(before.status, 200);
   assert.deepEqual(before.body.routes.map((r: { last_delivered: unknown; last_failure: unknown }) => [r.last_delivered, r.last_failure]), [[null, null], [null, null]]);
 
-  await submit(s.ports.submission, { to: ['you@example.org'] });
-  await submit(s.ports.submission, { to: ['x@relayed.test'] });
-  await waitFor('one delivered, one deferred', async () => {
-    const c = await s.store.countByStatus();
-    return c.delivered === 1 && c.deferred === 1;
-  }, 20_000);
+  await sendOneEach();
   await waitFor('auto has probed', async () => !(await call('GET', '/routes')).body.auto.includes('probing egress'), 20_000);
 
   const { status, body } = await call('GET', '/routes');
