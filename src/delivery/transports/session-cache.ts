@@ -43,7 +43,7 @@ export class SessionCache {
   private readonly byAge = new Map<Parked, string>();
   private closed = false;
 
-  constructor(private readonly opts: SessionCacheOptions) {}
+  private constructor(private readonly opts: SessionCacheOptions) {}
 
   /** A transport's cache; without settings it is off and every delivery has its own session. */
   static create(settings?: SessionCacheSettings): SessionCache {
