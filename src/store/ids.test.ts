@@ -23,3 +23,8 @@ test('idTime reads back the time an id was made at', () => {
   assert.equal(idTime(newMessageId(1_900_000_000_123)), 1_900_000_000_123);
   assert.equal(idTime(idFloor(1_234)), 1_234);
 });
+
+test('the time part is the ULID specification\'s encoding (its example: 1469918176385 → 01ARYZ6S41)', () => {
+  assert.equal(idFloor(1_469_918_176_385).slice(0, 10), '01ARYZ6S41');
+  assert.equal(idFloor(2 ** 48 - 1).slice(0, 10), '7ZZZZZZZZZ');
+});

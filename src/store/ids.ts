@@ -6,13 +6,20 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);
 
+/** `bytes` as a big-endian number in `chars` base32 digits, 5 bits each from the low end (no BigInt: one id per message). */
 function encode(bytes: Uint8Array, chars: number): string {
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
   let out = '';
-  for (let i = 0; i < chars; i++) {
-    out = ALPHABET[Number(bits & 31n)] + out;
-    bits >>= 5n;
+  let acc = 0;
+  let bits = 0;
+  let i = bytes.length - 1;
+  for (let c = 0; c < chars; c++) {
+    if (bits < 5 && i >= 0) {
+      acc |= bytes[i--]! << bits;
+      bits += 8;
+    }
+    out = ALPHABET[acc & 31]! + out;
+    acc >>>= 5;
+    bits -= 5;
   }
   return out;
 }
