@@ -1,7 +1,7 @@
 // The scenarios of issue 7, each run against one relay (or smarthost alone) and
 // turned into rows of figures. Every wait is bounded by the step's time limit.
 import { runHttpSend, runTlsSubmission } from './api-clients.ts';
-import { runLoad } from './load-client.ts';
+import { runLoadApart } from './load-process.ts';
 import { cpuSeconds } from './machine.ts';
 import { sleep } from './processes.ts';
 import type { Row } from './report.ts';
@@ -39,6 +39,9 @@ export interface Figure {
   note?: string;
 }
 
+/** Untimed messages each latency connection sends first (load-client.ts `warmup`). */
+export const LATENCY_WARMUP_PER_CONNECTION = 10;
+
 export const kib = (size: number) => `${Math.round(size / 1024)} KiB`;
 
 /** Bounded wait until the relay has nothing left to deliver (results committed), so the next step starts clean. */
@@ -53,8 +56,9 @@ export async function settle(relay: RelayUnderTest, timeoutMs: number): Promise<
 
 /**
  * Scenarios 1 and 2: smtp-source sends `messages` into the trusted listener (accept rate), the sink
- * receives them all (end-to-end rate); then our load client sends `latencyMessages` more on reused
- * connections (MAIL FROM→250) and, when `fresh`, as many again on a new connection each (connect→250).
+ * receives them all (end-to-end rate); then our load client, in a process of its own, sends `latencyMessages`
+ * more on reused connections (MAIL FROM→250) and, when `fresh`, as many again on a new connection each
+ * (connect→250), each run after LATENCY_WARMUP_PER_CONNECTION untimed messages per connection.
  */
 export async function acceptAndDeliver(
   relay: RelayUnderTest, ctx: Context, o: { messages: number; concurrency: number; size: number; latencyMessages: number; fresh: boolean },
@@ -80,12 +84,13 @@ export async function acceptAndDeliver(
   ];
   const latency = async (fresh: boolean) => {
     sink.reset();
-    const load = await runLoad({ targets: [{ host: '127.0.0.1', port: relay.port }], messages: o.latencyMessages, concurrency: o.concurrency,
-      size: o.size, from: FROM, to: ctx.to, deadlineMs: ctx.timeoutMs, fresh });
+    const warmup = LATENCY_WARMUP_PER_CONNECTION * o.concurrency;
+    const load = await runLoadApart({ targets: [{ host: '127.0.0.1', port: relay.port }], messages: o.latencyMessages, warmup, concurrency: o.concurrency,
+      size: o.size, from: FROM, to: ctx.to, deadlineMs: ctx.timeoutMs, fresh }, ctx.logDir);
     await sink.waitFor(load.accepted, ctx.timeoutMs);
     await settle(relay, ctx.timeoutMs);
     const what = fresh ? 'connect→250, new connection per message' : 'MAIL→250, reused connection';
-    const lnote = load.accepted === o.latencyMessages ? undefined : `INCOMPLETE: ${load.accepted}/${o.latencyMessages} accepted, ${load.errors} errors, ${load.refused} refused`;
+    const lnote = load.accepted === warmup + o.latencyMessages ? undefined : `INCOMPLETE: ${load.accepted}/${warmup + o.latencyMessages} accepted, ${load.errors} errors, ${load.refused} refused`;
     ctx.say(`  ${relay.name} ${scenario} ${what}: p50 ${round(percentile(load.latencies, 50), 2)} ms, p99 ${round(percentile(load.latencies, 99), 2)} ms`);
     figures.push(
       { scenario: `1. accept ${scenario}`, metric: `p50 ${what}`, unit: 'ms', value: round(percentile(load.latencies, 50), 2), better: 'lower', note: lnote },
