@@ -245,4 +245,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- (PostgreSQL has had recipients_lease_owner from the start). Leases are cleared with each result.
   CREATE INDEX recipients_lease_owner ON recipients(lease_owner) WHERE lease_owner IS NOT NULL;
   `,
+  `
+  -- events_time_type (at, type) answers every range on at alone: events_time was one more tree for each event written.
+  DROP INDEX events_time;
+  `,
 ];
