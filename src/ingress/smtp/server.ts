@@ -48,6 +48,8 @@ interface SessionState {
   principal?: Principal;
   authFailures: number;
   ip: string;
+  /** The client's address is in SMARTHOST_TRUSTED_NETWORKS: looked up once, not for every command. */
+  trusted: boolean;
   timer: NodeJS.Timeout;
   startedAt: number;
   messages: number;
@@ -74,7 +76,10 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
 
   const fail = (cb: (err?: Error | null) => void, r: SmtpReply) => cb(new SmtpError(r));
   const state = (session: SMTPServerSession) => sessions.get(session.id);
-  const authorised = (session: SMTPServerSession) => !!state(session)?.principal || opts.isTrusted(session.remoteAddress);
+  const authorised = (session: SMTPServerSession) => {
+    const s = state(session);
+    return !!s && (!!s.principal || s.trusted);
+  };
 
   const handlers = (server: () => SMTPServer, listener: string): Partial<SMTPServerOptions> => ({
     onConnect(session, cb) {
@@ -89,7 +94,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
       // smtp-server only has an idle timeout; a client dripping a byte at a time would never hit it.
       const timer = setTimeout(() => expire(server(), session.id), opts.sessionTimeout);
       timer.unref();
-      sessions.set(session.id, { authFailures: 0, ip, timer, startedAt: Date.now(), messages: 0 });
+      sessions.set(session.id, { authFailures: 0, ip, trusted: opts.isTrusted(ip), timer, startedAt: Date.now(), messages: 0 });
       cb();
     },
     onClose(session) {
