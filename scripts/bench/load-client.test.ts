@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { skipWithout } from '../../test/helpers/run.ts';
 import { startSmtpSink } from '../../test/helpers/smtp-sink.ts';
 import { runLoad } from './load-client.ts';
 import { runLoadApart } from './load-process.ts';
@@ -12,7 +13,7 @@ const options = (port: number) => ({
   deadlineMs: 30_000,
 });
 
-test('load client: warm-up messages are sent and accepted but not timed', async (t) => {
+test('load client: warm-up messages are sent and accepted but not timed', { skip: skipWithout('smtp-sink') }, async (t) => {
   const sink = await startSmtpSink('127.0.0.1', t);
   const r = await runLoad(options(sink.port));
   assert.equal(r.accepted, 10);
@@ -20,9 +21,11 @@ test('load client: warm-up messages are sent and accepted but not timed', async 
   assert.equal((await sink.waitForMessages(10)).length, 10);
 });
 
-test('load client in a process of its own: the same result, read back from the child', async (t) => {
+test('load client in a process of its own: the same result, read back from the child', { skip: skipWithout('smtp-sink') }, async (t) => {
   const sink = await startSmtpSink('127.0.0.1', t);
-  const r = await runLoadApart({ ...options(sink.port), fresh: true }, mkdtempSync(join(tmpdir(), 'smarthost-load-')));
+  const work = mkdtempSync(join(tmpdir(), 'smarthost-load-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const r = await runLoadApart({ ...options(sink.port), fresh: true }, work);
   assert.equal(r.accepted, 10);
   assert.equal(r.latencies.length, 6);
   assert.ok(r.latencies.every((ms) => ms > 0 && ms < 30_000));
