@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
       latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow) },
     durability: {
-      smarthost: 'SQLite WAL with synchronous=FULL: 250 only after the commit (fsync of the WAL); concurrent messages share one commit per event-loop turn.',
+      smarthost: 'SQLite WAL: 250 only after the commit and an fdatasync of the WAL (on the thread pool); messages arriving during a sync share the next commit and sync.',
       postfix: 'cleanup(8) fsyncs each queue file before smtpd answers 250 (one fsync per message; parallel smtpd/cleanup processes overlap them).',
     },
     rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), table,

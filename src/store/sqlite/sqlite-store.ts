@@ -1,10 +1,13 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a
-// commit that returned has reached the disk. better-sqlite3 is synchronous;
-// the async interface is the contract shared with PostgreSQL.
+// The embedded store: one SQLite file in WAL mode, every write on disk before
+// it is answered: synchronous=FULL, except the group commit (messages and
+// delivery results), which syncs the WAL itself off the event loop (see
+// group-commit.ts). better-sqlite3 is synchronous; the async interface is the
+// contract shared with PostgreSQL.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createGroupCommit } from '../group-commit.ts';
+import { createGroupCommit, type GroupCommit } from '../group-commit.ts';
+import { openWalSync, type WalSync } from './wal-sync.ts';
 import type {
   ClaimedRecipient, IdempotencyClaim, NewEvent, NewMessage, ProviderReport, RecipientStatus, RecipientUpdate, Store, StoredMessage,
   Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
@@ -52,7 +55,8 @@ export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteS
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly commitGrouped: (write: GroupedWrite) => Promise<void>;
+  private readonly grouped: GroupCommit<GroupedWrite>;
+  private readonly wal: WalSync;
   private readonly watchers = new Set<() => void>();
   private readonly rates: ReturnType<typeof createRateCounters>;
   private readonly webhooks: SqliteWebhooks;
@@ -65,7 +69,8 @@ export class SqliteStore implements Store {
   private readonly queries: SqliteQueries;
   private readonly prepared: Prepared;
 
-  constructor(readonly path: string) {
+  /** `syncWal`: how a group commit is made durable; tests replace it to watch the order. */
+  constructor(readonly path: string, syncWal?: () => Promise<void>) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // better-sqlite3 builds default WAL connections to NORMAL, which may lose
@@ -74,6 +79,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.wal = openWalSync(path);
     this.prepared = statementCache(this.db);
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
@@ -97,7 +103,7 @@ export class SqliteStore implements Store {
       `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
        lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
     );
-    // New messages and delivery results of the same event-loop turn share one transaction: one fsync.
+    // New messages and delivery results waiting for the same sync share one transaction.
     const writeBatch = this.db.transaction((writes: GroupedWrite[]) => {
       for (const w of writes) {
         if (w.kind === 'results') {
@@ -118,7 +124,19 @@ export class SqliteStore implements Store {
         }
       }
     });
-    this.commitGrouped = createGroupCommit(writeBatch);
+    // Committed without SQLite's own fsync, which would hold the event loop; the group commit then
+    // syncs the WAL on the thread pool before it answers anyone.
+    this.grouped = createGroupCommit((writes: GroupedWrite[]) => this.withoutSync(() => writeBatch(writes)), syncWal ?? this.wal.sync);
+  }
+
+  /** Runs `write` at synchronous=NORMAL. Set with db.pragma each time: a cached PRAGMA statement does not reliably apply. */
+  private withoutSync<R>(write: () => R): R {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private migrate(): void {
@@ -146,7 +164,7 @@ export class SqliteStore implements Store {
   }
 
   enqueue(msg: NewMessage): Promise<void> {
-    return this.commitGrouped({ kind: 'message', message: msg }).then(() => this.wakeWatchers());
+    return this.grouped.write({ kind: 'message', message: msg }).then(() => this.wakeWatchers());
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
@@ -169,21 +187,15 @@ export class SqliteStore implements Store {
       }));
     });
     // A lease need not survive a power loss: losing one only makes its recipient due again (at-least-once,
-    // as after any crash). So a claim commits without its own fsync; the next synchronous=FULL commit (a
-    // message or a delivery result) syncs the WAL, this claim's pages included.
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      // IMMEDIATE: take the write lock first (waiting busy_timeout for another process, a CLI retry), rather
-      // than read, then fail with SQLITE_BUSY when that process committed between our read and our write.
-      return claim.immediate();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    // as after any crash). So a claim commits without a sync of its own; the next synced commit covers it.
+    // IMMEDIATE: take the write lock first (waiting busy_timeout for another process, a CLI retry), rather
+    // than read, then fail with SQLITE_BUSY when that process committed between our read and our write.
+    return this.withoutSync(() => claim.immediate());
   }
 
   recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
-    // Concurrent deliveries finish in the same turn: their results share the commit (and its fsync).
-    return this.commitGrouped({ kind: 'results', updates, owner });
+    // Deliveries that finish while a batch is syncing share the next commit (and its sync).
+    return this.grouped.write({ kind: 'results', updates, owner });
   }
 
   async renewLeases(owner: string, until: number): Promise<void> {
@@ -377,8 +389,10 @@ export class SqliteStore implements Store {
   lastRouteEvents: Store['lastRouteEvents'] = (...a) => this.dashboard.lastRouteEvents(...a);
 
   async close(): Promise<void> {
-    // Let a group commit scheduled in this turn run before the handle goes away.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (this.db.open) this.db.close();
+    // Let the group commit write and sync what it holds before the handle goes away.
+    await this.grouped.idle();
+    if (!this.db.open) return;
+    this.db.close();
+    this.wal.close();
   }
 }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createGroupCommit } from './group-commit.ts';
+
+/** A sync the test finishes by hand, recording what was written when each one started. */
+function manualSync(log: string[]) {
+  const waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  const sync = () => {
+    log.push('sync');
+    return new Promise<void>((resolve, reject) => void waiting.push({ resolve, reject }));
+  };
+  return { sync, finish: () => waiting.shift()!.resolve(), fail: (err: Error) => waiting.shift()!.reject(err), count: () => waiting.length };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('writes of one turn share a transaction and a sync; none is answered before its sync ends', async () => {
+  const log: string[] = [];
+  const s = manualSync(log);
+  const answered: number[] = [];
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const all = [1, 2, 3].map((n) => gc.write(n).then(() => void answered.push(n)));
+  await turn();
+  assert.deepEqual(log, ['write 1,2,3', 'sync']);
+  await turn();
+  assert.deepEqual(answered, [], 'answered before the sync finished');
+  s.finish();
+  await Promise.all(all);
+  assert.deepEqual(answered, [1, 2, 3]);
+});
+
+test('writes that arrive during a sync wait for it, then share the next transaction and sync', async () => {
+  const log: string[] = [];
+  const s = manualSync(log);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const first = gc.write(1);
+  await turn();
+  const later = [gc.write(2), gc.write(3)];
+  await turn();
+  await turn();
+  assert.deepEqual(log, ['write 1', 'sync'], 'written while the previous sync ran');
+  s.finish();
+  await first;
+  await turn();
+  assert.deepEqual(log, ['write 1', 'sync', 'write 2,3', 'sync']);
+  s.finish();
+  await Promise.all(later);
+  await gc.idle();
+});
+
+test('a failing batch is retried item by item, so only the bad item is rejected', async () => {
+  const written: number[][] = [];
+  const gc = createGroupCommit<number>((items) => {
+    if (items.includes(2)) throw new Error('constraint failed');
+    written.push(items);
+  }, async () => {});
+  const results = await Promise.allSettled([gc.write(1), gc.write(2), gc.write(3)]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal((results[1] as PromiseRejectedResult).reason.message, 'constraint failed');
+  assert.deepEqual(written, [[1], [3]]);
+});
+
+test('a failed sync rejects its batch and every later write, without writing them', async () => {
+  const log: string[] = [];
+  const s = manualSync(log);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const first = gc.write(1);
+  await turn();
+  const during = gc.write(2);
+  s.fail(new Error('EIO: i/o error, fdatasync'));
+  await assert.rejects(first, /EIO/);
+  await assert.rejects(during, /EIO/);
+  await assert.rejects(gc.write(3), /EIO/);
+  assert.deepEqual(log, ['write 1', 'sync']);
+  assert.equal(s.count(), 0);
+});
+
+test('idle() waits for the batch being synced', async () => {
+  const s = manualSync([]);
+  const gc = createGroupCommit<number>(() => {}, s.sync);
+  let idle = false;
+  void gc.write(1);
+  const waiting = gc.idle().then(() => (idle = true));
+  await turn();
+  await turn();
+  assert.equal(idle, false);
+  s.finish();
+  await waiting;
+  assert.equal(idle, true);
+  await gc.idle();
+});
