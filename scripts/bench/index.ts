@@ -11,6 +11,8 @@
 // --quick: scenarios 1 and 2 only, 2,000 messages of 4 KiB at concurrency 20.
 // --only 1,2,3,4,5,list: a subset. --profile: smarthost runs scenarios 1–2 under
 // node --cpu-prof (profile in the work directory; see profile-top.ts).
+// --fsync-delay-ms N: every fsync of both relays waits N ms first, as on a
+// network disk (slow-fsync.ts).
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { startDnsServer } from '../../test/helpers/dns-server.ts';
 import { freePort } from '../../test/helpers/ports.ts';
 import { deepQueue, warmUp } from './deep-queue.ts';
 import { ensurePostfix } from './deps.ts';
+import { slowFsyncEnv } from './slow-fsync.ts';
 import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
 import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     'deep-timeout-s': { type: 'string', default: '1200' },
     systems: { type: 'string', default: 'smarthost,postfix' },
     profile: { type: 'boolean', default: false },
+    'fsync-delay-ms': { type: 'string' },
     to: { type: 'string', default: DEFAULT_TO },
   },
 });
@@ -63,6 +67,7 @@ const SYSTEMS = args.systems!.split(',') as RelayUnderTest['name'][];
 const PER_DESTINATION = Number(args['per-destination']);
 const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 const DEEP_TIMEOUT_MS = Number(args['deep-timeout-s']) * 1000;
+const FSYNC_DELAY_MS = args['fsync-delay-ms'] === undefined ? undefined : Number(args['fsync-delay-ms']);
 
 const say = (line: string) => console.log(line);
 /** The sink's address: the relays' final destination (Postfix's relayhost, smarthost's MX), apart from their own 127.0.0.1. */
@@ -82,6 +87,8 @@ async function main(): Promise<void> {
   const machine = machineFacts(work);
   const fsync = fsyncCeiling(work);
   say(`  fsync ceiling on ${machine.disk}: ${fsync.fsyncsPerSecond}/s (${fsync.meanMs} ms each)`);
+  const slowDisk = FSYNC_DELAY_MS === undefined ? {} : slowFsyncEnv(work, FSYNC_DELAY_MS);
+  if (FSYNC_DELAY_MS !== undefined) say(`  both relays: every fsync and fdatasync waits ${FSYNC_DELAY_MS} ms first (LD_PRELOAD slow-fsync.so)`);
 
   const dns = await startDnsServer({
     'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] },
@@ -109,8 +116,9 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     return name === 'smarthost'
       ? smarthostRelay({ dataDir: dir, logFile: join(dir, 'smarthost.log'), sinkPort, dnsServer: dns.server, perDestinationConcurrency: PER_DESTINATION,
-        nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [] })
-      : postfixRelay({ dir, smtpPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION }, join(dir, 'postfix.log'));
+        nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [], env: slowDisk })
+      : postfixRelay({ dir, smtpPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION, environment: slowDisk },
+        join(dir, 'postfix.log'));
   };
 
   for (const name of SYSTEMS) {
@@ -163,13 +171,14 @@ async function main(): Promise<void> {
   const base = join(dir, `${stamp}${QUICK ? '-quick' : ''}`);
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const header = `Command: \`${command}\`  \nMachine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, disk ${machine.disk}; ` +
-    `fsync ceiling ${fsync.fsyncsPerSecond}/s; smtp-sink alone ${sinkAlone.value} msg/s (${sinkAlone.scenario.slice(3)}); load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end  \n` +
+    `fsync ceiling ${fsync.fsyncsPerSecond}/s${FSYNC_DELAY_MS === undefined ? '' : ` (both relays' fsyncs delayed by ${FSYNC_DELAY_MS} ms more)`}; smtp-sink alone ${sinkAlone.value} msg/s (${sinkAlone.scenario.slice(3)}); load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end  \n` +
     `Versions: Node ${machine.node}, SQLite ${machine.sqlite}, Postfix ${machine.postfix}, smarthost ${machine.smarthostCommit}; ${startedAt.toISOString()}\n`;
   writeFileSync(`${base}.md`, `${header}\n${table}\n`);
   writeFileSync(`${base}.json`, JSON.stringify({
     startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd },
     settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
-      latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow) },
+      latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow),
+      fsyncDelayMs: FSYNC_DELAY_MS ?? 0 },
     durability: {
       smarthost: 'SQLite WAL: 250 only after the commit and an fdatasync of the WAL (on the thread pool); messages arriving during a sync share the next commit and sync.',
       postfix: 'cleanup(8) fsyncs each queue file before smtpd answers 250 (one fsync per message; parallel smtpd/cleanup processes overlap them).',

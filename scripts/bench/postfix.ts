@@ -26,6 +26,8 @@ export interface PostfixOptions {
   hostname?: string;
   /** Parallel deliveries to the one relayhost; Postfix's default is 20. */
   destinationConcurrency?: number;
+  /** Set in every daemon's environment (import_environment), e.g. slow-fsync.ts's LD_PRELOAD. */
+  environment?: Record<string, string>;
 }
 
 export interface PostfixFiles {
@@ -68,7 +70,8 @@ export function postfixConfig(o: PostfixOptions): PostfixFiles {
     // No syslog here: log to a file through postlogd (master.cf below).
     maillog_file: join(o.dir, 'maillog'),
     maillog_file_prefixes: o.dir,
-    import_environment: 'MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME',
+    import_environment: ['MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME',
+      ...Object.entries(o.environment ?? {}).map(([k, v]) => `${k}=${v}`)].join(' '),
     syslog_name: 'postfix-bench',
     message_size_limit: 104857600,
     // The benchmark's messages carry no DSN requests; nothing should bounce to a real sender.

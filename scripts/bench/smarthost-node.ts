@@ -40,7 +40,7 @@ export interface SmarthostNodeOptions {
   sinkPort: number;
   dnsServer: string;
   perDestinationConcurrency: number;
-  /** Extra SMARTHOST_* settings. */
+  /** Extra settings (SMARTHOST_*) and environment (slow-fsync.ts's LD_PRELOAD). */
   env?: Record<string, string>;
   /** Node options for the child, e.g. --cpu-prof. */
   nodeArgs?: string[];

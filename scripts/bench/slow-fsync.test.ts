@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { freePort } from '../../test/helpers/ports.ts';
+import { requireProgram, skipWithout } from '../../test/helpers/run.ts';
+import { postfixConfig, startPostfix } from './postfix.ts';
+import { slowFsyncEnv } from './slow-fsync.ts';
+
+const run = promisify(execFile);
+
+function workDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smarthost-slow-fsync-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the shim makes each fsync and fdatasync of a process it is loaded into wait the delay', async (t) => {
+  const dir = workDir(t);
+  const env = slowFsyncEnv(dir, 30);
+  // Three of each, timed in the child; without the shim they take well under a millisecond here.
+  const script = `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(join(dir, 'f'))}, 'w');
+    const t0 = process.hrtime.bigint(); for (let i = 0; i < 3; i++) { fs.writeSync(fd, 'x'); fs.fsyncSync(fd); fs.fdatasyncSync(fd); }
+    console.log(Number(process.hrtime.bigint() - t0) / 1e6);`;
+  const { stdout } = await run(process.execPath, ['-e', script], { env: { ...process.env, ...env } });
+  assert.ok(Number(stdout) >= 6 * 30, `6 syncs took ${stdout.trim()} ms`);
+});
+
+test('main.cf: the environment reaches every Postfix daemon through import_environment', () => {
+  const { mainCf } = postfixConfig({ dir: '/d', smtpPort: 1, sinkHost: '127.0.0.2', sinkPort: 2, environment: { LD_PRELOAD: '/w/slow-fsync.so', BENCH_FSYNC_DELAY_US: '2000' } });
+  const line = mainCf.split('\n').find((l) => l.startsWith('import_environment = '))!;
+  assert.deepEqual(line.split(' ').slice(-2), ['LD_PRELOAD=/w/slow-fsync.so', 'BENCH_FSYNC_DELAY_US=2000']);
+  assert.ok(line.includes('MAIL_CONFIG'), 'the defaults stay');
+});
+
+test('a private Postfix started with the shim has it loaded in its daemons', { skip: skipWithout('postfix') }, async (t) => {
+  requireProgram('postfix');
+  const dir = workDir(t);
+  chmodSync(dir, 0o755); // Postfix's daemons (user postfix) reach their queue through it
+  const pf = await startPostfix({ dir: join(dir, 'pf'), smtpPort: await freePort(), sinkHost: '127.0.0.2', sinkPort: await freePort(),
+    environment: slowFsyncEnv(dir, 1) }, join(dir, 'postfix.log'));
+  t.after(() => pf.stop());
+  const children = pf.pids().filter((pid) => pid !== pf.masterPid);
+  assert.ok(children.length > 0, 'no Postfix daemons');
+  for (const pid of children) assert.match(readFileSync(`/proc/${pid}/maps`, 'utf8'), /slow-fsync\.so/, `daemon ${pid}`);
+});
