@@ -45,5 +45,11 @@ test('a private Postfix started with the shim has it loaded in its daemons', { s
   t.after(() => pf.stop());
   const children = pf.pids().filter((pid) => pid !== pf.masterPid);
   assert.ok(children.length > 0, 'no Postfix daemons');
-  for (const pid of children) assert.match(readFileSync(`/proc/${pid}/maps`, 'utf8'), /slow-fsync\.so/, `daemon ${pid}`);
+  for (const pid of children) {
+    // A daemon just forked may still be in the dynamic loader: wait (bounded) until libc is mapped.
+    let maps = '';
+    for (const deadline = Date.now() + 5_000; !/libc[.-]/.test(maps) && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50)))
+      maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    assert.match(maps, /slow-fsync\.so/, `daemon ${pid}`);
+  }
 });
