@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGroupCommit } from './group-commit.ts';
 
+/** In these tests a negative item stands for a delivery result (not durable), others for messages. */
+const durable = (n: number) => n >= 0;
+
 /** A sync the test finishes by hand, recording what was written when each one started. */
 function manualSync(log: string[]) {
   const waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
@@ -18,7 +21,7 @@ test('writes of one turn share a transaction and a sync; none is answered before
   const log: string[] = [];
   const s = manualSync(log);
   const answered: number[] = [];
-  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), { sync: s.sync, durable });
   const all = [1, 2, 3].map((n) => gc.write(n).then(() => void answered.push(n)));
   await turn();
   assert.deepEqual(log, ['write 1,2,3', 'sync']);
@@ -32,7 +35,7 @@ test('writes of one turn share a transaction and a sync; none is answered before
 test('writes that arrive during a sync wait for it, then share the next transaction and sync', async () => {
   const log: string[] = [];
   const s = manualSync(log);
-  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), { sync: s.sync, durable });
   const first = gc.write(1);
   await turn();
   const later = [gc.write(2), gc.write(3)];
@@ -45,7 +48,7 @@ test('writes that arrive during a sync wait for it, then share the next transact
   assert.deepEqual(log, ['write 1', 'sync', 'write 2,3', 'sync']);
   s.finish();
   await Promise.all(later);
-  await gc.idle();
+  await gc.close();
 });
 
 test('a failing batch is retried item by item, so only the bad item is rejected', async () => {
@@ -53,7 +56,7 @@ test('a failing batch is retried item by item, so only the bad item is rejected'
   const gc = createGroupCommit<number>((items) => {
     if (items.includes(2)) throw new Error('constraint failed');
     written.push(items);
-  }, async () => {});
+  }, { sync: async () => {}, durable });
   const results = await Promise.allSettled([gc.write(1), gc.write(2), gc.write(3)]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
   assert.equal((results[1] as PromiseRejectedResult).reason.message, 'constraint failed');
@@ -63,7 +66,7 @@ test('a failing batch is retried item by item, so only the bad item is rejected'
 test('a failed sync rejects its batch and every later write, without writing them', async () => {
   const log: string[] = [];
   const s = manualSync(log);
-  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), s.sync);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), { sync: s.sync, durable });
   const first = gc.write(1);
   await turn();
   const during = gc.write(2);
@@ -75,17 +78,53 @@ test('a failed sync rejects its batch and every later write, without writing the
   assert.equal(s.count(), 0);
 });
 
-test('idle() waits for the batch being synced', async () => {
+test('close() waits for the batch being synced', async () => {
   const s = manualSync([]);
-  const gc = createGroupCommit<number>(() => {}, s.sync);
-  let idle = false;
+  const gc = createGroupCommit<number>(() => {}, { sync: s.sync, durable });
+  let closed = false;
   void gc.write(1);
-  const waiting = gc.idle().then(() => (idle = true));
+  const closing = gc.close().then(() => (closed = true));
   await turn();
   await turn();
-  assert.equal(idle, false);
+  assert.equal(closed, false);
   s.finish();
-  await waiting;
-  assert.equal(idle, true);
-  await gc.idle();
+  await closing;
+});
+
+test('a delivery result is answered once committed; a lazy sync follows; a message in the batch is still synced first', async () => {
+  const log: string[] = [];
+  const s = manualSync(log);
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), { sync: s.sync, durable, lazySyncMs: 5 });
+  await gc.write(-1);
+  assert.deepEqual(log, ['write -1'], 'waited for a sync');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(log, ['write -1', 'sync'], 'no lazy sync');
+  s.finish();
+
+  const answered: number[] = [];
+  const both = [gc.write(2), gc.write(-2)].map((p, i) => p.then(() => void answered.push([2, -2][i]!)));
+  await turn();
+  await turn();
+  assert.deepEqual(answered, [-2], 'the result waited, or the message did not');
+  s.finish();
+  await Promise.all(both);
+  assert.deepEqual(log, ['write -1', 'sync', 'write 2,-2', 'sync']);
+  await gc.close();
+});
+
+test('close() syncs a result whose lazy sync has not run yet', async () => {
+  const log: string[] = [];
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), { sync: async () => void log.push('sync'), durable, lazySyncMs: 60_000 });
+  await gc.write(-1);
+  assert.deepEqual(log, ['write -1']);
+  await gc.close();
+  assert.deepEqual(log, ['write -1', 'sync']);
+});
+
+test('a failed lazy sync fails the writes after it', async () => {
+  const gc = createGroupCommit<number>(() => {}, { sync: async () => { throw new Error('EIO: i/o error, fdatasync'); }, durable, lazySyncMs: 1 });
+  await gc.write(-1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await assert.rejects(gc.write(1), /EIO/);
+  await assert.rejects(gc.write(-2), /EIO/);
 });

@@ -3,14 +3,27 @@
 // libuv's thread pool: sessions are served while the disk works. Writes that
 // arrive while one batch is being synced wait for it and then share the next
 // transaction and the next sync, so a busy server syncs once per batch, not per
-// message. Each caller is answered only after its batch is on disk.
+// message. A durable write (an accepted message) is answered only after its
+// batch is on disk; the others (delivery results) as soon as they are committed,
+// as Postfix records a finished recipient without an fsync: a power cut may
+// undo one, which only delivers that recipient again. A lazy sync soon after
+// bounds that window when no durable write comes to sync them sooner.
 export type BatchWriter<T> = (items: T[]) => void;
 
+export interface GroupCommitOptions<T> {
+  /** Makes everything committed so far durable. */
+  sync: () => Promise<void>;
+  /** Whether `item`'s caller must wait for the sync. */
+  durable: (item: T) => boolean;
+  /** How soon a lazy sync follows a commit that had no durable write. */
+  lazySyncMs?: number;
+}
+
 export interface GroupCommit<T> {
-  /** Resolves once `item` is committed and synced; rejects with the write's or the sync's error. */
+  /** Resolves once `item` is committed (and synced, if durable); rejects with the write's or the sync's error. */
   write(item: T): Promise<void>;
-  /** Resolves when nothing is being written or synced (before the database is closed). */
-  idle(): Promise<void>;
+  /** Resolves when everything written is committed and synced (before the database is closed). */
+  close(): Promise<void>;
 }
 
 interface Waiter<T> {
@@ -19,9 +32,11 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
 }
 
-export function createGroupCommit<T>(writeBatch: BatchWriter<T>, sync: () => Promise<void>): GroupCommit<T> {
+export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable, lazySyncMs = 1000 }: GroupCommitOptions<T>): GroupCommit<T> {
   let pending: Waiter<T>[] = [];
   let running: Promise<void> | undefined;
+  let lazyTimer: NodeJS.Timeout | undefined;
+  let lazySync: Promise<void> | undefined;
   // After a failed sync the kernel may have dropped the unsynced pages while
   // reporting later syncs as clean (Linux marks them clean either way), and a
   // lost WAL frame hides every frame after it. So a failed sync fails every
@@ -50,6 +65,11 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, sync: () => Pro
     }
   };
 
+  const runLazySync = () => {
+    lazyTimer = undefined;
+    lazySync = sync().catch((err: unknown) => void (broken ??= err)).finally(() => (lazySync = undefined));
+  };
+
   const run = async () => {
     // The rest of this event-loop turn joins the first batch.
     await new Promise((resolve) => setImmediate(resolve));
@@ -61,13 +81,18 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, sync: () => Pro
         continue;
       }
       const committed = commit(batch);
-      if (committed.length === 0) continue;
+      const waiting = committed.filter((w) => durable(w.item));
+      for (const w of committed) if (!durable(w.item)) w.resolve();
+      if (waiting.length === 0) {
+        if (committed.length > 0) lazyTimer ??= setTimeout(runLazySync, lazySyncMs).unref();
+        continue;
+      }
       try {
         await sync();
-        for (const w of committed) w.resolve();
+        for (const w of waiting) w.resolve();
       } catch (err) {
         broken = err;
-        for (const w of committed) w.reject(err);
+        for (const w of waiting) w.reject(err);
       }
     }
     running = undefined;
@@ -79,6 +104,13 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, sync: () => Pro
         pending.push({ item, resolve, reject });
         running ??= run();
       }),
-    idle: () => running ?? Promise.resolve(),
+    async close() {
+      while (running) await running;
+      await lazySync;
+      if (lazyTimer === undefined) return;
+      clearTimeout(lazyTimer);
+      runLazySync();
+      await lazySync;
+    },
   };
 }

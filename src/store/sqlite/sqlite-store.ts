@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file in WAL mode, every write on disk before
-// it is answered: synchronous=FULL, except the group commit (messages and
-// delivery results), which syncs the WAL itself off the event loop (see
-// group-commit.ts). better-sqlite3 is synchronous; the async interface is the
+// it is answered (synchronous=FULL), except the group commit's: it syncs the WAL
+// itself off the event loop, and answers delivery results without waiting for
+// that (see group-commit.ts). better-sqlite3 is synchronous; the async interface is the
 // contract shared with PostgreSQL.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,8 +125,11 @@ export class SqliteStore implements Store {
       }
     });
     // Committed without SQLite's own fsync, which would hold the event loop; the group commit then
-    // syncs the WAL on the thread pool before it answers anyone.
-    this.grouped = createGroupCommit((writes: GroupedWrite[]) => this.withoutSync(() => writeBatch(writes)), syncWal ?? this.wal.sync);
+    // syncs the WAL on the thread pool before it answers a new message (delivery results need not wait).
+    this.grouped = createGroupCommit((writes: GroupedWrite[]) => this.withoutSync(() => writeBatch(writes)), {
+      sync: syncWal ?? this.wal.sync,
+      durable: (w) => w.kind === 'message',
+    });
   }
 
   /** Runs `write` at synchronous=NORMAL. Set with db.pragma each time: a cached PRAGMA statement does not reliably apply. */
@@ -194,7 +197,8 @@ export class SqliteStore implements Store {
   }
 
   recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {
-    // Deliveries that finish while a batch is syncing share the next commit (and its sync).
+    // Deliveries that finish together share a commit; they are answered without waiting for a sync
+    // (group-commit.ts: a result lost to a power cut delivers its recipient again).
     return this.grouped.write({ kind: 'results', updates, owner });
   }
 
@@ -390,7 +394,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     // Let the group commit write and sync what it holds before the handle goes away.
-    await this.grouped.idle();
+    await this.grouped.close();
     if (!this.db.open) return;
     this.db.close();
     this.wal.close();
