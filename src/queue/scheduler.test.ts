@@ -30,3 +30,79 @@ test('a failed claim (SQLITE_BUSY) is logged and retried: the scheduler keeps ru
   assert.ok(claims >= 3, `claimed ${claims} times`);
   assert.deepEqual(errors, ['claiming due recipients failed; trying again in a second']);
 });
+
+/** A store whose claims hand out the given batches in turn (then nothing), counting them; router groups nothing. */
+function countingStore(batches: number[]) {
+  const claims: { limit: number; got: number }[] = [];
+  let listener = () => {};
+  const store = {
+    watchWork: (l: () => void) => ((listener = l), () => {}),
+    claimDue: async ({ limit }: { limit: number }) => {
+      const got = Math.min(limit, batches.shift() ?? 0);
+      claims.push({ limit, got });
+      return Array.from({ length: got }, (_, i) => ({ id: i }));
+    },
+    nextDueAt: async () => undefined,
+    renewLeases: async () => {},
+    releaseLeases: async () => {},
+  } as unknown as Store;
+  return { store, claims, wake: () => listener() };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+test('a claim that took less than its limit is not followed by another until new work wakes the scheduler', async (t) => {
+  const { store, claims, wake } = countingStore([3, 2]);
+  const scheduler = new Scheduler(store, { group: () => [] } as unknown as Router, {} as DeliverDeps, pino({ level: 'silent' }), { concurrency: 2, leaseMs: 60_000 });
+  scheduler.start();
+  t.after(() => scheduler.stop(100));
+  await settle();
+  assert.deepEqual(claims, [{ limit: 16, got: 3 }], 'claimed again after taking all that was due');
+  wake();
+  wake();
+  await settle();
+  assert.deepEqual(claims.map((c) => c.got), [3, 2], 'one claim per wake-up, however many wakes');
+});
+
+test('a full claim is followed by another at once: more may be due', async (t) => {
+  const { store, claims } = countingStore([16, 16, 5]);
+  const scheduler = new Scheduler(store, { group: () => [] } as unknown as Router, {} as DeliverDeps, pino({ level: 'silent' }), { concurrency: 2, leaseMs: 60_000 });
+  scheduler.start();
+  t.after(() => scheduler.stop(100));
+  await settle();
+  assert.deepEqual(claims.map((c) => c.got), [16, 16, 5]);
+});
+
+test('a delivery that ends makes the scheduler claim again only when the store says work is due', async (t) => {
+  const { store, claims, wake } = countingStore([1, 1, 1]);
+  let due: number | undefined;
+  const ends: (() => void)[] = [];
+  const claim = store.claimDue.bind(store);
+  Object.assign(store, {
+    claimDue: (o: Parameters<Store['claimDue']>[0]) => ((due = undefined), claim(o)), // a claim takes what was due
+    nextDueAt: async () => due,
+    // Each delivery stops at reading its message, until the test ends it (it fails: its lease is given back).
+    getMessage: () => new Promise((_, reject) => ends.push(() => reject(new Error('ended by the test')))),
+  });
+  const router = { group: (rows: { id: number }[]) => rows.map((r) => ({ messageId: `m${r.id}`, routes: [], recipients: [r] })) } as unknown as Router;
+  const deps = { store } as DeliverDeps;
+  const scheduler = new Scheduler(store, router, deps, pino({ level: 'silent' }), { concurrency: 2, leaseMs: 60_000 });
+  scheduler.start();
+  t.after(() => (ends.forEach((end) => end()), scheduler.stop(100)));
+  await settle();
+  assert.equal(claims.length, 1);
+
+  ends.shift()!();
+  await settle();
+  assert.equal(claims.length, 1, 'claimed again with nothing due');
+
+  wake();
+  await settle();
+  assert.equal(claims.length, 2, 'new work was not claimed');
+  due = Date.now() - 1; // the lease it gives back is due at once
+  ends.shift()!();
+  await settle();
+  assert.equal(claims.length, 3, 'work due again was not claimed');
+});

@@ -26,6 +26,8 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  /** Whether a claim may find work: new work and every timed look set it; a claim that took less than its limit clears it. */
+  private mayBeDue = true;
   private renewal: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
 
@@ -52,6 +54,7 @@ export class Scheduler {
   /** New work may be due (a message was queued, a retry requested). */
   wake(): void {
     this.woken = true;
+    this.mayBeDue = true;
     this.wakeUp?.();
   }
 
@@ -70,17 +73,19 @@ export class Scheduler {
   private async step(): Promise<void> {
     this.woken = false;
     const free = this.opts.concurrency - this.active.size;
-    let claimedAny = false;
-    if (free > 0 && this.waiting.length === 0) {
+    if (free > 0 && this.waiting.length === 0 && this.mayBeDue) {
       // Claim a few recipients per free slot, so one message's recipients of a domain share a session;
       // the groups beyond the free slots wait here (their leases renewed) rather than all connecting at once.
-      const claimed = await this.store.claimDue({ now: Date.now(), limit: free * 8, leaseMs: this.opts.leaseMs, owner: this.owner });
-      claimedAny = claimed.length > 0;
+      const limit = free * 8;
+      const claimed = await this.store.claimDue({ now: Date.now(), limit, leaseMs: this.opts.leaseMs, owner: this.owner });
+      // A short claim took everything due: until new work comes or a timed look, another would find
+      // nothing (half the claims under load did, each a write transaction).
+      this.mayBeDue = claimed.length === limit;
       this.waiting.push(...this.router.group(claimed));
       this.startWaiting();
     }
     if (this.stopped) return;
-    if (claimedAny && this.active.size < this.opts.concurrency) return;
+    if ((this.mayBeDue && this.active.size < this.opts.concurrency) || this.woken) return;
     await this.sleep(await this.idleTime());
   }
 
@@ -112,9 +117,16 @@ export class Scheduler {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.woken || ms === 0) return Promise.resolve();
+    if (this.woken) return Promise.resolve();
+    if (ms === 0) {
+      this.mayBeDue = true; // due now: a lease given back, or time moved on since the claim
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => {
+        this.mayBeDue = true; // work may have come due with time, or from another process
+        done();
+      }, ms);
       function done() {
         clearTimeout(timer);
         resolve();
