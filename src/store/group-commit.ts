@@ -50,7 +50,10 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
       writeBatch(batch.map((w) => w.item));
       return batch;
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err), [];
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return [];
+      }
       // One bad item must not fail its neighbours: retry each alone, so every
       // caller learns its own fate.
       return batch.filter((w) => {
