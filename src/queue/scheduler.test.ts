@@ -106,3 +106,24 @@ test('a delivery that ends makes the scheduler claim again only when the store s
   await settle();
   assert.equal(claims.length, 3, 'work due again was not claimed');
 });
+
+test('new work that arrives while a claim is running is claimed next, even when the claim was short', async (t) => {
+  const { store, claims, wake } = countingStore([1, 1]);
+  let release = () => {};
+  const claim = store.claimDue.bind(store);
+  Object.assign(store, {
+    // The first claim waits (as a PostgreSQL round trip does) while a message is queued.
+    claimDue: async (o: Parameters<Store['claimDue']>[0]) => {
+      if (claims.length === 0) await new Promise<void>((resolve) => (release = resolve));
+      return claim(o);
+    },
+  });
+  const scheduler = new Scheduler(store, { group: () => [] } as unknown as Router, {} as DeliverDeps, pino({ level: 'silent' }), { concurrency: 2, leaseMs: 60_000 });
+  scheduler.start();
+  t.after(() => scheduler.stop(100));
+  await settle();
+  wake();
+  release();
+  await settle();
+  assert.deepEqual(claims.map((c) => c.got), [1, 1], 'the work queued during the claim was left for a timed look');
+});

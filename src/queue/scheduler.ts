@@ -80,7 +80,7 @@ export class Scheduler {
       const claimed = await this.store.claimDue({ now: Date.now(), limit, leaseMs: this.opts.leaseMs, owner: this.owner });
       // A short claim took everything due: until new work comes or a timed look, another would find
       // nothing (half the claims under load did, each a write transaction).
-      this.mayBeDue = claimed.length === limit;
+      this.mayBeDue = claimed.length === limit || this.woken; // or new work came while claiming
       this.waiting.push(...this.router.group(claimed));
       this.startWaiting();
     }

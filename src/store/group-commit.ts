@@ -24,6 +24,8 @@ export interface GroupCommit<T> {
   write(item: T): Promise<void>;
   /** Resolves when everything written is committed and synced (before the database is closed). */
   close(): Promise<void>;
+  /** The error of a failed sync, after which every write fails; undefined while syncs succeed. */
+  failure(): unknown;
 }
 
 interface Waiter<T> {
@@ -38,10 +40,10 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
   let lazyTimer: NodeJS.Timeout | undefined;
   let lazySync: Promise<void> | undefined;
   // After a failed sync the kernel may have dropped the unsynced pages while
-  // reporting later syncs as clean (Linux marks them clean either way), and a
-  // lost WAL frame hides every frame after it. So a failed sync fails every
-  // later write too: clients keep their mail and retry, until a restart
-  // recovers the database from what is really on disk.
+  // reporting later syncs as clean (Linux marks them clean and keeps them
+  // cached), and a lost WAL frame hides every frame after it. So a failed sync
+  // fails every later write too: clients keep their mail and retry elsewhere or
+  // later, until an operator has checked the disk (see README, Durability).
   let broken: unknown;
 
   /** Commits the batch; returns the callers whose items are in the database. */
@@ -107,6 +109,7 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
         pending.push({ item, resolve, reject });
         running ??= run();
       }),
+    failure: () => broken,
     async close() {
       while (running) await running;
       await lazySync;

@@ -180,6 +180,9 @@ export class SqliteStore implements Store {
   }
 
   async claimDue({ now, limit, leaseMs, owner }: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedRecipient[]> {
+    // After a failed sync no result can be recorded: delivering would only send the same mail again and again.
+    const failed = this.grouped.failure();
+    if (failed !== undefined) throw failed;
     const claim = this.db.transaction(() => {
       const rows = this.prepared(DUE_SQL.claim).all(now, now, limit) as Row[];
       const lease = this.prepared('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -92,4 +92,28 @@ test('enqueue: the WAL is fdatasynced by a thread-pool thread, not the event loo
   assert.match(syncs[0]!, /fdatasync\(/);
   assert.notEqual(syncs[0]!.split(/\s+/)[0], mainTid, 'the event loop synced the WAL itself');
   assert.ok(during.indexOf(syncs[0]!) > during.indexOf(walWrites.at(-1)!), 'synced before the last WAL write');
+});
+
+test('after a failed WAL sync, new messages and claims fail with its error (nothing is delivered again and again)', async (t) => {
+  const path = join(tempDir(t), 'smarthost.db');
+  const store = new SqliteStore(path, async () => {
+    throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+  });
+  t.after(() => store.close());
+  await assert.rejects(store.enqueue(msg()), /EIO/);
+  await assert.rejects(store.enqueue(msg()), /EIO/);
+  await assert.rejects(store.claimDue({ now: Date.now(), limit: 8, leaseMs: 60_000, owner: 'node' }), /EIO/);
+});
+
+test('a database reached through a symlink: the WAL beside the real file is the one synced', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'real'));
+  new Database(join(dir, 'real', 'smarthost.db')).close();
+  symlinkSync(join(dir, 'real', 'smarthost.db'), join(dir, 'smarthost.db'));
+  const store = new SqliteStore(join(dir, 'smarthost.db'));
+  t.after(() => store.close());
+  const m = msg();
+  await store.enqueue(m);
+  assert.equal((await store.getMessage(m.id))?.id, m.id);
+  assert.ok(existsSync(join(dir, 'real', 'smarthost.db-wal')) && !existsSync(join(dir, 'smarthost.db-wal')), 'SQLite put its WAL elsewhere');
 });

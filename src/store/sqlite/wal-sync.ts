@@ -3,7 +3,7 @@
 // commit (NORMAL still syncs around checkpoints and when the WAL is reused);
 // SQLite writes frames with plain pwrite, so an fdatasync of the WAL file issued
 // after a commit returned covers that commit. libuv runs it on its thread pool.
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, realpathSync } from 'node:fs';
 
 export interface WalSync {
   sync(): Promise<void>;
@@ -15,7 +15,8 @@ export interface WalSync {
  * file (and its inode: checkpoints truncate or overwrite it in place) until its connection closes.
  */
 export function openWalSync(dbPath: string): WalSync {
-  const fd = openSync(`${dbPath}-wal`, 'r');
+  // SQLite puts the WAL beside the database file a symlink points to.
+  const fd = openSync(`${realpathSync(dbPath)}-wal`, 'r');
   return {
     sync: () => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
     close: () => closeSync(fd),
