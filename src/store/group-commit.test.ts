@@ -128,3 +128,20 @@ test('a failed lazy sync fails the writes after it', async () => {
   await assert.rejects(gc.write(1), /EIO/);
   await assert.rejects(gc.write(-2), /EIO/);
 });
+
+test('a write after close() is refused, not left to a database about to close', async () => {
+  const gc = createGroupCommit<number>(() => {}, { sync: async () => {}, durable });
+  await gc.close();
+  await assert.rejects(gc.write(1), /the store is closed/);
+});
+
+test('SQLITE_BUSY fails the whole batch at once: no item is retried alone (each retry would wait busy_timeout)', async () => {
+  let calls = 0;
+  const gc = createGroupCommit<number>(() => {
+    calls++;
+    throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+  }, { sync: async () => {}, durable });
+  const results = await Promise.allSettled([gc.write(1), gc.write(2), gc.write(3)]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+  assert.equal(calls, 1);
+});

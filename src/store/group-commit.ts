@@ -52,8 +52,10 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
       writeBatch(batch.map((w) => w.item));
       return batch;
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // A lock held by another process (SQLITE_BUSY, after busy_timeout) is no item's fault: retrying
+      // each alone would wait busy_timeout again for every one of them, on the event loop.
+      if (batch.length === 1 || (err as { code?: string }).code === 'SQLITE_BUSY') {
+        for (const w of batch) w.reject(err);
         return [];
       }
       // One bad item must not fail its neighbours: retry each alone, so every
@@ -103,14 +105,17 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
     running = undefined;
   };
 
+  let closed = false;
   return {
     write: (item) =>
       new Promise<void>((resolve, reject) => {
+        if (closed) return reject(new Error('the store is closed'));
         pending.push({ item, resolve, reject });
         running ??= run();
       }),
     failure: () => broken,
     async close() {
+      closed = true;
       while (running) await running;
       await lazySync;
       if (lazyTimer === undefined) return;
