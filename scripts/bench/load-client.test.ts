@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipWithout } from '../../test/helpers/run.ts';
 import { startSmtpSink } from '../../test/helpers/smtp-sink.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { runLoad } from './load-client.ts';
 import { runLoadApart } from './load-process.ts';
 
@@ -23,8 +21,7 @@ test('load client: warm-up messages are sent and accepted but not timed', { skip
 
 test('load client in a process of its own: the same result, read back from the child', { skip: skipWithout('smtp-sink') }, async (t) => {
   const sink = await startSmtpSink('127.0.0.1', t);
-  const work = mkdtempSync(join(tmpdir(), 'smarthost-load-'));
-  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const work = tempDir(t, 'smarthost-load');
   const r = await runLoadApart({ ...options(sink.port), fresh: true }, work);
   assert.equal(r.accepted, 10);
   assert.equal(r.latencies.length, 6);

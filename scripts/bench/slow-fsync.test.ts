@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { requireProgram, skipWithout } from '../../test/helpers/run.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { postfixConfig, startPostfix } from './postfix.ts';
 import { slowFsyncEnv } from './slow-fsync.ts';
 
 const run = promisify(execFile);
 
-function workDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'smarthost-slow-fsync-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('the shim makes each fsync and fdatasync of a process it is loaded into wait the delay', async (t) => {
-  const dir = workDir(t);
+  const dir = tempDir(t, 'smarthost-slow-fsync');
   const env = slowFsyncEnv(dir, 30);
   // Three of each, timed in the child, with and without the shim: the difference is the delay.
   const script = `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(join(dir, 'f'))}, 'w');
@@ -40,7 +35,7 @@ test('main.cf: the environment reaches every Postfix daemon through import_envir
 
 test('a private Postfix started with the shim has it loaded in its daemons', { skip: skipWithout('postfix') }, async (t) => {
   requireProgram('postfix');
-  const dir = workDir(t);
+  const dir = tempDir(t, 'smarthost-slow-fsync');
   chmodSync(dir, 0o755); // Postfix's daemons (user postfix) reach their queue through it
   const pf = await startPostfix({ dir: join(dir, 'pf'), smtpPort: await freePort(), sinkHost: '127.0.0.2', sinkPort: await freePort(),
     environment: slowFsyncEnv(dir, 1) }, join(dir, 'postfix.log'));

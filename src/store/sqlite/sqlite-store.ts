@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommit, type GroupCommit } from '../group-commit.ts';
 import { openWalSync, type WalSync } from './wal-sync.ts';
+import { groupedWriter, type GroupedWrite } from './grouped-writes.ts';
 import type {
   ClaimedRecipient, IdempotencyClaim, NewEvent, NewMessage, ProviderReport, RecipientStatus, RecipientUpdate, Store, StoredMessage,
   Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
@@ -24,12 +25,10 @@ import { SqliteProviderReports } from './provider-reports.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { SqliteDashboard } from './dashboard.ts';
 import { SqliteQueries } from './queries.ts';
-import { domainOf, recipientRow } from '../rows.ts';
+import { recipientRow } from '../rows.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
-/** What the group commit writes: an accepted message, or the results of one delivery attempt. */
-type GroupedWrite = { kind: 'message'; message: NewMessage } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
 /**
  * The scheduler's queries, run for every claim and every idle look at the queue: each walks an index
@@ -90,40 +89,7 @@ export class SqliteStore implements Store {
     this.admin = new SqliteAdmin(this.db, this.eventInserter());
     this.dashboard = new SqliteDashboard(this.db);
     this.queries = new SqliteQueries(this.db);
-    const insertMessage = this.db.prepare(
-      `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertTag = this.db.prepare('INSERT INTO message_tags (message_id, name, value) VALUES (?, ?, ?)');
-    const insertRecipient = this.db.prepare(
-      `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    const insertEvent = this.eventInserter();
-    const updateRecipient = this.db.prepare(
-      `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
-       lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-    );
-    // New messages and delivery results waiting for the same sync share one transaction.
-    const writeBatch = this.db.transaction((writes: GroupedWrite[]) => {
-      for (const w of writes) {
-        if (w.kind === 'results') {
-          for (const u of w.updates) {
-            // The attempt is recorded as an event either way; the state only by the lease holder.
-            updateRecipient.run(u.status, u.attempts, u.nextAttemptAt ?? null, u.lastReply, u.resumeRoute ?? null, u.event.at, u.recipientId, w.owner);
-            insertEvent(u.event);
-          }
-          continue;
-        }
-        const m = w.message;
-        insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
-          m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
-        for (const t of m.tags ?? []) insertTag.run(m.id, t.name, t.value);
-        for (const r of m.recipients) {
-          insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
-          insertEvent({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt });
-        }
-      }
-    });
+    const writeBatch = groupedWriter(this.db, this.eventInserter());
     // Committed without SQLite's own fsync, which would hold the event loop; the group commit then
     // syncs the WAL on the thread pool before it answers a new message (delivery results need not wait).
     this.grouped = createGroupCommit((writes: GroupedWrite[]) => this.withoutSync(() => writeBatch(writes)), {

@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { msg } from '../../../test/contract/harness.ts';
 import { requireProgram, skipWithout } from '../../../test/helpers/run.ts';
+import { tempDir } from '../../../test/helpers/temp-dir.ts';
 import { openSqliteStore, SqliteStore } from './sqlite-store.ts';
 
 const run = promisify(execFile);
 
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'smarthost-wal-sync-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('an enqueued message is committed, then answered only once the WAL sync has finished', async (t) => {
-  const path = join(tempDir(t), 'smarthost.db');
+  const path = join(tempDir(t, 'smarthost-wal-sync'), 'smarthost.db');
   let finishSync = () => {};
   let syncs = 0;
   const store = new SqliteStore(path, () => (syncs++, new Promise<void>((resolve) => (finishSync = resolve))));
@@ -41,7 +36,7 @@ test('an enqueued message is committed, then answered only once the WAL sync has
 });
 
 test('close() waits for a batch still syncing: its caller is answered, the message is kept', async (t) => {
-  const path = join(tempDir(t), 'smarthost.db');
+  const path = join(tempDir(t, 'smarthost-wal-sync'), 'smarthost.db');
   const m = msg();
   const store = new SqliteStore(path);
   let answered = false;
@@ -58,7 +53,7 @@ test('close() waits for a batch still syncing: its caller is answered, the messa
 // without syncing it, a thread-pool thread fdatasyncs that same file, and the
 // enqueue resolves only after that.
 test('enqueue: the WAL is fdatasynced by a thread-pool thread, not the event loop, before it resolves', { skip: skipWithout('strace') }, async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'smarthost-wal-sync');
   await openSqliteStore(dir).close(); // the schema (and its synchronous commits) before the trace
   const trace = join(dir, 'strace.txt');
   const message = (m: ReturnType<typeof msg>) => {
@@ -95,7 +90,7 @@ test('enqueue: the WAL is fdatasynced by a thread-pool thread, not the event loo
 });
 
 test('after a failed WAL sync, new messages and claims fail with its error (nothing is delivered again and again)', async (t) => {
-  const path = join(tempDir(t), 'smarthost.db');
+  const path = join(tempDir(t, 'smarthost-wal-sync'), 'smarthost.db');
   const store = new SqliteStore(path, async () => {
     throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
   });
@@ -106,7 +101,7 @@ test('after a failed WAL sync, new messages and claims fail with its error (noth
 });
 
 test('a database reached through a symlink: the WAL beside the real file is the one synced', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'smarthost-wal-sync');
   mkdirSync(join(dir, 'real'));
   new Database(join(dir, 'real', 'smarthost.db')).close();
   symlinkSync(join(dir, 'real', 'smarthost.db'), join(dir, 'smarthost.db'));
