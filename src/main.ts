@@ -122,7 +122,7 @@ export async function startSmarthost(
       },
       readiness: async () => {
         const problems: string[] = [];
-        await store.countPending().catch((err: Error) => problems.push(`store unreachable: ${err.message}`));
+        await store.ready().catch((err: Error) => problems.push(err.message));
         if (!smtp.listening()) problems.push('SMTP listeners are not up');
         return problems;
       },

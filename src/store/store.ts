@@ -228,6 +228,11 @@ export interface Store {
   retryMessage(id: string, now: number): Promise<number>;
   deleteMessage(id: string): Promise<boolean>;
   countPending(): Promise<number>;
+  /**
+   * Resolves when the store can take mail; rejects with why not, in words for an operator: unreachable,
+   * or (SQLite) a failed sync of its log, after which nothing more is accepted or delivered (/readyz).
+   */
+  ready(): Promise<void>;
   /** Recipients per status, for metrics and the queue overview. */
   countByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;
 

@@ -32,6 +32,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await again.close();
   });
 
+  withStore('ready() resolves while the store can take mail', async (s) => {
+    await s.ready();
+    await s.enqueue(msg());
+    await s.ready();
+  });
+
   withStore('concurrent enqueues all commit (group commit) and each caller learns its own failure', async (s) => {
     const msgs = Array.from({ length: 200 }, () => msg());
     await Promise.all(msgs.map((m) => s.enqueue(m)));

@@ -219,6 +219,12 @@ export class PostgresStore implements Store {
     );
   }
 
+  async ready(): Promise<void> {
+    await this.pool.query('SELECT 1').catch((err: Error) => {
+      throw new Error(`store unreachable: ${err.message}`, { cause: err });
+    });
+  }
+
   async nextDueAt(now: number): Promise<number | undefined> {
     const { rows } = await this.pool.query(
       `SELECT next_attempt_at AS t FROM recipients WHERE status IN ('queued', 'deferred')

@@ -211,6 +211,18 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async ready(): Promise<void> {
+    const failed = this.grouped.failure();
+    if (failed !== undefined)
+      throw new Error(`store cannot commit: a sync of its write-ahead log failed (${(failed as Error).message ?? failed}); nothing is ` +
+        'accepted or delivered until smarthost restarts: check the disk, then reboot or remount it before restarting', { cause: failed });
+    try {
+      this.prepared('SELECT 1 FROM schema_migrations LIMIT 1').get();
+    } catch (err) {
+      throw new Error(`store unreachable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   async countPending(): Promise<number> {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE status IN ('queued', 'deferred')`).get() as { n: number }).n;
   }

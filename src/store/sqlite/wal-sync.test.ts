@@ -89,7 +89,7 @@ test('enqueue: the WAL is fdatasynced by a thread-pool thread, not the event loo
   assert.ok(during.indexOf(syncs[0]!) > during.indexOf(walWrites.at(-1)!), 'synced before the last WAL write');
 });
 
-test('after a failed WAL sync, new messages and claims fail with its error (nothing is delivered again and again)', async (t) => {
+test('after a failed WAL sync, new messages, claims and ready() fail with its error (nothing is delivered again and again)', async (t) => {
   const path = join(tempDir(t, 'smarthost-wal-sync'), 'smarthost.db');
   const store = new SqliteStore(path, async () => {
     throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
@@ -98,6 +98,8 @@ test('after a failed WAL sync, new messages and claims fail with its error (noth
   await assert.rejects(store.enqueue(msg()), /EIO/);
   await assert.rejects(store.enqueue(msg()), /EIO/);
   await assert.rejects(store.claimDue({ now: Date.now(), limit: 8, leaseMs: 60_000, owner: 'node' }), /EIO/);
+  // What /readyz reports, so a load balancer stops sending here.
+  await assert.rejects(store.ready(), /^Error: store cannot commit: a sync of its write-ahead log failed \(EIO: i\/o error, fdatasync\); nothing is accepted/);
 });
 
 test('a database reached through a symlink: the WAL beside the real file is the one synced', async (t) => {

@@ -57,7 +57,7 @@ export function openApiDocument(): object {
       '/domains/{name}/rotate': { post: { summary: 'New keys under a new selector sign from now on; the old ones stay published until retired', security: bearer, parameters: [name], responses: ok('the new selectors and their records') } },
       '/domains/{name}/selectors/{selector}': { delete: { summary: 'Retire a rotated-out selector: its key is deleted', security: bearer, parameters: [name, { name: 'selector', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'retired' } } } },
       '/healthz': { get: { summary: 'Process is up', responses: ok('ok') } },
-      '/readyz': { get: { summary: 'Store reachable and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
+      '/readyz': { get: { summary: 'Store can take mail and listeners up', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: ok('text exposition format') } },
     }),
   };
