@@ -28,3 +28,8 @@ test('the time part is the ULID specification\'s encoding (its example: 14699181
   assert.equal(idFloor(1_469_918_176_385).slice(0, 10), '01ARYZ6S41');
   assert.equal(idFloor(2 ** 48 - 1).slice(0, 10), '7ZZZZZZZZZ');
 });
+
+test('each new millisecond takes fresh random bits, past one refill of the pool', () => {
+  const randomParts = Array.from({ length: 200 }, (_, i) => newMessageId(2_000_000_000_000 + i).slice(10));
+  assert.equal(new Set(randomParts).size, randomParts.length);
+});
