@@ -2,7 +2,7 @@
 // at the end of a scenario, at the end of the run, and on Ctrl-C / SIGTERM.
 // Nothing is stopped by name, and nothing the benchmark did not start.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { canConnect, npmStart } from '../../test/helpers/child-smarthost.ts';
 
@@ -85,16 +85,33 @@ process.on('exit', () => {
   }
 });
 
-/** Starts `command` as a registered child (stopped by its PID), its output appended to `logFile`. */
+/** Starts `command` as a registered child (stopped by its PID), its output piped through here (to be read) and appended to `logFile`. */
 export function spawnTracked(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv, cwd = PROJECT_ROOT): ChildProcess {
-  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (proc.pid === undefined) throw new Error(`${command} did not start`);
-  running.set(proc.pid, proc);
-  proc.once('exit', () => running.delete(proc.pid!));
+  const proc = track(command, spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const log = createWriteStream(logFile, { flags: 'a' });
   log.on('error', () => {});
   proc.stdout!.pipe(log);
   proc.stderr!.pipe(log);
+  return proc;
+}
+
+/**
+ * As spawnTracked, but the child writes its output straight into `logFile`, as Postfix's postlogd writes
+ * its maillog: a relay's log lines cost the relay, not this process's event loop.
+ */
+export function spawnTrackedToFile(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv, cwd = PROJECT_ROOT): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    return track(command, spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd] }));
+  } finally {
+    closeSync(fd); // the child holds its own copy
+  }
+}
+
+function track(command: string, proc: ChildProcess): ChildProcess {
+  if (proc.pid === undefined) throw new Error(`${command} did not start`);
+  running.set(proc.pid, proc);
+  proc.once('exit', () => running.delete(proc.pid!));
   return proc;
 }
 
@@ -111,7 +128,7 @@ export function spawnSmarthost(env: Record<string, string>, logFile: string, nod
   const base: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
   const start = npmStart();
-  return spawnTracked(process.execPath, [...start.nodeArgs, ...nodeArgs, start.entry, ...start.args], logFile, { ...base, ...env });
+  return spawnTrackedToFile(process.execPath, [...start.nodeArgs, ...nodeArgs, start.entry, ...start.args], logFile, { ...base, ...env });
 }
 
 /** Waits (bounded) until every port accepts TCP connections; throws if `proc` exits first. */

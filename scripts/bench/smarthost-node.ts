@@ -68,7 +68,6 @@ export async function startSmarthostNode(o: SmarthostNodeOptions): Promise<Smart
     SMARTHOST_PER_DESTINATION_CONCURRENCY: String(o.perDestinationConcurrency),
     // Postfix exempts mynetworks from its per-client limits (smtpd_client_event_limit_exceptions); ours is 20 per address by default.
     SMARTHOST_MAX_CONNECTIONS_PER_IP: '200',
-    SMARTHOST_LOG_LEVEL: 'warn',
     ...o.env,
   };
   const proc = spawnSmarthost(env, o.logFile, o.nodeArgs);
