@@ -6,25 +6,24 @@ import { destination as fileDestination, pino, type DestinationStream, type Logg
 export const LOG_FLUSH_MS = 100;
 
 /**
- * stdout with lines gathered into writes of 4 KiB, made on libuv's thread pool, or every LOG_FLUSH_MS:
- * a write(2) per line on the event loop (a line per SMTP session and per delivery) was half of what
- * logging cost per message under load. pino writes out what is left when the process exits; a SIGKILL
- * loses at most the last LOG_FLUSH_MS of lines.
+ * stdout, with lines gathered into writes of 4 KiB (made on libuv's thread pool), or written every
+ * LOG_FLUSH_MS when fewer come: pino's default destination made a write(2) for nearly every line (one per
+ * SMTP session and per delivery), half of what logging cost per message under load. What is buffered at
+ * the end goes out with flushLogs() (a clean stop) or pino's exit hook; a SIGKILL loses the lines of the
+ * last moments.
  */
+const stdoutDestinations: ReturnType<typeof fileDestination>[] = [];
+
 function bufferedStdout(): DestinationStream {
-  const out = fileDestination({ dest: 1, sync: false, minLength: 4096 });
-  let unflushed = false;
-  setInterval(() => {
-    if (!unflushed) return;
-    unflushed = false;
-    out.flush();
-  }, LOG_FLUSH_MS).unref();
-  return {
-    write(line: string) {
-      unflushed = true;
-      out.write(line);
-    },
-  };
+  const out = fileDestination({ dest: 1, sync: false, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
+  stdoutDestinations.push(out);
+  return out;
+}
+
+/** Writes out what the stdout loggers still hold (before process.exit), waiting at most `timeoutMs`. */
+export async function flushLogs(timeoutMs = 2000): Promise<void> {
+  const flushed = stdoutDestinations.map((out) => new Promise<void>((resolve) => out.flush(() => resolve())));
+  await Promise.race([Promise.all(flushed), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
 }
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

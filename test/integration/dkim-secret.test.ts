@@ -59,6 +59,8 @@ test('a key added under another secret while serving: its mail is refused 451 an
   const queue = await runCli(['queue', 'list'], env);
   assert.equal(queue.code, 0, queue.stderr);
   assert.equal(queue.stdout.match(/^[0-9A-Z]{26}\b/gm)?.length, 1, queue.stdout);
+  // Logs are written in batches (at most 100 ms apart): wait for the line, bounded.
+  for (let waited = 0; !node.logs.some((l) => l.msg === 'DKIM signing failed') && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   const failure = node.logs.find((l) => l.msg === 'DKIM signing failed');
   assert.equal(failure?.domain, 'other.test', node.tail());
   assert.match(String((failure?.err as { message?: string })?.message), /cannot decrypt the DKIM key of other\.test .*SMARTHOST_SECRET_KEY/);

@@ -7,7 +7,7 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { spawnSmarthost } from '../helpers/child-smarthost.ts';
+import { spawnSmarthost, type ChildSmarthost } from '../helpers/child-smarthost.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { failingFsyncEnv } from '../helpers/failing-fsync.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
@@ -20,6 +20,9 @@ import { tempDir } from '../helpers/temp-dir.ts';
 const STORE_FAILED = '451 4.3.0 Local error while storing the message; try again later';
 
 test('a failed sync of the queue: 451 4.3.0, /readyz 503 with the reason, nothing more accepted, the mail before kept', { skip: skipWithout('cc'), timeout: 90_000 }, async (t) => {
+  let node: ChildSmarthost | undefined;
+  // Registered before the directory's removal (after-hooks run in order): the child is gone before its files are.
+  t.after(() => node?.stop('SIGKILL', 5000));
   const dir = tempDir(t, 'smarthost-failed-sync');
   const flag = join(dir, 'disk-fails');
   const dns = await startDnsServer({
@@ -29,7 +32,7 @@ test('a failed sync of the queue: 451 4.3.0, /readyz 503 with the reason, nothin
   const mx = await startFakeMx({ host: '127.0.0.2' }, t);
   const [altPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = join(dir, 'data');
-  await spawnSmarthost(t, {
+  node = await spawnSmarthost(t, {
     SMARTHOST_DATA_DIR: dataDir, SMARTHOST_HOSTNAME: 'relay.test', SMARTHOST_LISTEN: '127.0.0.1',
     SMARTHOST_SUBMISSION_PORT: '0', SMARTHOST_SMTPS_PORT: '0', SMARTHOST_ALT_PORT: String(altPort), SMARTHOST_HTTP_PORT: String(httpPort),
     SMARTHOST_TRUSTED_NETWORKS: '127.0.0.1/32', SMARTHOST_DNS_SERVERS: dns.server, SMARTHOST_MX_PORT: String(mx.port),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/load.ts';
-import { createLogger } from '../../log.ts';
+import { createLogger, flushLogs } from '../../log.ts';
 import { SecretKeyError } from '../../dkim/secret.ts';
 import { startSmarthost } from '../../main.ts';
 import { loadConfigOrExit } from '../with-store.ts';
@@ -12,20 +12,23 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const config = loadConfigOrExit();
       const logger = createLogger(config.logLevel);
-      const smarthost = await startSmarthost(config, logger).catch((err: unknown) => {
+      // Logs are buffered (log.ts): written out before each exit.
+      const exit = (code: number) => void flushLogs().finally(() => process.exit(code));
+      const smarthost = await startSmarthost(config, logger).catch(async (err: unknown) => {
         // A bad key, or a route that is named but not configured: say what to fix, not a stack.
         if (err instanceof ConfigError) console.error(err.message);
         else if (err instanceof SecretKeyError) console.error(`smarthost: ${err.message}`);
         else throw err;
+        await flushLogs();
         process.exit(2);
       });
       const stop = (signal: string) => {
         logger.info({ signal }, 'stopping: no new connections, finishing deliveries in flight');
         smarthost.close().then(
-          () => process.exit(0),
+          () => exit(0),
           (err) => {
             logger.error({ err }, 'unclean stop');
-            process.exit(1);
+            exit(1);
           },
         );
       };
