@@ -22,8 +22,11 @@ export interface PageOptions {
   section: Section;
   session?: AdminSession;
   body: Html;
-  /** Follow the store's events and refresh marked parts of the page (app.js). */
-  live?: boolean;
+  /**
+   * Follow the store's events and refresh marked parts of the page (app.js), from this event id: the store's
+   * last one when the page's data was read, so a change made while the page loads is not missed.
+   */
+  live?: number;
 }
 
 export function page({ title, section, session, body, live }: PageOptions): string {
@@ -41,7 +44,7 @@ export function page({ title, section, session, body, live }: PageOptions): stri
 <script src="${assetUrl('htmx.min.js')}" defer></script>
 <script src="${assetUrl('app.js')}" defer></script>
 </head>
-<body${headers && html` hx-headers="${headers}"`}${live && html` data-live="/ui/live"`}>
+<body${headers && html` hx-headers="${headers}"`}${live !== undefined && html` data-live="/ui/live?after=${live}"`}>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/ui/">smarthost</a>

@@ -25,13 +25,15 @@ export function liveRoutes(app: FastifyInstance, { store, dashboard, logger }: D
     for (const res of streams) res.end();
   });
 
-  app.get('/live', { config: { access: 'data' } }, async (req, reply) => {
+  app.get<{ Querystring: { after?: string } }>('/live', { config: { access: 'data' } }, async (req, reply) => {
     if (streams.size >= MAX_STREAMS)
       return refuse(reply.header('retry-after', '30'), 503, 'Too many dashboard pages are following live updates on this node. Close some and reload.');
     const session = req.adminSession!;
-    // A reconnecting browser sends the last id it saw, so nothing in between is lost.
-    const resumeFrom = Number(req.headers['last-event-id']);
-    let cursor = Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : await store.lastEventId();
+    // A reconnecting browser sends the last id it saw; a page first asks from the last event when it was
+    // rendered (layout.ts). Either way nothing in between is lost; an id from the future counts as now.
+    const last = await store.lastEventId();
+    const from = Number(req.headers['last-event-id'] ?? req.query.after);
+    let cursor = Number.isSafeInteger(from) && from >= 0 ? Math.min(from, last) : last;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -173,6 +173,44 @@ test('logins are throttled per address after SMARTHOST_AUTH_FAILURES_PER_IP fail
   assert.equal(await s.store.authFailures('127.0.0.1', Date.now(), s.config.authFailureWindow), 0);
 });
 
+/** Reads the event stream until `until` appears (bounded); returns what came. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, until: string, timeoutMs = 10_000): Promise<string> {
+  let seen = '';
+  const deadline = Date.now() + timeoutMs;
+  while (!seen.includes(until)) {
+    assert.ok(Date.now() < deadline, `no ${until} within ${timeoutMs} ms: ${seen}`);
+    const { value, done } = await reader.read();
+    assert.ok(!done, `stream ended early: ${seen}`);
+    seen += Buffer.from(value).toString();
+  }
+  return seen;
+}
+
+test('a page\'s live stream starts from the last event when the page was rendered: a change made while it loads is reported', async (t) => {
+  const { s, base } = await start(t);
+  const { cookie } = await session(base);
+  await s.store.addEvent({ messageId: 'M-BEFORE', recipient: null, type: 'retry', at: Date.now() });
+  const page = await (await fetch(`${base}/ui/messages`, { headers: { cookie } })).text();
+  const live = /<body[^>]* data-live="([^"]+)"/.exec(page)?.[1];
+  assert.match(live ?? '', /^\/ui\/live\?after=\d+$/);
+  // Delivered between the page's render and its stream's connect (a slow browser, a busy server).
+  await s.store.addEvent({ messageId: 'M-WHILE-LOADING', recipient: null, type: 'retry', at: Date.now() });
+  const stream = await fetch(`${base}${live!.replaceAll('&amp;', '&')}`, { headers: { cookie } });
+  const reader = stream.body!.getReader();
+  t.after(() => reader.cancel());
+  await s.store.addEvent({ messageId: 'M-AFTER', recipient: null, type: 'retry', at: Date.now() });
+  const seen = await readUntil(reader, 'M-AFTER');
+  assert.match(seen, /M-WHILE-LOADING/);
+  assert.doesNotMatch(seen, /M-BEFORE/);
+
+  // An id past the last event (a stale or made-up link) counts as now: later changes still come.
+  const ahead = await fetch(`${base}/ui/live?after=999999999`, { headers: { cookie } });
+  const aheadReader = ahead.body!.getReader();
+  t.after(() => aheadReader.cancel());
+  await s.store.addEvent({ messageId: 'M-LATER', recipient: null, type: 'retry', at: Date.now() });
+  await readUntil(aheadReader, 'M-LATER');
+});
+
 test('the live stream reports new events by message id and ends when the server shuts down', async (t) => {
   const { s, base } = await start(t);
   const { cookie } = await session(base);
@@ -181,12 +219,7 @@ test('the live stream reports new events by message id and ends when the server 
   assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   const reader = res.body!.getReader();
   await s.store.addEvent({ messageId: 'M-LIVE-1', recipient: null, type: 'retry', at: Date.now() });
-  let seen = '';
-  while (!seen.includes('event: change')) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, `stream ended early: ${seen}`);
-    seen += Buffer.from(value).toString();
-  }
+  const seen = await readUntil(reader, 'event: change');
   assert.match(seen, /id: \d+\nevent: change\ndata: \{"messages":\["M-LIVE-1"\]\}\n\n/);
   await s.close();
   for (;;) if ((await reader.read()).done) break; // the stream ends; close() did not hang on it

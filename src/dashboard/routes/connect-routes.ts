@@ -56,6 +56,7 @@ export function connectRoutes(app: FastifyInstance, { store, accept, dashboard }
   const { hostname, ports, httpTls } = dashboard.connect;
 
   app.get('/connect', { config: { access: 'page' } }, async (req, reply) => {
+    const live = await store.lastEventId(); // see PageOptions.live
     const users = (await store.listCredentials()).filter((c) => !c.disabled).map((c) => c.username);
     const user = users[0] ?? 'your-username';
     const api = `${httpTls ? 'https' : 'http'}://${hostname}${ports.http === (httpTls ? 443 : 80) ? '' : `:${ports.http}`}`;
@@ -90,10 +91,11 @@ ${snippets(hostname, user, port, api).map(([title, code], i) => html`<details ${
   <div class="actions"><button type="submit">Send test message</button></div>
 </form>
 <div id="test-result" aria-live="polite"></div></section>`;
-    return reply.type('text/html; charset=utf-8').send(page({ title: 'Connect an app', section: 'connect', session: req.adminSession, body, live: true }));
+    return reply.type('text/html; charset=utf-8').send(page({ title: 'Connect an app', section: 'connect', session: req.adminSession, body, live }));
   });
 
   app.post<{ Body: { from?: string; to?: string } }>('/connect/test', { config: { access: 'data' } }, async (req, reply) => {
+    const live = await store.lastEventId(); // before the message is accepted: see PageOptions.live
     let result: Html;
     try {
       const from = parseSingleAddress('From', String(req.body?.from ?? ''));
@@ -115,6 +117,6 @@ ${recipientTimelines(m, events, new Set(accepted.suppressed.map((a) => a.toLower
     }
     // htmx swaps the fragment in; a browser without JavaScript gets a whole page.
     if (req.headers['hx-request']) return reply.type('text/html; charset=utf-8').send(result.value);
-    return reply.type('text/html; charset=utf-8').send(page({ title: 'Test message', section: 'connect', session: req.adminSession, body: result, live: true }));
+    return reply.type('text/html; charset=utf-8').send(page({ title: 'Test message', section: 'connect', session: req.adminSession, body: result, live }));
   });
 }

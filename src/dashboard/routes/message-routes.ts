@@ -62,13 +62,14 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
   }
 
   app.get<{ Querystring: { notice?: string } }>('/messages', { config: { access: 'page' } }, async (req, reply) => {
+    const live = await store.lastEventId(); // before the rows are read: see PageOptions.live
     const { filters, error } = parseFilters(req.query);
     const principals = [
       ...(await store.listCredentials()).map((c) => c.username),
       ...(await store.listApiKeys()).filter((k) => !k.revokedAt).map((k) => `key:${k.name}`),
     ];
     const body = messageList(await rowsFor(filters), filters, principals, error, notice(req.query.notice));
-    return reply.type('text/html; charset=utf-8').send(page({ title: 'Messages', section: 'messages', session: req.adminSession, body, live: true }));
+    return reply.type('text/html; charset=utf-8').send(page({ title: 'Messages', section: 'messages', session: req.adminSession, body, live }));
   });
 
   app.get('/messages/rows', { config: { access: 'data' } }, async (req, reply) => {
@@ -86,10 +87,11 @@ export function messageRoutes(app: FastifyInstance, { store }: DashboardDeps): v
   }
 
   app.get<{ Params: { id: string }; Querystring: { notice?: string } }>('/messages/:id', { config: { access: 'page' } }, async (req, reply) => {
+    const live = await store.lastEventId(); // before the message is read: see PageOptions.live
     const found = await load(req);
     if (!found) return refuse(reply, 404, NOT_FOUND);
     const body = messageDetail({ ...found, session: req.adminSession, notice: notice(req.query.notice) });
-    return reply.type('text/html; charset=utf-8').send(page({ title: `Message ${found.m.id}`, section: 'messages', session: req.adminSession, body, live: true }));
+    return reply.type('text/html; charset=utf-8').send(page({ title: `Message ${found.m.id}`, section: 'messages', session: req.adminSession, body, live }));
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id/live', { config: { access: 'data' } }, async (req, reply) => {
