@@ -2,7 +2,7 @@
 # Installs the third-party peers the integration tests talk to, from Debian's
 # packages: swaks (submission client), Postfix's smtp-sink/smtp-source (a real
 # MX and load source; Postfix itself is installed unconfigured and never
-# started), openssl s_client, python3-dkim (an independent DKIM verifier), strace (which thread syncs the WAL), a C compiler (the fsync shims), Chromium (the dashboard's
+# started), openssl s_client, python3-dkim (an independent DKIM verifier), strace (which thread syncs the WAL), a C compiler (the fsync shim), Chromium (the dashboard's
 # browser tests drive /usr/bin/chromium through playwright-core). Idempotent; needs root (or sudo) when something is missing.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
 { command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
 command -v openssl >/dev/null || need+=(openssl)
 command -v strace >/dev/null || need+=(strace)
-# The fsync shims (test/helpers/failing-fsync.c, scripts/bench/slow-fsync.c) are built with cc.
+# The fsync shim (test/helpers/fsync-shim.c: slow or failing syncs) is built with cc.
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 [ -x /usr/bin/chromium ] || need+=(chromium)

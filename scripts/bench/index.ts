@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const fsync = fsyncCeiling(work);
   say(`  fsync ceiling on ${machine.disk}: ${fsync.fsyncsPerSecond}/s (${fsync.meanMs} ms each)`);
   const slowDisk = FSYNC_DELAY_MS === undefined ? {} : slowFsyncEnv(work, FSYNC_DELAY_MS);
-  if (FSYNC_DELAY_MS !== undefined) say(`  both relays: every fsync and fdatasync waits ${FSYNC_DELAY_MS} ms first (LD_PRELOAD slow-fsync.so)`);
+  if (FSYNC_DELAY_MS !== undefined) say(`  both relays: every fsync and fdatasync waits ${FSYNC_DELAY_MS} ms first (LD_PRELOAD fsync-shim.so)`);
 
   const dns = await startDnsServer({
     'example.org': { mx: [{ exchange: 'mx.example.org', priority: 10 }] },

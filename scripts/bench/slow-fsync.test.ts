@@ -27,9 +27,9 @@ test('the shim makes each fsync and fdatasync of a process it is loaded into wai
 });
 
 test('main.cf: the environment reaches every Postfix daemon through import_environment', () => {
-  const { mainCf } = postfixConfig({ dir: '/d', smtpPort: 1, sinkHost: '127.0.0.2', sinkPort: 2, environment: { LD_PRELOAD: '/w/slow-fsync.so', BENCH_FSYNC_DELAY_US: '2000' } });
+  const { mainCf } = postfixConfig({ dir: '/d', smtpPort: 1, sinkHost: '127.0.0.2', sinkPort: 2, environment: { LD_PRELOAD: '/w/fsync-shim.so', BENCH_FSYNC_DELAY_US: '2000' } });
   const line = mainCf.split('\n').find((l) => l.startsWith('import_environment = '))!;
-  assert.deepEqual(line.split(' ').slice(-2), ['LD_PRELOAD=/w/slow-fsync.so', 'BENCH_FSYNC_DELAY_US=2000']);
+  assert.deepEqual(line.split(' ').slice(-2), ['LD_PRELOAD=/w/fsync-shim.so', 'BENCH_FSYNC_DELAY_US=2000']);
   assert.ok(line.includes('MAIL_CONFIG'), 'the defaults stay');
 });
 
@@ -47,6 +47,6 @@ test('a private Postfix started with the shim has it loaded in its daemons', { s
     let maps = '';
     for (const deadline = Date.now() + 5_000; !/libc[.-]/.test(maps) && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50)))
       maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
-    assert.match(maps, /slow-fsync\.so/, `daemon ${pid}`);
+    assert.match(maps, /fsync-shim\.so/, `daemon ${pid}`);
   }
 });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { spawnSmarthost, type ChildSmarthost } from '../helpers/child-smarthost.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
-import { failingFsyncEnv } from '../helpers/failing-fsync.ts';
+import { failingFsyncEnv } from '../helpers/fsync-shim.ts';
 import { startFakeMx } from '../helpers/fake-mx.ts';
 import { freePort } from '../helpers/ports.ts';
 import { skipWithout } from '../helpers/run.ts';
