@@ -127,3 +127,49 @@ test('new work that arrives while a claim is running is claimed next, even when 
   await settle();
   assert.deepEqual(claims.map((c) => c.got), [1, 1], 'the work queued during the claim was left for a timed look');
 });
+
+test('twenty deliveries in flight, each listening for the shutdown signal, raise no listener-leak warning', async (t) => {
+  const groups = 20;
+  const claimed = Array.from({ length: groups }, (_, i) => ({ id: i, messageId: `m${i}`, address: `r${i}@example.org`, attempts: 0, messageCreatedAt: Date.now() }));
+  let listening = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const transport = {
+    name: 'test',
+    async send(_msg: unknown, rcpts: readonly string[], signal: AbortSignal) {
+      // As smtp-session.ts does for each attempt: close the session if the scheduler stops.
+      const onAbort = () => {};
+      signal.addEventListener('abort', onAbort, { once: true });
+      listening++;
+      await released;
+      signal.removeEventListener('abort', onAbort);
+      return rcpts.map((rcpt) => ({ rcpt, kind: 'delivered' as const, reply: { code: 250, enhanced: '2.0.0', text: 'ok' } }));
+    },
+  };
+  let handed = false;
+  const store = {
+    watchWork: () => () => {},
+    claimDue: async () => (handed ? [] : ((handed = true), claimed)),
+    nextDueAt: async () => undefined,
+    getMessage: async (id: string) => ({ id, sender: 'a@example.com', raw: Buffer.from('x'), source: 'smtp', credential: null, clientAddress: null, size: 1, createdAt: Date.now() }),
+    recordResults: async () => {},
+    renewLeases: async () => {},
+    releaseLeases: async () => {},
+  } as unknown as Store;
+  const router = { group: (rs: typeof claimed) => rs.map((r) => ({ messageId: r.messageId, routes: [transport], recipients: [r] })) } as unknown as Router;
+  const metrics = { deliveries: { inc: () => {} }, deliveryLatency: { observe: () => {} } };
+  const deps = { store, metrics, hostname: 'test', logger: pino({ level: 'silent' }), lifetimeMs: 60_000, retryInitialMs: 1000, retryMaxMs: 1000 } as unknown as DeliverDeps;
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const scheduler = new Scheduler(store, router, deps, pino({ level: 'silent' }), { concurrency: groups, leaseMs: 60_000 });
+  scheduler.start();
+  const deadline = Date.now() + 10_000;
+  while (listening < groups && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(listening, groups, 'every delivery started');
+  await new Promise((resolve) => setImmediate(resolve)); // 'warning' is emitted on the next tick
+  release();
+  await scheduler.stop(1000);
+  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});

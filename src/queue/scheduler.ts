@@ -2,6 +2,7 @@
 // concurrency. Leases make a crash or restart resume everything: a recipient
 // whose attempt never finished becomes due again when its lease runs out.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { deliverGroup, type DeliverDeps } from '../delivery/deliver.ts';
 import type { DeliveryGroup, Router } from '../delivery/router.ts';
@@ -37,7 +38,11 @@ export class Scheduler {
     private readonly deliverDeps: DeliverDeps,
     private readonly logger: Logger,
     private readonly opts: SchedulerOptions,
-  ) {}
+  ) {
+    // Every delivery in flight listens on this signal (a session to close on shutdown); there are up to
+    // `concurrency` of them, more than the 10 after which Node warns of a leak.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   start(): void {
     this.unwatch ??= this.store.watchWork(() => this.wake());
