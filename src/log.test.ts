@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LOG_FLUSH_MS } from './log.ts';
+import { createLogger, LOG_FLUSH_MS } from './log.ts';
 
 const LOG_TS = fileURLToPath(new URL('./log.ts', import.meta.url));
 
@@ -29,4 +29,24 @@ test('stdout logs: a quiet server\'s line is written within the flush interval, 
   assert.deepEqual(arrivals.map((a) => a.msg), ['first', 'last']);
   // Written by the flush timer, long before the exit wrote the rest (without it: at the exit, 10 intervals later).
   assert.ok(arrivals[0]!.afterMs < 5 * LOG_FLUSH_MS, `the first line came ${arrivals[0]!.afterMs} ms after it was logged`);
+});
+
+test('secrets in the fields the logger knows are written as [redacted]; other fields as they are', () => {
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(line) } as unknown as NodeJS.WritableStream);
+  logger.info({
+    user: 'app', password: 's1', pass: 's2', authorization: 's3', cookie: 's4', auth: { user: 'u', pass: 's5', password: 's6' },
+    headers: { authorization: 's7', cookie: 's8', host: 'h' }, req: { method: 'POST', headers: { authorization: 's9', cookie: 's10' } },
+  }, 'line');
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.deepEqual(
+    { user: line.user, password: line.password, pass: line.pass, authorization: line.authorization, cookie: line.cookie, auth: line.auth, headers: line.headers, req: line.req },
+    {
+      user: 'app', password: '[redacted]', pass: '[redacted]', authorization: '[redacted]', cookie: '[redacted]',
+      auth: { user: 'u', pass: '[redacted]', password: '[redacted]' },
+      headers: { authorization: '[redacted]', cookie: '[redacted]', host: 'h' },
+      req: { method: 'POST', headers: { authorization: '[redacted]', cookie: '[redacted]' } },
+    },
+  );
+  assert.doesNotMatch(lines[0]!, /"s\d+"/);
 });

@@ -26,12 +26,19 @@ export async function flushLogs(timeoutMs = 2000): Promise<void> {
   await Promise.race([Promise.all(flushed), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
 }
 
+/**
+ * Named paths only: a wildcard (`*.password`) made pino clone and walk every field of every line,
+ * 15 % of all the memory smarthost allocated at 2,000 messages/s (a heap sampling of `npm run bench`).
+ */
+const REDACTED = ['password', 'pass', 'authorization', 'cookie', 'auth.pass', 'auth.password', 'headers.authorization', 'headers.cookie',
+  'req.headers.authorization', 'req.headers.cookie'];
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
       level,
       base: { service: 'smarthost' },
-      redact: { paths: ['password', '*.password', 'pass', '*.pass', 'authorization', '*.authorization'], censor: '[redacted]' },
+      redact: { paths: REDACTED, censor: '[redacted]' },
     },
     (destination as DestinationStream | undefined) ?? bufferedStdout(),
   );
