@@ -26,7 +26,7 @@ import { listWithManyMessages } from './list-store.ts';
 import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
 import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
-import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
+import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, LATENCY_WARMUP, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
 import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
 import { startSmtpSink, type Sink } from './smtp-sink.ts';
 import { postfixRelay, smarthostRelay, type RelayUnderTest } from './systems.ts';
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, JSON.stringify({
     startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd },
     settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
-      latencyMessages: LATENCY_MESSAGES, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow),
+      latencyMessages: LATENCY_MESSAGES, latencyWarmup: LATENCY_WARMUP, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow),
       fsyncDelayMs: FSYNC_DELAY_MS ?? 0 },
     durability: {
       smarthost: 'SQLite WAL: 250 only after the commit and an fdatasync of the WAL (on the thread pool); messages arriving during a sync share the next commit and sync.',

@@ -23,7 +23,8 @@ export function machineFacts(dataDir: string) {
     nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model, memoryMiB: Math.round(os.totalmem() / 2 ** 20),
     kernel: `${os.type()} ${os.release()}`, disk: firstLine('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dataDir])?.replace(/\s+/g, ' '),
     node: process.version, sqlite, postfix: firstLine('postconf', ['-d', '-h', 'mail_version']),
-    smarthostCommit: firstLine('git', ['rev-parse', '--short', 'HEAD']),
+    // A run on uncommitted changes says so (`<commit>-dirty`).
+    smarthostCommit: firstLine('git', ['describe', '--always', '--dirty']),
   };
 }
 

@@ -165,11 +165,13 @@ test('twenty deliveries in flight, each listening for the shutdown signal, raise
   t.after(() => process.off('warning', onWarning));
   const scheduler = new Scheduler(store, router, deps, pino({ level: 'silent' }), { concurrency: groups, leaseMs: 60_000 });
   scheduler.start();
+  t.after(async () => {
+    release();
+    await scheduler.stop(1000);
+  });
   const deadline = Date.now() + 10_000;
   while (listening < groups && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(listening, groups, 'every delivery started');
   await new Promise((resolve) => setImmediate(resolve)); // 'warning' is emitted on the next tick
-  release();
-  await scheduler.stop(1000);
   assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
 });

@@ -39,9 +39,10 @@ export class Scheduler {
     private readonly logger: Logger,
     private readonly opts: SchedulerOptions,
   ) {
-    // Every delivery in flight listens on this signal (a session to close on shutdown); there are up to
-    // `concurrency` of them, more than the 10 after which Node warns of a leak.
-    setMaxListeners(0, this.abort.signal);
+    // Every delivery in flight listens on this signal (a session to close, a slot to stop waiting for):
+    // a few per group, up to `concurrency` groups, past the 10 after which Node warns of a leak. Bounded,
+    // so that a listener left behind still shows.
+    setMaxListeners(Math.max(10, opts.concurrency * 4), this.abort.signal);
   }
 
   start(): void {
