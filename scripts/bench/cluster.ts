@@ -2,8 +2,9 @@
 //
 // Throughput of smarthost on PostgreSQL with 1, 2 and 3 nodes (issue 8), loopback only:
 // for each node count, a fresh database, N `smarthost serve` children (trusted
-// network, alt port, SMARTHOST_LOG_LEVEL=warn), a recipient sink of ours on
-// 127.0.0.2 found through a local DNS server, and a load client of ours. It
+// network, alt port, logging at its default level into a file of their own, as
+// in service), a recipient sink of ours on 127.0.0.2 found through a local DNS
+// server, and a load client of ours. It
 // reports accepted and delivered msg/s, p50/p99 accept latency and database
 // statements per delivered message (smarthost_store_queries_total from every
 // node's /metrics). The sink is measured on its own first.
@@ -149,7 +150,6 @@ async function smarthostNodes(n: number, sink: Sink, dnsServer: string, work: st
       SMARTHOST_MX_PORT: String(sink.port),
       SMARTHOST_MIN_FREE_DISK: '0',
       SMARTHOST_PER_DESTINATION_CONCURRENCY: String(PER_DESTINATION),
-      SMARTHOST_LOG_LEVEL: 'warn',
     }, join(work, `n${n}-node${i}.log`)));
   try {
     await Promise.all(procs.map((p, i) => waitReady(p, [smtpPorts[i]!, httpPorts[i]!], 30_000, `node ${i}`)));
