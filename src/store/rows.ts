@@ -28,3 +28,19 @@ export function recipientRow(r: Row) {
     nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
   };
 }
+
+/**
+ * A claimed recipient with its message's sender and arrival, built as one literal: spread from
+ * recipientRow, these objects were the largest share of what V8 promoted out of its young generation
+ * under load (71 KB promoted per scavenge at c=20 against 30 KB after; README, Performance).
+ */
+export function claimedRow(r: Row): ClaimedRecipient {
+  const claimed: ClaimedRecipient = {
+    id: r.id as number, messageId: r.message_id as string, address: r.address as string, domain: r.domain as string,
+    status: r.status as ClaimedRecipient['status'], attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as number, lastReply: r.last_reply as string | null, updatedAt: r.updated_at as number,
+    sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
+  };
+  if (r.resume_route !== null && r.resume_route !== undefined) claimed.resumeRoute = r.resume_route as string;
+  return claimed;
+}

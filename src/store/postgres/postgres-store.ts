@@ -5,7 +5,7 @@
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
-import { recipientRow } from '../rows.ts';
+import { claimedRow } from '../rows.ts';
 import type {
   ClaimedRecipient, NewEvent, NewMessage, RecipientUpdate, Store, StoredMessage,
 } from '../store.ts';
@@ -181,10 +181,7 @@ export class PostgresStore implements Store {
        FROM leased JOIN messages m ON m.id = leased.message_id ORDER BY leased.next_attempt_at, leased.id`,
       [now, limit, owner, now + leaseMs],
     );
-    return (rows as Row[]).map((r) => ({
-      ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
-      ...(r.resume_route !== null && { resumeRoute: r.resume_route as string }),
-    }));
+    return (rows as Row[]).map(claimedRow);
   }
 
   async recordResults(updates: RecipientUpdate[], owner: string): Promise<void> {

@@ -25,7 +25,7 @@ import { SqliteProviderReports } from './provider-reports.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { SqliteDashboard } from './dashboard.ts';
 import { SqliteQueries } from './queries.ts';
-import { recipientRow } from '../rows.ts';
+import { claimedRow } from '../rows.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -153,10 +153,7 @@ export class SqliteStore implements Store {
       const rows = this.prepared(DUE_SQL.claim).all(now, now, limit) as Row[];
       const lease = this.prepared('UPDATE recipients SET lease_owner = ?, lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(owner, now + leaseMs, r.id);
-      return rows.map((r) => ({
-        ...recipientRow(r), sender: r.sender as string, messageCreatedAt: r.message_created_at as number,
-        ...(r.resume_route !== null && { resumeRoute: r.resume_route as string }),
-      }));
+      return rows.map(claimedRow);
     });
     // A lease need not survive a power loss: losing one only makes its recipient due again (at-least-once,
     // as after any crash). So a claim commits without a sync of its own; the next synced commit covers it.
