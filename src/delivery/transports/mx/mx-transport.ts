@@ -151,7 +151,8 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
           signal,
         });
         const tlsDetail = describeTls(plan, host.name, session.tls);
-        last = session.outcomes.map((o) => ({ ...o, tlsDetail }));
+        for (const o of session.outcomes) o.tlsDetail = tlsDetail;
+        last = session.outcomes;
         if (!session.hostFailed) return last;
       }
       return last ?? allRecipients(rcpts, 'deferred', reply(451, '4.3.0', `Delivery attempt for ${domain} aborted`));
