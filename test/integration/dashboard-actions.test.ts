@@ -10,6 +10,7 @@ import type { NewMessage } from '../../src/store/store.ts';
 import { dashboardSession } from '../helpers/dashboard-session.ts';
 import { createDatabase, postgresSkip } from '../helpers/postgres.ts';
 import { startTestSmarthost, type TestSmarthost } from '../helpers/smarthost.ts';
+import { readUntil } from '../helpers/wait.ts';
 
 const ADMIN_PASSWORD = 'dashboard actions password';
 
@@ -164,12 +165,7 @@ test('two nodes on one PostgreSQL: a login on one works on the other, and the ot
     const reader = stream.body!.getReader();
     const m = message({});
     await a.store.enqueue(m);
-    let seen = '';
-    while (!seen.includes(m.id)) {
-      const { value, done } = await reader.read();
-      assert.ok(!done, `stream ended early: ${seen}`);
-      seen += Buffer.from(value).toString();
-    }
+    await readUntil(reader, m.id);
     await reader.cancel();
   } finally {
     await Promise.all([a.close(), b.close()]);

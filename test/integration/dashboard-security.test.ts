@@ -9,6 +9,7 @@ import { REFUSED } from '../../src/dashboard/access.ts';
 import { loginMessages } from '../../src/dashboard/routes/login-routes.ts';
 import { SESSION_COOKIE } from '../../src/dashboard/sessions.ts';
 import { startTestSmarthost } from '../helpers/smarthost.ts';
+import { readUntil } from '../helpers/wait.ts';
 
 const ADMIN_PASSWORD = 'dashboard test password';
 
@@ -172,19 +173,6 @@ test('logins are throttled per address after SMARTHOST_AUTH_FAILURES_PER_IP fail
   // Counted in the dashboard's own scope: SMTP AUTH from the same address is not locked by it.
   assert.equal(await s.store.authFailures('127.0.0.1', Date.now(), s.config.authFailureWindow), 0);
 });
-
-/** Reads the event stream until `until` appears (bounded); returns what came. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, until: string, timeoutMs = 10_000): Promise<string> {
-  let seen = '';
-  const deadline = Date.now() + timeoutMs;
-  while (!seen.includes(until)) {
-    assert.ok(Date.now() < deadline, `no ${until} within ${timeoutMs} ms: ${seen}`);
-    const { value, done } = await reader.read();
-    assert.ok(!done, `stream ended early: ${seen}`);
-    seen += Buffer.from(value).toString();
-  }
-  return seen;
-}
 
 test('a page\'s live stream starts from the last event when the page was rendered: a change made while it loads is reported', async (t) => {
   const { s, base } = await start(t);

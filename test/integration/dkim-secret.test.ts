@@ -10,6 +10,7 @@ import { runCli, spawnSmarthost } from '../helpers/child-smarthost.ts';
 import { freePort } from '../helpers/ports.ts';
 import { authedSession, message, send } from '../helpers/session.ts';
 import { TEST_PASSWORD, TEST_USER } from '../helpers/smarthost.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 async function baseEnv() {
   return {
@@ -60,8 +61,7 @@ test('a key added under another secret while serving: its mail is refused 451 an
   assert.equal(queue.code, 0, queue.stderr);
   assert.equal(queue.stdout.match(/^[0-9A-Z]{26}\b/gm)?.length, 1, queue.stdout);
   // Logs are written in batches (at most 100 ms apart): wait for the line, bounded.
-  for (let waited = 0; !node.logs.some((l) => l.msg === 'DKIM signing failed') && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  const failure = node.logs.find((l) => l.msg === 'DKIM signing failed');
+  const failure = await waitFor('the DKIM failure in the log', () => node.logs.find((l) => l.msg === 'DKIM signing failed'), 5000).catch(() => undefined);
   assert.equal(failure?.domain, 'other.test', node.tail());
   assert.match(String((failure?.err as { message?: string })?.message), /cannot decrypt the DKIM key of other\.test .*SMARTHOST_SECRET_KEY/);
   assert.doesNotMatch(node.lines.join('\n') + node.stderr(), /PRIVATE KEY|enc:v1:/, 'no key, sealed or not, in the logs');
