@@ -78,7 +78,7 @@ export async function startSmarthost(
     { concurrency: config.deliveryConcurrency, leaseMs: config.leaseTime },
   );
   const enoughSpace = createDiskGuard(config.dataDir, config.minFreeDisk);
-  const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, onQueued: () => scheduler.wake(),
+  const accept = createAccept({ store, hostname: config.hostname, logger, metrics, enoughSpace, queue: scheduler,
     dkim: { ...createDkimSigners(store, secretBox, config.dkimCanonicalization), required: config.requireDkim },
   });
   const smtp = createSmtpIngress(

@@ -43,7 +43,7 @@ async function fill(store: Store): Promise<void> {
   const now = Date.now();
   const raw = Buffer.from(`Subject: bench\r\nFrom: app@example.com\r\n\r\n${'x'.repeat(200)}\r\n`);
   for (let done = 0; done < MESSAGES; ) {
-    const batch: Promise<void>[] = [];
+    const batch: Promise<unknown>[] = [];
     for (let i = 0; i < 5_000 && done < MESSAGES; i++, done++) {
       const createdAt = now - WEEK + Math.floor((done / MESSAGES) * WEEK);
       const status = done % 100 === 0 ? 'queued' : done % 100 < 10 ? 'suppressed' : 'sandboxed';

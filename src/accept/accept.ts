@@ -8,7 +8,7 @@ import { reply, SmtpError } from '../delivery/smtp-reply.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { DkimSigners } from '../dkim/sign.ts';
 import { newMessageId } from '../store/ids.ts';
-import type { ApiKey, Credential, MessageDkim, MessageSource, SendingPolicy, Store, Tag } from '../store/store.ts';
+import type { ApiKey, ClaimedRecipient, Credential, MessageDkim, MessageSource, SendingPolicy, Store, StoredMessage, Tag } from '../store/store.ts';
 import { fieldText, fieldValue, findFields, parseMessage, serialize, type ParsedMessage } from './headers.ts';
 import { consumeSendLimit, RateLimited } from './limits.ts';
 import { senderAllowed, senderNotAllowed } from './sender-policy.ts';
@@ -54,6 +54,12 @@ export interface Accepted {
 
 export type Accept = (submission: Submission) => Promise<Accepted>;
 
+/** Scheduler.reserve and Scheduler.queued: a lease to commit a message under, then the hand-over. */
+export interface Handoff {
+  reserve(): { owner: string; until: number } | undefined;
+  queued(reserved: boolean, claimed: readonly ClaimedRecipient[], message: StoredMessage | undefined): void;
+}
+
 /** RFC 5321 §6.3: a message that passed this many relays is looping. */
 export const MAX_RECEIVED = 50;
 
@@ -69,13 +75,13 @@ export interface AcceptDeps {
   hostname: string;
   logger: Logger;
   enoughSpace: () => Promise<boolean>;
-  /** Wakes the scheduler once a message is committed. */
-  onQueued: () => void;
+  /** The scheduler, which takes each committed message straight to delivery while it has a free slot. */
+  queue: Handoff;
   /** Signs with the From: domain's keys; `required` refuses a domain without one (SMARTHOST_REQUIRE_DKIM). */
   dkim?: DkimSigners & { required: boolean };
 }
 
-export function createAccept({ store, hostname, logger, metrics, enoughSpace, onQueued, dkim }: AcceptDeps): Accept {
+export function createAccept({ store, hostname, logger, metrics, enoughSpace, queue, dkim }: AcceptDeps): Accept {
   return async (sub) => {
     const { principal } = sub;
     if (principal && sub.sender && !senderAllowed(principal.allowedSenders, sub.sender))
@@ -121,18 +127,23 @@ export function createAccept({ store, hostname, logger, metrics, enoughSpace, on
         logger.error({ err, msg_id: id }, 'store failed to count a message against its rate limit');
         throw new SmtpError(storageError, { cause: err });
       });
+    const credential = principal ? principalLabel(principal) : null;
+    const lease = recipients.some((r) => r.status === 'queued') ? queue.reserve() : undefined;
+    let claimed: ClaimedRecipient[];
     try {
-      await store.enqueue({
-        id, sender: sub.sender, recipients, raw, source: sub.source, credential: principal ? principalLabel(principal) : null,
-        clientAddress: sub.clientAddress, createdAt: now.getTime(), tags: sub.tags, dkim: signed?.dkim,
-        subject: sub.subject ?? subjectOf(parsed),
+      claimed = await store.enqueue({
+        id, sender: sub.sender, recipients, raw, source: sub.source, credential, clientAddress: sub.clientAddress,
+        createdAt: now.getTime(), tags: sub.tags, dkim: signed?.dkim, subject: sub.subject ?? subjectOf(parsed), lease,
       });
     } catch (err) {
+      queue.queued(!!lease, [], undefined);
       logger.error({ err, msg_id: id }, 'store refused a message');
       throw new SmtpError(isDiskFull(err) ? diskFull : storageError, { cause: err });
     }
     metrics.accepted.inc({ ingress: sub.source });
-    onQueued();
+    queue.queued(!!lease, claimed, {
+      id, sender: sub.sender, raw, source: sub.source, credential, clientAddress: sub.clientAddress, size: raw.length, createdAt: now.getTime(),
+    });
     return { id, suppressed: recipients.filter((r) => r.status === 'suppressed').map((r) => r.address), sandboxed };
   };
 }

@@ -36,7 +36,7 @@ const messageGone = reply(554, '5.3.0', 'Message body missing from the queue');
 export const isHardBounce = (o: RecipientOutcome) => !!o.relay && (o.reply.enhanced === '5.1.1' || o.reply.enhanced === '5.2.1');
 
 export async function deliverGroup(group: DeliveryGroup, owner: string, signal: AbortSignal, deps: DeliverDeps): Promise<void> {
-  const msg = await deps.store.getMessage(group.messageId);
+  const msg = group.message ?? (await deps.store.getMessage(group.messageId));
   if (!msg) {
     const gone = group.recipients.map((rcpt) => ({ rcpt, outcome: { rcpt: rcpt.address, kind: 'bounced', reply: messageGone } as RecipientOutcome }));
     return finish(gone, group.routes[0]!.name, undefined, Date.now(), owner, deps);

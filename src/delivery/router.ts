@@ -3,7 +3,7 @@
 // into delivery sessions: per message and recipient domain when the list starts
 // with MX (one connection carries all recipients of a domain), per message for
 // an upstream relay or a provider.
-import type { ClaimedRecipient } from '../store/store.ts';
+import type { ClaimedRecipient, StoredMessage } from '../store/store.ts';
 import type { Transport } from './outcome.ts';
 import type { AutoRoute } from './routing/auto-route.ts';
 import { AUTO, type RouteTable } from './routing/route-table.ts';
@@ -14,6 +14,8 @@ export interface DeliveryGroup {
   /** The failover list: each route is tried in turn for the recipients the one before could not take. */
   routes: Transport[];
   recipients: ClaimedRecipient[];
+  /** The message, when the accepting node hands it over (Scheduler.queued); otherwise read from the store. */
+  message?: StoredMessage;
 }
 
 export interface Router {

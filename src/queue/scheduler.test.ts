@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import pino from 'pino';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
 import type { DeliverDeps } from '../delivery/deliver.ts';
 import type { Router } from '../delivery/router.ts';
-import type { Store } from '../store/store.ts';
+import { newMessageId } from '../store/ids.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { ClaimedRecipient, NewMessage, Store, StoredMessage } from '../store/store.ts';
 import { Scheduler } from './scheduler.ts';
 
 test('a failed claim (SQLITE_BUSY) is logged and retried: the scheduler keeps running', async () => {
@@ -174,4 +178,71 @@ test('twenty deliveries in flight, each listening for the shutdown signal, raise
   assert.equal(listening, groups, 'every delivery started');
   await new Promise((resolve) => setImmediate(resolve)); // 'warning' is emitted on the next tick
   assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});
+
+/** A real SQLite store counting claims and body reads, a transport that records what it sent, and a router to it. */
+function handoffRig(t: TestContext) {
+  const store = openSqliteStore(tempDir(t, 'handoff'));
+  const counts = { claims: 0, reads: 0 };
+  const claimDue = store.claimDue.bind(store);
+  const getMessage = store.getMessage.bind(store);
+  store.claimDue = (o) => (counts.claims++, claimDue(o));
+  store.getMessage = (id) => (counts.reads++, getMessage(id));
+  const sent: { raw: string; rcpts: readonly string[] }[] = [];
+  const transport = {
+    name: 'test',
+    async send(m: StoredMessage, rcpts: readonly string[]) {
+      sent.push({ raw: m.raw.toString(), rcpts });
+      return rcpts.map((rcpt) => ({ rcpt, kind: 'delivered' as const, reply: { code: 250, enhanced: '2.0.0', text: 'ok' } }));
+    },
+  };
+  const router = { group: (rs: ClaimedRecipient[]) => [{ messageId: rs[0]!.messageId, routes: [transport], recipients: rs }] } as unknown as Router;
+  const metrics = { deliveries: { inc: () => {} }, deliveryLatency: { observe: () => {} } };
+  const deps = { store, metrics, hostname: 'test', logger: pino({ level: 'silent' }), lifetimeMs: 60_000, retryInitialMs: 1000, retryMaxMs: 1000 } as unknown as DeliverDeps;
+  const scheduler = new Scheduler(store, router, deps, pino({ level: 'silent' }), { concurrency: 1, leaseMs: 60_000 });
+  t.after(async () => {
+    await scheduler.stop(1000);
+    await store.close();
+  });
+  const newMessage = (lease: NewMessage['lease']): NewMessage => ({
+    id: newMessageId(), sender: 'app@example.com', raw: Buffer.from('Subject: handed over\r\n\r\nbody\r\n'), source: 'smtp', credential: null,
+    clientAddress: '127.0.0.1', createdAt: Date.now(), recipients: [{ address: 'a@example.org', status: 'queued' }], lease,
+  });
+  const stored = (m: NewMessage): StoredMessage => ({ id: m.id, sender: m.sender, raw: m.raw, source: m.source, credential: m.credential, clientAddress: m.clientAddress, size: m.raw.length, createdAt: m.createdAt });
+  return { store, counts, sent, scheduler, newMessage, stored };
+}
+
+test('a message committed under reserve() is delivered from memory: no claim, no read of its body', async (t) => {
+  const { store, counts, sent, scheduler, newMessage, stored } = handoffRig(t);
+  assert.equal(scheduler.reserve(), undefined, 'reserved before the scheduler started');
+  scheduler.start();
+  await settle(); // its first look at the queue: one claim, which finds nothing
+  const before = { ...counts };
+  const lease = scheduler.reserve();
+  assert.ok(lease);
+  const m = newMessage(lease);
+  const claimed = await store.enqueue(m);
+  assert.equal(claimed.length, 1);
+  scheduler.queued(true, claimed, stored(m));
+  await waitFor('the handed-over message delivered', async () => (await store.getMessageSummary(m.id))?.recipients[0]?.status === 'delivered', 5_000);
+  assert.deepEqual(sent, [{ raw: 'Subject: handed over\r\n\r\nbody\r\n', rcpts: ['a@example.org'] }]);
+  assert.deepEqual(counts, before, 'claimed or read from the store');
+});
+
+test('reserve() holds a delivery slot until queued(); none when every slot is busy or after stop; a late hand-over gives its leases back', async (t) => {
+  const { store, scheduler, newMessage, stored } = handoffRig(t);
+  scheduler.start();
+  await settle();
+  const lease = scheduler.reserve();
+  assert.ok(lease);
+  assert.equal(scheduler.reserve(), undefined, 'a second reservation with concurrency 1');
+  scheduler.queued(true, [], undefined); // its commit failed
+  const again = scheduler.reserve();
+  assert.ok(again, 'the failed commit kept its slot');
+  const m = newMessage(again);
+  const claimed = await store.enqueue(m);
+  await scheduler.stop(1000);
+  assert.equal(scheduler.reserve(), undefined, 'reserved after stop');
+  scheduler.queued(true, claimed, stored(m));
+  await waitFor('the lease given back', async () => (await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 1000, owner: 'other' })).length === 1, 5_000);
 });

@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { deliverGroup, type DeliverDeps } from '../delivery/deliver.ts';
 import type { DeliveryGroup, Router } from '../delivery/router.ts';
-import type { Store } from '../store/store.ts';
+import type { ClaimedRecipient, Store, StoredMessage } from '../store/store.ts';
 
 const CLAIM_RETRY_MS = 1000;
 
@@ -31,6 +31,8 @@ export class Scheduler {
   private mayBeDue = true;
   private renewal: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
+  /** Leases handed out by reserve() whose messages are not committed yet: they count as busy slots. */
+  private reserved = 0;
 
   constructor(
     private readonly store: Store,
@@ -62,6 +64,37 @@ export class Scheduler {
     this.woken = true;
     this.mayBeDue = true;
     this.wakeUp?.();
+  }
+
+  /**
+   * A lease for a message about to be committed, while a delivery slot is free: the store commits its
+   * recipients already leased to this node, and queued() starts them with no claim (a write
+   * transaction, then a read of the body) in between. Undefined when every slot is taken: the message
+   * waits for a claim like any other. Every reservation ends in queued().
+   */
+  reserve(): { owner: string; until: number } | undefined {
+    if (!this.loop || this.stopped || this.active.size + this.waiting.length + this.reserved >= this.opts.concurrency) return undefined;
+    this.reserved++;
+    return { owner: this.owner, until: Date.now() + this.opts.leaseMs };
+  }
+
+  /**
+   * A message was committed (or, with `message` undefined, was not): `claimed` are its recipients leased
+   * by reserve(), started here. Recipients committed unleased are announced by the store (Store.watchWork).
+   */
+  queued(reserved: boolean, claimed: readonly ClaimedRecipient[], message: StoredMessage | undefined): void {
+    if (reserved) this.reserved--;
+    if (!message || claimed.length === 0) return;
+    if (this.stopped) {
+      // stop() gave back this node's leases before these were committed: give them back too.
+      void this.store.releaseLeases(this.owner, claimed.map((r) => r.id)).catch((err) => this.logger.error({ err }, 'releasing leases failed'));
+      return;
+    }
+    for (const group of this.router.group(claimed)) {
+      group.message = message;
+      this.waiting.push(group);
+    }
+    this.startWaiting();
   }
 
   private async run(): Promise<void> {

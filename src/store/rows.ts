@@ -1,5 +1,5 @@
 // Row mappers both adapters share: they name their columns alike.
-import type { ClaimedRecipient, DomainKey, MessageDkim } from './store.ts';
+import type { ClaimedRecipient, DomainKey, MessageDkim, NewMessage } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -44,3 +44,20 @@ export function claimedRow(r: Row): ClaimedRecipient {
   if (r.resume_route !== null && r.resume_route !== undefined) claimed.resumeRoute = r.resume_route as string;
   return claimed;
 }
+
+/** The recipients of `msg` committed leased to `msg.lease.owner` (ids in `msg.recipients` order, as inserted), as a claim would return them. */
+export function leasedOnEnqueue(msg: NewMessage, ids: readonly number[]): ClaimedRecipient[] {
+  if (!msg.lease) return [];
+  const claimed: ClaimedRecipient[] = [];
+  msg.recipients.forEach((r, i) => {
+    if (r.status !== 'queued') return;
+    claimed.push({
+      id: ids[i]!, messageId: msg.id, address: r.address, domain: domainOf(r.address), status: 'queued', attempts: 0,
+      nextAttemptAt: msg.createdAt, lastReply: null, updatedAt: msg.createdAt, sender: msg.sender, messageCreatedAt: msg.createdAt,
+    });
+  });
+  return claimed;
+}
+
+/** Whether committing `msg` leaves a recipient for a claim to find (so watchers must be woken). */
+export const leavesWork = (msg: NewMessage) => !msg.lease && msg.recipients.some((r) => r.status === 'queued');

@@ -37,6 +37,8 @@ export interface NewMessage {
   dkim?: MessageDkim;
   /** The Subject: as the API request gave it, or the header's unfolded text (SMTP), for searching the message list. */
   subject?: string;
+  /** Commit the 'queued' recipients already leased to this owner (Scheduler.reserve): it delivers them at once, unclaimed. */
+  lease?: { owner: string; until: number };
 }
 
 /** The From: domain of a message and the selectors it was signed with; none = sent unsigned (the domain has no key). */
@@ -202,7 +204,11 @@ export interface Store {
    */
   statementCount?(): number;
   /** Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. */
-  enqueue(msg: NewMessage): Promise<void>;
+  /**
+   * Commits `msg` durably. With `msg.lease`, its 'queued' recipients are committed leased and returned as claimed,
+   * and no watcher is woken for them; otherwise none are returned, and watchers learn of the new work.
+   */
+  enqueue(msg: NewMessage): Promise<ClaimedRecipient[]>;
   getMessage(id: string): Promise<StoredMessage | undefined>;
 
   /** Leases up to `limit` due, pending, unleased recipients to `owner` until now + leaseMs. */

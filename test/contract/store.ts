@@ -167,6 +167,44 @@ export function storeContract(name: string, factory: StoreFactory): void {
     }
   });
 
+  withStore('enqueue with a lease commits the queued recipients leased and returns them claimed; no claim finds them until it runs out', async (s) => {
+    const m = msg({
+      createdAt: 1_000, lease: { owner: 'n1', until: 61_000 },
+      recipients: [{ address: 'a@Example.ORG', status: 'queued' }, { address: 'b@x.test', status: 'suppressed' }, { address: 'c@x.test', status: 'queued' }],
+    });
+    const claimed = await s.enqueue(m);
+    assert.deepEqual(claimed.map((r) => [r.address, r.domain, r.status, r.attempts, r.sender, r.messageCreatedAt, r.nextAttemptAt]),
+      [['a@Example.ORG', 'example.org', 'queued', 0, 'app@example.com', 1_000, 1_000], ['c@x.test', 'x.test', 'queued', 0, 'app@example.com', 1_000, 1_000]]);
+    assert.equal((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 1_000, owner: 'n2' })).length, 0, 'claimed while leased');
+    assert.equal(await s.nextDueAt(2_000), undefined, 'a leased recipient counted as due');
+    // The lease holder records results like any claim's; another owner cannot.
+    const [a, c] = claimed;
+    await s.recordResults([{ recipientId: a!.id, status: 'delivered', attempts: 1, lastReply: '250 ok', event: { messageId: m.id, recipient: a!.address, type: 'delivered', at: 3_000 } }], 'n2');
+    await s.recordResults([{ recipientId: c!.id, status: 'delivered', attempts: 1, lastReply: '250 ok', event: { messageId: m.id, recipient: c!.address, type: 'delivered', at: 3_000 } }], 'n1');
+    assert.deepEqual((await s.getMessageSummary(m.id))!.recipients.map((r) => r.status), ['queued', 'suppressed', 'delivered']);
+    const [again] = await s.claimDue({ now: 61_000, limit: 10, leaseMs: 1_000, owner: 'n2' });
+    assert.equal(again?.id, a!.id, 'an expired lease from enqueue is claimable');
+    // Without a lease nothing comes back claimed, and the recipient is claimable at once.
+    const plain = msg({ createdAt: 1_000 });
+    assert.deepEqual(await s.enqueue(plain), []);
+    assert.equal((await s.claimDue({ now: 2_000, limit: 10, leaseMs: 1_000, owner: 'n2' }))[0]?.messageId, plain.id);
+  });
+
+  withStore('concurrent enqueues with leases each get their own recipients back (group commit)', async (s) => {
+    const msgs = Array.from({ length: 50 }, (_, i) => msg({
+      lease: { owner: 'n1', until: 5_000 }, recipients: Array.from({ length: 1 + (i % 3) }, (_, k) => ({ address: `r${i}-${k}@example.org`, status: 'queued' as const })),
+    }));
+    const results = await Promise.all(msgs.map((m) => s.enqueue(m)));
+    results.forEach((claimed, i) => {
+      assert.deepEqual(claimed.map((r) => [r.messageId, r.address]), msgs[i]!.recipients.map((r) => [msgs[i]!.id, r.address]));
+    });
+    // Each id returned is the row of that recipient: the rows a claim finds once the leases run out.
+    const rows = new Map((await s.claimDue({ now: 1e12, limit: 1_000, leaseMs: 1_000, owner: 'n2' })).map((r) => [r.id, `${r.messageId} ${r.address}`]));
+    const returned = results.flat();
+    assert.equal(rows.size, returned.length);
+    for (const r of returned) assert.equal(rows.get(r.id), `${r.messageId} ${r.address}`);
+  });
+
   withStore('watchWork: called once set up, then after enqueue and retryMessage commits; never after unsubscribing', async (s) => {
     let calls = 0;
     const waitCalls = async (n: number, what: string) => {
@@ -183,6 +221,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const before = calls;
     await s.retryMessage(m.id, 3_000);
     await waitCalls(before + 1, 'after retryMessage');
+    // Recipients leased by enqueue are their node's already: nobody needs waking for them.
+    const leased = calls;
+    await s.enqueue(msg({ lease: { owner: 'n1', until: 1e12 } }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(calls, leased, 'woken for recipients leased by enqueue');
     unwatch();
     const after = calls;
     await s.enqueue(msg());

@@ -5,7 +5,7 @@
 // to disk before they return (synchronous_commit is never off for our sessions).
 import pg from 'pg';
 import { createAsyncGroupCommit } from '../async-group-commit.ts';
-import { claimedRow } from '../rows.ts';
+import { claimedRow, leasedOnEnqueue, leavesWork } from '../rows.ts';
 import type {
   ClaimedRecipient, NewEvent, NewMessage, RecipientUpdate, Store, StoredMessage,
 } from '../store.ts';
@@ -56,7 +56,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
-  private readonly enqueueGrouped: (msg: NewMessage) => Promise<void>;
+  private readonly enqueueGrouped: (write: { message: NewMessage; ids: number[] }) => Promise<void>;
   /** Enqueues not yet answered: close() waits for their commit. */
   private readonly enqueuing = new Set<Promise<void>>();
   private readonly watchers = new Set<() => void>();
@@ -91,10 +91,11 @@ export class PostgresStore implements Store {
     this.dashboard = new PostgresDashboard(this.pool);
     this.webhooks = new PostgresWebhooks(this.pool, (fn) => this.tx(fn), eventRow);
     this.providerReports = new PostgresProviderReports(this.pool, (fn) => this.tx(fn), insertEvents);
-    this.enqueueGrouped = createAsyncGroupCommit((msgs: NewMessage[]) => this.tx(async (c) => {
-      await insertMessages(c, msgs);
-      // Delivered to listeners only when this transaction commits.
-      await c.query(`NOTIFY ${WORK_CHANNEL}`);
+    this.enqueueGrouped = createAsyncGroupCommit((writes: { message: NewMessage; ids: number[] }[]) => this.tx(async (c) => {
+      const ids = await insertMessages(c, writes.map((w) => w.message));
+      writes.forEach((w, i) => (w.ids = ids[i]!));
+      // Delivered to listeners only when this transaction commits; recipients leased to their node need no one.
+      if (writes.some((w) => leavesWork(w.message))) await c.query(`NOTIFY ${WORK_CHANNEL}`);
     }));
   }
 
@@ -148,12 +149,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  enqueue(msg: NewMessage): Promise<void> {
-    const p = this.enqueueGrouped(msg);
+  async enqueue(msg: NewMessage): Promise<ClaimedRecipient[]> {
+    const write = { message: msg, ids: [] as number[] };
+    const p = this.enqueueGrouped(write);
     this.enqueuing.add(p);
     const done = () => void this.enqueuing.delete(p);
     p.then(done, done);
-    return p;
+    await p;
+    return leasedOnEnqueue(msg, write.ids);
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {

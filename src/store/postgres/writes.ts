@@ -6,8 +6,11 @@ import type { NewEvent, NewMessage } from '../store.ts';
 /** Messages per INSERT: 12 parameters each stays under the protocol's 65535. */
 const MESSAGES_PER_INSERT = 1_000;
 
-/** New messages with their tags, recipients and `queued` events, on the caller's transaction. */
-export async function insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Promise<void> {
+/**
+ * New messages with their tags, recipients (leased when the message has a lease) and first events, on the
+ * caller's transaction. Returns each message's recipient ids, in its recipients' order.
+ */
+export async function insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Promise<number[][]> {
   // Bodies travel as binary parameters, so messages use multi-row VALUES;
   // the small recipient and event rows go as arrays through unnest.
   for (let i = 0; i < msgs.length; i += MESSAGES_PER_INSERT) {
@@ -29,17 +32,25 @@ export async function insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Prom
   if (tags.length)
     await c.query('INSERT INTO message_tags (message_id, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
       [tags.map((x) => x.m.id), tags.map((x) => x.t.name), tags.map((x) => x.t.value)]);
-  const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r })));
-  await c.query(
-    `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at)
-     SELECT m, a, d, s, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-       WITH ORDINALITY AS u(m, a, d, s, t, n) ORDER BY n`,
+  const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r, lease: r.status === 'queued' ? m.lease : undefined })));
+  // Rows are inserted, and their ids drawn from the sequence, in the order of n: ascending ids are the recipients' order.
+  const { rows } = await c.query(
+    `WITH inserted AS (
+       INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at, lease_owner, lease_until)
+       SELECT m, a, d, s, t, t, o, l FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
+         WITH ORDINALITY AS u(m, a, d, s, t, o, l, n) ORDER BY n
+       RETURNING id)
+     SELECT id FROM inserted ORDER BY id`,
     [rcpts.map((x) => x.m.id), rcpts.map((x) => x.r.address), rcpts.map((x) => domainOf(x.r.address)),
-      rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt)],
+      rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt), rcpts.map((x) => x.lease?.owner ?? null),
+      rcpts.map((x) => x.lease?.until ?? null)],
   );
   const events = rcpts.map(({ m, r }): NewEvent => ({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt }));
   const ins = insertEvents(events, 1);
   await c.query(ins.sql, ins.params);
+  const ids = rows.map((r: { id: number }) => r.id);
+  let next = 0;
+  return msgs.map((m) => ids.slice(next, (next += m.recipients.length)));
 }
 
 /** INSERT INTO events … for `events`, with parameters numbered from `first` (to follow a CTE's). */

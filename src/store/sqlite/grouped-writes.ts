@@ -5,8 +5,8 @@ import type Database from 'better-sqlite3';
 import type { NewEvent, NewMessage, RecipientUpdate } from '../store.ts';
 import { domainOf } from '../rows.ts';
 
-/** An accepted message, or the results of one delivery attempt. */
-export type GroupedWrite = { kind: 'message'; message: NewMessage } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
+/** An accepted message (its recipients' ids filled in as they are inserted), or the results of one delivery attempt. */
+export type GroupedWrite = { kind: 'message'; message: NewMessage; ids: number[] } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
 export function groupedWriter(db: Database.Database, insertEvent: (e: NewEvent) => void): (writes: GroupedWrite[]) => void {
   const insertMessage = db.prepare(
@@ -15,7 +15,7 @@ export function groupedWriter(db: Database.Database, insertEvent: (e: NewEvent) 
   );
   const insertTag = db.prepare('INSERT INTO message_tags (message_id, name, value) VALUES (?, ?, ?)');
   const insertRecipient = db.prepare(
-    `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const updateRecipient = db.prepare(
     `UPDATE recipients SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?, resume_route = ?,
@@ -36,8 +36,12 @@ export function groupedWriter(db: Database.Database, insertEvent: (e: NewEvent) 
       insertMessage.run(m.id, m.sender, m.raw, m.source, m.credential, m.clientAddress, m.raw.length, m.createdAt,
         m.tags?.length ? JSON.stringify(m.tags) : null, m.dkim?.domain ?? null, m.dkim ? m.dkim.selectors.join(',') : null, m.subject ?? null);
       for (const t of m.tags ?? []) insertTag.run(m.id, t.name, t.value);
+      // A batch that fails is written again item by item: the ids are this attempt's.
+      w.ids.length = 0;
       for (const r of m.recipients) {
-        insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt);
+        const leased = m.lease && r.status === 'queued';
+        w.ids.push(Number(insertRecipient.run(m.id, r.address, domainOf(r.address), r.status, m.createdAt, m.createdAt,
+          leased ? m.lease!.owner : null, leased ? m.lease!.until : null).lastInsertRowid));
         insertEvent({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt });
       }
     }

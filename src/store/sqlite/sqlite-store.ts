@@ -25,7 +25,7 @@ import { SqliteProviderReports } from './provider-reports.ts';
 import { SqliteWebhooks } from './webhooks.ts';
 import { SqliteDashboard } from './dashboard.ts';
 import { SqliteQueries } from './queries.ts';
-import { claimedRow } from '../rows.ts';
+import { claimedRow, leasedOnEnqueue, leavesWork } from '../rows.ts';
 import { eventRow } from '../event-row.ts';
 
 type Row = Record<string, unknown>;
@@ -132,8 +132,11 @@ export class SqliteStore implements Store {
         e.providerMessageId ?? null);
   }
 
-  enqueue(msg: NewMessage): Promise<void> {
-    return this.grouped.write({ kind: 'message', message: msg }).then(() => this.wakeWatchers());
+  async enqueue(msg: NewMessage): Promise<ClaimedRecipient[]> {
+    const write: GroupedWrite = { kind: 'message', message: msg, ids: [] };
+    await this.grouped.write(write);
+    if (leavesWork(msg)) this.wakeWatchers();
+    return leasedOnEnqueue(msg, write.ids);
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
