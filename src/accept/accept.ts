@@ -39,7 +39,8 @@ export interface Submission {
   tls?: string;
   sender: string;
   recipients: string[];
-  raw: Buffer;
+  /** The message as the client sent it, or the chunks it arrived in (joined once, when the trace field is put on top). */
+  raw: Buffer | readonly Buffer[];
   tags?: Tag[];
   /** The Subject: as the client wrote it (HTTP); otherwise read from the header, encoded words left as they are. */
   subject?: string;

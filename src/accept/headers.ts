@@ -13,17 +13,28 @@ export interface HeaderField {
 
 export interface ParsedMessage {
   fields: HeaderField[];
-  /** Everything after the header block, starting with the empty line (if any). */
-  body: Buffer;
+  /** Everything after the header block, starting with the empty line (if any): views of the bytes given, not copies. */
+  body: Buffer[];
 }
 
-export function parseMessage(raw: Buffer): ParsedMessage {
-  let end = raw.indexOf('\r\n\r\n');
+/**
+ * `raw` may be the chunks the message arrived in: only the chunks that hold the header block are
+ * joined, and serialize() copies the body once, into the message it builds.
+ */
+export function parseMessage(raw: Buffer | readonly Buffer[]): ParsedMessage {
+  const chunks = Buffer.isBuffer(raw) ? [raw] : raw;
+  let head = chunks[0] ?? Buffer.alloc(0);
+  let used = 1;
+  let end = head.indexOf('\r\n\r\n');
+  for (; end === -1 && used < chunks.length; used++) {
+    head = Buffer.concat([head, chunks[used]!]);
+    end = head.indexOf('\r\n\r\n', Math.max(0, head.length - chunks[used]!.length - 3));
+  }
   let headerEnd: number;
-  if (raw.subarray(0, 2).toString('latin1') === '\r\n') headerEnd = 0; // no header fields at all
-  else if (end === -1) headerEnd = raw.length; // header fields only, no body
+  if (head.subarray(0, 2).toString('latin1') === '\r\n') headerEnd = 0; // no header fields at all
+  else if (end === -1) headerEnd = head.length; // header fields only, no body
   else headerEnd = end + 2;
-  let text = raw.subarray(0, headerEnd).toString('latin1');
+  let text = head.subarray(0, headerEnd).toString('latin1');
   if (text !== '' && !text.endsWith('\r\n')) text += '\r\n'; // a last header line cut short still ends its field
   const fields: HeaderField[] = [];
   for (const line of text.split(/(?<=\r\n)/)) {
@@ -32,7 +43,7 @@ export function parseMessage(raw: Buffer): ParsedMessage {
     if ((line.startsWith(' ') || line.startsWith('\t')) && last) last.raw += line; // RFC 5322 §2.2.3 folding
     else fields.push({ name: line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase(), raw: line });
   }
-  return { fields, body: raw.subarray(headerEnd) };
+  return { fields, body: [head.subarray(headerEnd), ...chunks.slice(used)] };
 }
 
 /** The unfolded value of a field, without its name. */
@@ -56,5 +67,5 @@ export function findFields(msg: ParsedMessage, name: string): HeaderField[] {
 
 export function serialize(prepend: string[], msg: ParsedMessage, drop: (f: HeaderField) => boolean, append: string[]): Buffer {
   const head = [...prepend, ...msg.fields.filter((f) => !drop(f)).map((f) => f.raw), ...append].join('');
-  return Buffer.concat([Buffer.from(head, 'latin1'), msg.body]);
+  return Buffer.concat([Buffer.from(head, 'latin1'), ...msg.body]);
 }

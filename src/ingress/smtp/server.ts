@@ -188,7 +188,7 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
     const accepted = await deps.accept({
       source: 'smtp', principal: s?.principal, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs,
       protocol: session.transmissionType, tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.name}` : undefined,
-      sender: mailFrom ? mailFrom.address : '', recipients: envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks, size),
+      sender: mailFrom ? mailFrom.address : '', recipients: envelope.rcptTo.map((r) => r.address), raw: chunks,
     });
     if (s) s.messages++;
     // The store's commit has returned: only now may the client hear 250.
