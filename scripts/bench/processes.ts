@@ -128,7 +128,7 @@ export function spawnSmarthost(env: Record<string, string>, logFile: string, nod
   const base: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) base[k] = process.env[k];
   const start = npmStart();
-  return spawnTrackedToFile(process.execPath, [...start.nodeArgs, ...nodeArgs, start.entry, ...start.args], logFile, { ...base, ...env });
+  return spawnTrackedToFile(process.execPath, [...start.nodeArgs, ...nodeArgs, start.entry, ...start.args], logFile, { ...base, ...start.env, ...env });
 }
 
 /** Waits (bounded) until every port accepts TCP connections; throws if `proc` exits first. */

@@ -43,23 +43,30 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * `npm start` as a command line: the node options before the compiled entry (dist/cli/index.js),
- * read from package.json so tests and the benchmark run exactly what operators run.
+ * `npm start` as a command line: the environment set before node (NAME=value), the node options
+ * before the compiled entry (dist/cli/index.js), read from package.json so tests and the benchmark
+ * run exactly what operators run.
  */
-export function npmStart(): { nodeArgs: string[]; entry: string; args: string[] } {
+export function npmStart(): { env: Record<string, string>; nodeArgs: string[]; entry: string; args: string[] } {
   const start = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
   const words = start.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) {
+    const [name, value] = words.shift()!.split(/=(.*)/) as [string, string];
+    env[name] = value;
+  }
   const at = words.findIndex((w) => w.endsWith('.js'));
-  if (words[0] !== 'node' || at < 0) throw new Error(`package.json start is not "node [options] <entry>.js …": ${start}`);
-  return { nodeArgs: words.slice(1, at), entry: words[at]!, args: words.slice(at + 1) };
+  if (words[0] !== 'node' || at < 0) throw new Error(`package.json start is not "[NAME=value …] node [options] <entry>.js …": ${start}`);
+  return { env, nodeArgs: words.slice(1, at), entry: words[at]!, args: words.slice(at + 1) };
 }
 
 /** The CLI through tsx, or the compiled one in `buildDir` (scripts/build.sh's output) with npm start's node options. */
 function spawnCli(args: string[], env: Record<string, string>, buildDir?: string): ChildProcess {
-  const argv = buildDir ? [...npmStart().nodeArgs, join(buildDir, 'cli/index.js')] : ['--import', 'tsx', CLI];
+  const start = buildDir ? npmStart() : undefined;
+  const argv = start ? [...start.nodeArgs, join(buildDir!, 'cli/index.js')] : ['--import', 'tsx', CLI];
   return spawn(process.execPath, [...argv, ...args], {
     cwd: PROJECT_ROOT,
-    env: childEnv(env),
+    env: childEnv({ ...start?.env, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

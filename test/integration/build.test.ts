@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,7 @@ test('npm start: the compiled build serves SMTP, the API and the dashboard with 
   const start = npmStart();
   assert.equal(start.entry, 'dist/cli/index.js');
   assert.deepEqual(start.args, ['serve']);
+  assert.deepEqual(start.env, { MALLOC_ARENA_MAX: '2' });
 
   // Built into a directory of its own under the repository (node_modules must resolve from it).
   const out = join('.tmp', `build-${randomBytes(4).toString('hex')}`);
@@ -33,6 +34,10 @@ test('npm start: the compiled build serves SMTP, the API and the dashboard with 
     SMARTHOST_SUBMISSION_PORT: '0', SMARTHOST_SMTPS_PORT: '0', SMARTHOST_ALT_PORT: String(alt), SMARTHOST_HTTP_PORT: String(http),
     SMARTHOST_TRUSTED_NETWORKS: '127.0.0.1/32', SMARTHOST_MIN_FREE_DISK: '0', SMARTHOST_ADMIN_PASSWORD: 'build-test-password',
   }, { readyPort: http, buildDir: out });
+
+  // npm start's environment reaches the server (glibc reads MALLOC_ARENA_MAX when the process starts).
+  const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+  assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), 'the server runs without npm start\'s environment');
 
   const login = await fetch(`http://127.0.0.1:${http}/ui/login`);
   assert.equal(login.status, 200);
