@@ -18,22 +18,21 @@ export interface ParsedMessage {
 }
 
 /**
- * `raw` may be the chunks the message arrived in: only the chunks that hold the header block are
- * joined, and serialize() copies the body once, into the message it builds.
+ * `raw` may be the chunks the message arrived in: the header block's end is found across them, only
+ * the chunks that hold the header block are joined (once), and serialize() copies the body once, into
+ * the message it builds.
  */
 export function parseMessage(raw: Buffer | readonly Buffer[]): ParsedMessage {
-  const chunks = Buffer.isBuffer(raw) ? [raw] : raw;
-  let head = chunks[0] ?? Buffer.alloc(0);
-  let used = 1;
-  let end = head.indexOf('\r\n\r\n');
-  for (; end === -1 && used < chunks.length; used++) {
-    head = Buffer.concat([head, chunks[used]!]);
-    end = head.indexOf('\r\n\r\n', Math.max(0, head.length - chunks[used]!.length - 3));
-  }
+  const chunks = Buffer.isBuffer(raw) ? [raw] : raw.filter((c) => c.length > 0);
   let headerEnd: number;
-  if (head.subarray(0, 2).toString('latin1') === '\r\n') headerEnd = 0; // no header fields at all
-  else if (end === -1) headerEnd = head.length; // header fields only, no body
-  else headerEnd = end + 2;
+  if (startsWithCrlf(chunks)) headerEnd = 0; // no header fields at all
+  else {
+    const blank = indexAcross(chunks, BLANK_LINE);
+    headerEnd = blank === -1 ? chunks.reduce((n, c) => n + c.length, 0) : blank + 2; // -1: header fields only, no body
+  }
+  let used = 1;
+  for (let covered = chunks[0]?.length ?? 0; covered < headerEnd; used++) covered += chunks[used]!.length;
+  const head = used === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks.slice(0, used));
   let text = head.subarray(0, headerEnd).toString('latin1');
   if (text !== '' && !text.endsWith('\r\n')) text += '\r\n'; // a last header line cut short still ends its field
   const fields: HeaderField[] = [];
@@ -44,6 +43,33 @@ export function parseMessage(raw: Buffer | readonly Buffer[]): ParsedMessage {
     else fields.push({ name: line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase(), raw: line });
   }
   return { fields, body: [head.subarray(headerEnd), ...chunks.slice(used)] };
+}
+
+const BLANK_LINE = Buffer.from('\r\n\r\n');
+
+function startsWithCrlf(chunks: readonly Buffer[]): boolean {
+  const first = chunks[0];
+  if (!first || first[0] !== 0x0d) return false;
+  return (first.length > 1 ? first[1] : chunks[1]?.[0]) === 0x0a;
+}
+
+/** Where `needle` (a few bytes) first occurs in the chunks taken as one, without joining them; -1 if nowhere. */
+function indexAcross(chunks: readonly Buffer[], needle: Buffer): number {
+  let offset = 0;
+  let carry: Buffer = Buffer.alloc(0); // the last needle.length - 1 bytes before this chunk: a match may start there
+  for (const c of chunks) {
+    // A match that starts k bytes before this chunk: the earliest first.
+    for (let k = carry.length; k > 0; k--) {
+      const rest = needle.length - k;
+      if (c.length >= rest && carry.subarray(carry.length - k).equals(needle.subarray(0, k)) && c.subarray(0, rest).equals(needle.subarray(k)))
+        return offset - k;
+    }
+    const at = c.indexOf(needle);
+    if (at !== -1) return offset + at;
+    carry = c.length >= needle.length - 1 ? c.subarray(c.length - needle.length + 1) : Buffer.concat([carry, c]).subarray(-(needle.length - 1));
+    offset += c.length;
+  }
+  return -1;
 }
 
 /** The unfolded value of a field, without its name. */

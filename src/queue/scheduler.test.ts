@@ -230,7 +230,7 @@ test('a message committed under reserve() is delivered from memory: no claim, no
 });
 
 test('reserve() holds a delivery slot until queued(); none when every slot is busy or after stop; a late hand-over gives its leases back', async (t) => {
-  const { store, scheduler, newMessage, stored } = handoffRig(t);
+  const { store, sent, scheduler, newMessage, stored } = handoffRig(t);
   scheduler.start();
   await settle();
   const lease = scheduler.reserve();
@@ -239,10 +239,12 @@ test('reserve() holds a delivery slot until queued(); none when every slot is bu
   scheduler.queued(true, [], undefined); // its commit failed
   const again = scheduler.reserve();
   assert.ok(again, 'the failed commit kept its slot');
-  const m = newMessage(again);
-  const claimed = await store.enqueue(m);
+  // The scheduler stops (giving back its leases) while the message is being committed under its lease.
   await scheduler.stop(1000);
   assert.equal(scheduler.reserve(), undefined, 'reserved after stop');
+  const m = newMessage(again);
+  const claimed = await store.enqueue(m);
   scheduler.queued(true, claimed, stored(m));
   await waitFor('the lease given back', async () => (await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 1000, owner: 'other' })).length === 1, 5_000);
+  assert.deepEqual(sent, [], 'delivered after stop');
 });

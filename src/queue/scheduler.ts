@@ -20,6 +20,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly owner = randomUUID();
   private readonly active = new Set<Promise<void>>();
+  /** The groups those deliveries carry: with `waiting`, the recipients whose leases this node renews. */
+  private readonly running = new Set<DeliveryGroup>();
   /** Claimed groups not started yet: at most `concurrency` sessions run at once. */
   private readonly waiting: DeliveryGroup[] = [];
   private readonly abort = new AbortController();
@@ -53,8 +55,9 @@ export class Scheduler {
     // Groups may wait for a per-destination slot longer than one lease: while this
     // process lives it keeps its leases, so nobody else starts the same delivery.
     this.renewal ??= setInterval(() => {
-      if (this.active.size === 0 && this.waiting.length === 0) return;
-      this.store.renewLeases(this.owner, Date.now() + this.opts.leaseMs).catch((err) => this.logger.error({ err }, 'lease renewal failed'));
+      const held = [...this.running, ...this.waiting].flatMap((g) => g.recipients.map((r) => r.id));
+      if (held.length === 0) return;
+      this.store.renewLeases(this.owner, Date.now() + this.opts.leaseMs, held).catch((err) => this.logger.error({ err }, 'lease renewal failed'));
     }, Math.max(100, this.opts.leaseMs / 3));
     this.renewal.unref();
   }
@@ -90,7 +93,16 @@ export class Scheduler {
       void this.store.releaseLeases(this.owner, claimed.map((r) => r.id)).catch((err) => this.logger.error({ err }, 'releasing leases failed'));
       return;
     }
-    for (const group of this.router.group(claimed)) {
+    let groups: DeliveryGroup[];
+    try {
+      groups = this.router.group(claimed);
+    } catch (err) {
+      // The message is committed and its client about to hear so: leave it to a claim rather than fail the accept.
+      this.logger.error({ err, msg_id: message.id }, 'routing a handed-over message failed; its recipients are released and claimed later');
+      void this.store.releaseLeases(this.owner, claimed.map((r) => r.id)).catch(() => undefined);
+      return;
+    }
+    for (const group of groups) {
       group.message = message;
       this.waiting.push(group);
     }
@@ -140,10 +152,12 @@ export class Scheduler {
         })
         .finally(() => {
           this.active.delete(tracked);
+          this.running.delete(group);
           this.startWaiting();
           this.wakeUp?.();
         });
       this.active.add(tracked);
+      this.running.add(group);
     }
   }
 

@@ -218,8 +218,11 @@ export interface Store {
    * transaction. Fenced: a row whose lease another owner has since taken is left alone.
    */
   recordResults(updates: RecipientUpdate[], owner: string): Promise<void>;
-  /** Extends every lease `owner` holds to `until` (a live deliverer keeps its work). */
-  renewLeases(owner: string, until: number): Promise<void>;
+  /**
+   * Extends `owner`'s leases on these recipients, the ones it is still delivering, to `until`. A row it
+   * holds without knowing (a commit whose answer was lost) is not renewed: it runs out and is claimed again.
+   */
+  renewLeases(owner: string, until: number, recipientIds: readonly number[]): Promise<void>;
   /** Gives back leases of `owner` without an attempt: all of them (shutdown), or only these recipients (a failed group). */
   releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void>;
   /** Earliest due time of a pending recipient not leased at `now`, if any. */

@@ -56,6 +56,6 @@ test('sqlite: the scheduler finds due work and its leases through indexes: no sc
   }
   assert.match(plan(DUE_SQL.claim), /SEARCH r USING INDEX recipients_due \(next_attempt_at<\?\)/);
   assert.match(plan(DUE_SQL.nextDue), /SCAN recipients USING INDEX recipients_due/);
-  assert.match(plan(DUE_SQL.renewLeases), /SEARCH recipients USING INDEX recipients_lease_owner \(lease_owner=\?\)/);
+  assert.match(plan(DUE_SQL.renewLeases), /SEARCH recipients USING (COVERING )?INDEX recipients_lease_owner \(lease_owner=\? AND rowid=\?\)/);
   await store.close();
 });

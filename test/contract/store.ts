@@ -1,7 +1,7 @@
 // One contract for every Store adapter: SQLite now, PostgreSQL next. An
 // adapter passes only if it honours each point here.
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/store/store.ts';
+import type { ClaimedRecipient, Store } from '../../src/store/store.ts';
 import { dashboardStoreContract } from './dashboard-store.ts';
 import { msg, storeTests } from './harness.ts';
 
@@ -194,7 +194,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const msgs = Array.from({ length: 50 }, (_, i) => msg({
       lease: { owner: 'n1', until: 5_000 }, recipients: Array.from({ length: 1 + (i % 3) }, (_, k) => ({ address: `r${i}-${k}@example.org`, status: 'queued' as const })),
     }));
-    const results = await Promise.all(msgs.map((m) => s.enqueue(m)));
+    // One duplicate id in the same batch fails the batch: the others are written again one by one, with new ids.
+    const first = msgs[0]!;
+    const results: ClaimedRecipient[][] = [await s.enqueue(first)];
+    const settled = await Promise.allSettled([...msgs.slice(1, 25), first, ...msgs.slice(25)].map((m) => s.enqueue(m)));
+    assert.equal(settled.splice(24, 1)[0]!.status, 'rejected', 'a duplicate id committed');
+    for (const r of settled) {
+      assert.equal(r.status, 'fulfilled');
+      if (r.status === 'fulfilled') results.push(r.value);
+    }
     results.forEach((claimed, i) => {
       assert.deepEqual(claimed.map((r) => [r.messageId, r.address]), msgs[i]!.recipients.map((r) => [msgs[i]!.id, r.address]));
     });
@@ -386,11 +394,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual(await s.countByStatus(), { queued: 1, suppressed: 1 });
   });
 
+  withStore('renewLeases extends only the leases named: a row its owner lost track of runs out; another owner\'s stays', async (s) => {
+    for (const createdAt of [1_000, 1_001, 1_002]) await s.enqueue(msg({ createdAt }));
+    const [kept, lost] = await s.claimDue({ now: 2_000, limit: 2, leaseMs: 1_000, owner: 'n1' });
+    const [other] = await s.claimDue({ now: 2_000, limit: 1, leaseMs: 1_000, owner: 'n2' });
+    await s.renewLeases('n1', 10_000, [kept!.id, other!.id]);
+    const due = await s.claimDue({ now: 5_000, limit: 10, leaseMs: 1_000, owner: 'n3' });
+    assert.deepEqual(due.map((r) => r.id).sort(), [lost!.id, other!.id].sort(), 'renewed what was not named, or another owner\'s lease');
+  });
+
   withStore('renewLeases keeps work with a live owner; recordResults is fenced by the lease owner', async (s) => {
     const m = msg();
     await s.enqueue(m);
     const [r] = await s.claimDue({ now: 2_000, limit: 1, leaseMs: 1_000, owner: 'slow' });
-    await s.renewLeases('slow', 10_000);
+    await s.renewLeases('slow', 10_000, [r!.id]);
     assert.equal((await s.claimDue({ now: 5_000, limit: 1, leaseMs: 1_000, owner: 'other' })).length, 0, 'a renewed lease was taken');
     assert.equal((await s.claimDue({ now: 10_000, limit: 1, leaseMs: 1_000, owner: 'other' })).length, 1);
     // 'slow' finishes late: its event is kept, but the row now belongs to 'other'.

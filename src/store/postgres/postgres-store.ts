@@ -208,8 +208,8 @@ export class PostgresStore implements Store {
     );
   }
 
-  async renewLeases(owner: string, until: number): Promise<void> {
-    await this.pool.query('UPDATE recipients SET lease_until = $1 WHERE lease_owner = $2', [until, owner]);
+  async renewLeases(owner: string, until: number, recipientIds: readonly number[]): Promise<void> {
+    await this.pool.query('UPDATE recipients SET lease_until = $1 WHERE lease_owner = $2 AND id = ANY($3::bigint[])', [until, owner, [...recipientIds]]);
   }
 
   async releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void> {

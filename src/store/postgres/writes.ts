@@ -33,14 +33,11 @@ export async function insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Prom
     await c.query('INSERT INTO message_tags (message_id, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
       [tags.map((x) => x.m.id), tags.map((x) => x.t.name), tags.map((x) => x.t.value)]);
   const rcpts = msgs.flatMap((m) => m.recipients.map((r) => ({ m, r, lease: r.status === 'queued' ? m.lease : undefined })));
-  // Rows are inserted, and their ids drawn from the sequence, in the order of n: ascending ids are the recipients' order.
   const { rows } = await c.query(
-    `WITH inserted AS (
-       INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at, lease_owner, lease_until)
-       SELECT m, a, d, s, t, t, o, l FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
-         WITH ORDINALITY AS u(m, a, d, s, t, o, l, n) ORDER BY n
-       RETURNING id)
-     SELECT id FROM inserted ORDER BY id`,
+    `INSERT INTO recipients (message_id, address, domain, status, next_attempt_at, updated_at, lease_owner, lease_until)
+     SELECT m, a, d, s, t, t, o, l FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
+       WITH ORDINALITY AS u(m, a, d, s, t, o, l, n) ORDER BY n
+     RETURNING id, message_id, address`,
     [rcpts.map((x) => x.m.id), rcpts.map((x) => x.r.address), rcpts.map((x) => domainOf(x.r.address)),
       rcpts.map((x) => x.r.status), rcpts.map((x) => x.m.createdAt), rcpts.map((x) => x.lease?.owner ?? null),
       rcpts.map((x) => x.lease?.until ?? null)],
@@ -48,9 +45,16 @@ export async function insertMessages(c: pg.PoolClient, msgs: NewMessage[]): Prom
   const events = rcpts.map(({ m, r }): NewEvent => ({ messageId: m.id, recipient: r.address, type: r.status, at: m.createdAt }));
   const ins = insertEvents(events, 1);
   await c.query(ins.sql, ins.params);
-  const ids = rows.map((r: { id: number }) => r.id);
-  let next = 0;
-  return msgs.map((m) => ids.slice(next, (next += m.recipients.length)));
+  // RETURNING promises no order: each row goes back to its recipient by message and address (an address
+  // given twice in one message has two rows, either of which will do).
+  const idsOf = new Map<string, number[]>();
+  for (const r of rows as { id: number; message_id: string; address: string }[]) {
+    const key = `${r.message_id}\n${r.address}`;
+    const ids = idsOf.get(key);
+    if (ids) ids.push(r.id);
+    else idsOf.set(key, [r.id]);
+  }
+  return msgs.map((m) => m.recipients.map((r) => idsOf.get(`${m.id}\n${r.address}`)!.shift()!));
 }
 
 /** INSERT INTO events … for `events`, with parameters numbered from `first` (to follow a CTE's). */

@@ -43,7 +43,7 @@ export const DUE_SQL = {
     ORDER BY r.next_attempt_at LIMIT ?`,
   nextDue: `SELECT next_attempt_at AS t FROM recipients INDEXED BY recipients_due WHERE status IN ('queued', 'deferred')
     AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT 1`,
-  renewLeases: 'UPDATE recipients SET lease_until = ? WHERE lease_owner = ?',
+  renewLeases: 'UPDATE recipients SET lease_until = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
 } as const;
 
 export function openSqliteStore(dataDir: string, file = 'smarthost.db'): SqliteStore {
@@ -171,8 +171,8 @@ export class SqliteStore implements Store {
     return this.grouped.write({ kind: 'results', updates, owner });
   }
 
-  async renewLeases(owner: string, until: number): Promise<void> {
-    this.prepared(DUE_SQL.renewLeases).run(until, owner);
+  async renewLeases(owner: string, until: number, recipientIds: readonly number[]): Promise<void> {
+    this.prepared(DUE_SQL.renewLeases).run(until, owner, JSON.stringify(recipientIds));
   }
 
   async releaseLeases(owner: string, recipientIds?: readonly number[]): Promise<void> {
