@@ -4,7 +4,7 @@ import pino from 'pino';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import type { DeliverDeps } from '../delivery/deliver.ts';
-import type { Router } from '../delivery/router.ts';
+import type { DeliveryGroup, Router } from '../delivery/router.ts';
 import { newMessageId } from '../store/ids.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { ClaimedRecipient, NewMessage, Store, StoredMessage } from '../store/store.ts';
@@ -181,7 +181,7 @@ test('twenty deliveries in flight, each listening for the shutdown signal, raise
 });
 
 /** A real SQLite store counting claims and body reads, a transport that records what it sent, and a router to it. */
-function handoffRig(t: TestContext) {
+function handoffRig(t: TestContext, route?: (rs: ClaimedRecipient[]) => DeliveryGroup[]) {
   const store = openSqliteStore(tempDir(t, 'handoff'));
   const counts = { claims: 0, reads: 0 };
   const claimDue = store.claimDue.bind(store);
@@ -196,7 +196,7 @@ function handoffRig(t: TestContext) {
       return rcpts.map((rcpt) => ({ rcpt, kind: 'delivered' as const, reply: { code: 250, enhanced: '2.0.0', text: 'ok' } }));
     },
   };
-  const router = { group: (rs: ClaimedRecipient[]) => [{ messageId: rs[0]!.messageId, routes: [transport], recipients: rs }] } as unknown as Router;
+  const router = { group: route ?? ((rs: ClaimedRecipient[]) => [{ messageId: rs[0]!.messageId, routes: [transport], recipients: rs }]) } as unknown as Router;
   const metrics = { deliveries: { inc: () => {} }, deliveryLatency: { observe: () => {} } };
   const deps = { store, metrics, hostname: 'test', logger: pino({ level: 'silent' }), lifetimeMs: 60_000, retryInitialMs: 1000, retryMaxMs: 1000 } as unknown as DeliverDeps;
   const scheduler = new Scheduler(store, router, deps, pino({ level: 'silent' }), { concurrency: 1, leaseMs: 60_000 });
@@ -248,3 +248,19 @@ test('reserve() holds a delivery slot until queued(); none when every slot is bu
   await waitFor('the lease given back', async () => (await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 1000, owner: 'other' })).length === 1, 5_000);
   assert.deepEqual(sent, [], 'delivered after stop');
 });
+
+test('a hand-over whose routing throws does not fail the accept: its leases are given back for a claim', async (t) => {
+  const { store, sent, scheduler, newMessage, stored } = handoffRig(t, () => {
+    throw new Error('no route');
+  });
+  scheduler.start();
+  await settle();
+  const m = newMessage(scheduler.reserve());
+  const claimed = await store.enqueue(m);
+  assert.equal(claimed.length, 1);
+  assert.doesNotThrow(() => scheduler.queued(true, claimed, stored(m)));
+  await waitFor('the lease given back', async () => (await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 1000, owner: 'other' }))[0]?.messageId === m.id, 5_000);
+  assert.deepEqual(sent, []);
+  assert.ok(scheduler.reserve(), 'the slot stayed reserved');
+});
+

@@ -203,10 +203,10 @@ export interface Store {
    * (PostgreSQL) counts; the embedded SQLite store has no round trips to count and leaves it out.
    */
   statementCount?(): number;
-  /** Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. */
   /**
-   * Commits `msg` durably. With `msg.lease`, its 'queued' recipients are committed leased and returned as claimed,
-   * and no watcher is woken for them; otherwise none are returned, and watchers learn of the new work.
+   * Durable when the promise resolves (fsync'd commit); concurrent calls share a commit. With `msg.lease`, its
+   * 'queued' recipients are committed leased and returned as claimed, and no watcher is woken for them;
+   * otherwise none are returned, and watchers learn of the new work.
    */
   enqueue(msg: NewMessage): Promise<ClaimedRecipient[]>;
   getMessage(id: string): Promise<StoredMessage | undefined>;
