@@ -9,7 +9,10 @@ import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { allRecipients, type RecipientOutcome, type OutboundMessage } from '../outcome.ts';
 import { explainError } from '../../doctor/explain.ts';
 import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '../smtp-reply.ts';
+import { installDotStuffing } from './dot-stuffing.ts';
 import type { CachedSession, SessionCache } from './session-cache.ts';
+
+await installDotStuffing();
 
 export interface SessionOptions {
   /** IP address to connect to. */
