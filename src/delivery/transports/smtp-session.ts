@@ -12,6 +12,7 @@ import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '.
 import { installDotStuffing } from './dot-stuffing.ts';
 import type { CachedSession, SessionCache } from './session-cache.ts';
 
+// Before any session sends DATA: every SMTPConnection shares nodemailer's DataStream class.
 await installDotStuffing();
 
 export interface SessionOptions {
