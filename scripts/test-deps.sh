@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the integration tests talk to, from Debian's
 # packages: swaks (submission client), Postfix's smtp-sink/smtp-source (a real
-# MX and load source; Postfix itself is installed unconfigured and never
-# started), openssl s_client, python3-dkim (an independent DKIM verifier), strace (which thread syncs the WAL), a C compiler (the fsync shim), Chromium (the dashboard's
+# MX and load source; Postfix is installed unconfigured and never started as the
+# system's mail server; the benchmark's tests run a private instance, with Cyrus
+# SASL's sasldb for its submission service), openssl s_client, python3-dkim (an independent DKIM verifier), strace (which thread syncs the WAL), a C compiler (the fsync shim), Chromium (the dashboard's
 # browser tests drive /usr/bin/chromium through playwright-core). Idempotent; needs root (or sudo) when something is missing.
 set -euo pipefail
 
@@ -11,6 +12,9 @@ command -v swaks >/dev/null || need+=(swaks)
 # swaks speaks TLS only with Net::SSLeay, which it merely recommends.
 perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
 { command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
+# The benchmark's Postfix authenticates its submission clients with Cyrus SASL (scripts/bench/postfix.test.ts).
+[ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
+ls /usr/lib/*/sasl2/libplain.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules)
 command -v openssl >/dev/null || need+=(openssl)
 command -v strace >/dev/null || need+=(strace)
 # The fsync shim (test/helpers/fsync-shim.c: slow or failing syncs) is built with cc.

@@ -27,7 +27,6 @@ import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
 import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
 import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, LATENCY_WARMUP, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
-import { BENCH_PASSWORD, BENCH_USER } from './smarthost-node.ts';
 import { startSmtpSink, type Sink } from './smtp-sink.ts';
 import { postfixRelay, smarthostRelay, type RelayUnderTest } from './systems.ts';
 
@@ -117,14 +116,14 @@ async function main(): Promise<void> {
     return name === 'smarthost'
       ? smarthostRelay({ dataDir: dir, logFile: join(dir, 'smarthost.log'), sinkPort, dnsServer: dns.server, perDestinationConcurrency: PER_DESTINATION,
         nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [], env: slowDisk })
-      : postfixRelay({ dir, smtpPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION, environment: slowDisk },
+      : postfixRelay({ dir, smtpPort: await freePort(), submissionPort: await freePort(), sinkHost: SINK_HOST, sinkPort, destinationConcurrency: PER_DESTINATION, environment: slowDisk },
         join(dir, 'postfix.log'));
   };
 
   for (const name of SYSTEMS) {
     const out = figures.get(name)!;
     if (ONLY.has('1') || ONLY.has('2') || ONLY.has('3') || ONLY.has('5')) {
-      say(`${name}: scenarios 1, 2${name === 'smarthost' ? ', 3, 5' : ''}`);
+      say(`${name}: scenarios 1, 2, 3${name === 'smarthost' ? ', 5' : ''}`);
       const relay = await start(name, 'main', args.profile && name === 'smarthost');
       try {
         if (ONLY.has('1') || ONLY.has('2'))
@@ -134,8 +133,8 @@ async function main(): Promise<void> {
                 messages: size > 16_384 ? Math.min(MESSAGES, LARGE_MESSAGES) : MESSAGES, concurrency, size,
                 latencyMessages: LATENCY_MESSAGES, fresh: size <= 16_384,
               }));
-        if (name === 'smarthost' && ONLY.has('3'))
-          out.push(...await tlsSubmission(relay, ctx, { messages: Number(args['tls-messages']), concurrency: 20, size: 4096, user: BENCH_USER, pass: BENCH_PASSWORD }));
+        if (ONLY.has('3'))
+          out.push(...await tlsSubmission(relay, ctx, { messages: Number(args['tls-messages']), concurrency: 20, size: 4096 }));
         if (name === 'smarthost' && ONLY.has('5'))
           out.push(...await httpSend(relay, ctx, { messages: Number(args['http-messages']), concurrency: 20 }));
       } finally {

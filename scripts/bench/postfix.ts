@@ -28,6 +28,8 @@ export interface PostfixOptions {
   destinationConcurrency?: number;
   /** Set in every daemon's environment (import_environment), e.g. slow-fsync.ts's LD_PRELOAD. */
   environment?: Record<string, string>;
+  /** Scenario 3's counterpart of smarthost's 587: STARTTLS required, then AUTH PLAIN or LOGIN for this one user. */
+  submission?: { port: number; user: string; password: string };
 }
 
 export interface PostfixFiles {
@@ -76,6 +78,14 @@ export function postfixConfig(o: PostfixOptions): PostfixFiles {
     message_size_limit: 104857600,
     // The benchmark's messages carry no DSN requests; nothing should bounce to a real sender.
     notify_classes: '',
+    ...(o.submission && {
+      // Cyrus SASL with its own sasldb (no saslauthd), configured in <dir>/config/sasl/smtpd.conf (saslConfig below):
+      // Debian's Postfix looks there ($config_directory/sasl) whatever this says; other builds follow this.
+      cyrus_sasl_config_path: join(o.dir, 'config', 'sasl'),
+      smtpd_sasl_local_domain: SASL_REALM,
+      smtpd_tls_cert_file: join(o.dir, 'tls', 'cert.pem'),
+      smtpd_tls_key_file: join(o.dir, 'tls', 'key.pem'),
+    }),
   };
   const mainCf = Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
   // service type private unpriv chroot wakeup maxproc command: Debian's master.cf minus local delivery, pipes and
@@ -102,8 +112,42 @@ export function postfixConfig(o: PostfixOptions): PostfixFiles {
     ['scache', 'unix', '-', '-', 'n', '-', '1', 'scache'],
     ['postlog', 'unix-dgram', 'n', '-', 'n', '-', '1', 'postlogd'],
   ];
+  if (o.submission) {
+    // As Debian's master.cf `submission` entry: TLS before anything, AUTH only over TLS, relaying only for
+    // authenticated clients (mynetworks does not count here).
+    services.splice(1, 0, [`127.0.0.1:${o.submission.port}`, 'inet', 'n', '-', 'n', '-', '-', ['smtpd',
+      '-o syslog_name=postfix-bench/submission', '-o smtpd_tls_security_level=encrypt', '-o smtpd_sasl_auth_enable=yes',
+      '-o smtpd_tls_auth_only=yes', '-o smtpd_relay_restrictions=permit_sasl_authenticated,reject'].join(' ')]);
+    // smtpd's TLS needs tlsmgr (its PRNG seed and session cache), as in Debian's master.cf.
+    services.push(['tlsmgr', 'unix', '-', '-', 'n', '1000?', '1', 'tlsmgr']);
+  }
   const masterCf = services.map((columns) => columns.join('\t')).join('\n') + '\n';
   return { mainCf, masterCf };
+}
+
+const SASL_REALM = 'bench.test';
+
+/** Cyrus SASL's smtpd.conf: PLAIN and LOGIN checked against the instance's own sasldb. */
+export function saslConfig(dir: string): string {
+  return ['pwcheck_method: auxprop', 'auxprop_plugin: sasldb', 'mech_list: PLAIN LOGIN', `sasldb_path: ${join(dir, 'config', 'sasl', 'sasldb2')}`, ''].join('\n');
+}
+
+/** The submission service's files: a self-signed RSA 2048 certificate (as smarthost's own) and the sasldb with the one user. */
+async function prepareSubmission(dir: string, user: string, password: string): Promise<void> {
+  const tls = join(dir, 'tls');
+  const sasl = join(dir, 'config', 'sasl');
+  mkdirSync(tls, { recursive: true });
+  mkdirSync(sasl, { recursive: true });
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-subj', '/CN=postfix.bench.test',
+    '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')]);
+  writeFileSync(join(sasl, 'smtpd.conf'), saslConfig(dir));
+  const db = join(sasl, 'sasldb2');
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('saslpasswd2', ['-p', '-c', '-f', db, '-u', SASL_REALM, user], (err) => (err ? reject(err) : resolve()));
+    child.stdin!.end(password);
+  });
+  // smtpd runs as the postfix user and reads the sasldb itself.
+  await run('chown', ['postfix', db]);
 }
 
 export interface PostfixInstance {
@@ -132,6 +176,7 @@ export async function startPostfix(o: PostfixOptions, logFile: string): Promise<
   const { mainCf, masterCf } = postfixConfig(o);
   writeFileSync(join(configDir, 'main.cf'), mainCf);
   writeFileSync(join(configDir, 'master.cf'), masterCf);
+  if (o.submission) await prepareSubmission(o.dir, o.submission.user, o.submission.password);
   const env = { ...process.env, MAIL_CONFIG: configDir };
   // `check` creates the queue and data directories with Postfix's owners and modes (post-install create-missing).
   const maillog = join(o.dir, 'maillog');
@@ -163,7 +208,7 @@ export async function startPostfix(o: PostfixOptions, logFile: string): Promise<
     stop,
   };
   const deadline = Date.now() + 30_000;
-  while (!(await canConnect(o.smtpPort))) {
+  while (!(await canConnect(o.smtpPort)) || (o.submission && !(await canConnect(o.submission.port)))) {
     if (Date.now() > deadline) throw new Error(`postfix did not listen on ${o.smtpPort} within 30 s (see ${join(o.dir, 'maillog')})`);
     await sleep(50);
   }

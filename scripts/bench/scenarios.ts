@@ -117,16 +117,17 @@ export async function sinkCeiling(ctx: Context, messages: number, concurrency: n
   return { scenario: `0. sink alone ${kib(size)} c=${concurrency}`, metric: 'smtp-source → smtp-sink', unit: 'msg/s', value: rate, better: 'higher' };
 }
 
-/** Scenario 3: STARTTLS + AUTH PLAIN on 587 (smarthost only). */
-export async function tlsSubmission(relay: RelayUnderTest, ctx: Context, o: { messages: number; concurrency: number; size: number; user: string; pass: string }): Promise<Figure[]> {
+/** Scenario 3: STARTTLS + AUTH PLAIN on the submission port (smarthost's 587, Postfix's submission service with Cyrus SASL). */
+export async function tlsSubmission(relay: RelayUnderTest, ctx: Context, o: { messages: number; concurrency: number; size: number }): Promise<Figure[]> {
   ctx.sink.reset();
-  const r = await runTlsSubmission({ port: relay.smarthost!.submissionPort, user: o.user, pass: o.pass, messages: o.messages, concurrency: o.concurrency,
+  const { port, user, pass } = relay.submission;
+  const r = await runTlsSubmission({ port, user, pass, messages: o.messages, concurrency: o.concurrency,
     size: o.size, from: FROM, to: ctx.to, deadlineMs: ctx.timeoutMs });
   await ctx.sink.waitFor(r.ok, ctx.timeoutMs);
   await settle(relay, ctx.timeoutMs);
   const note = r.failed ? `INCOMPLETE: ${r.failed} failed (${r.firstError})` : undefined;
   const scenario = `3. STARTTLS+AUTH ${kib(o.size)} c=${o.concurrency}`;
-  ctx.say(`  ${scenario}: ${round(r.ok / r.seconds)} msg/s, p99 ${round(percentile(r.latencies, 99), 2)} ms${note ? ` ${note}` : ''}`);
+  ctx.say(`  ${relay.name} ${scenario}: ${round(r.ok / r.seconds)} msg/s, p99 ${round(percentile(r.latencies, 99), 2)} ms${note ? ` ${note}` : ''}`);
   return [
     { scenario, metric: `${o.messages} msgs, nodemailer client`, unit: 'msg/s', value: round(r.ok / r.seconds), better: 'higher', note },
     { scenario, metric: 'p50 MAIL→250, reused connection', unit: 'ms', value: round(percentile(r.latencies, 50), 2), better: 'lower', note },

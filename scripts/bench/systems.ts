@@ -3,13 +3,15 @@
 // deferred message due now, and how to stop it.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startPostfix, type PostfixInstance } from './postfix.ts';
-import { startSmarthostNode, type SmarthostNode } from './smarthost-node.ts';
+import { startPostfix, type PostfixInstance, type PostfixOptions } from './postfix.ts';
+import { BENCH_PASSWORD, BENCH_USER, startSmarthostNode, type SmarthostNode } from './smarthost-node.ts';
 
 export interface RelayUnderTest {
   name: 'smarthost' | 'postfix';
   /** The trusted-network SMTP listener. */
   port: number;
+  /** STARTTLS + AUTH submission (scenario 3), for the bench user. */
+  submission: { port: number; user: string; pass: string };
   pids(): number[];
   /** Messages accepted and not yet delivered (queued, deferred or in flight). */
   pending(): number;
@@ -36,6 +38,7 @@ export async function smarthostRelay(opts: Parameters<typeof startSmarthostNode>
   const node = await startSmarthostNode(opts);
   return {
     name: 'smarthost', port: node.altPort, smarthost: node,
+    submission: { port: node.submissionPort, user: BENCH_USER, pass: BENCH_PASSWORD },
     pids: () => [node.pid],
     pending: () => sqliteCount(node.dataDir, `status IN ('queued', 'deferred')`),
     unsettled: () => sqliteCount(node.dataDir, `status = 'queued'`),
@@ -54,11 +57,15 @@ export async function smarthostRelay(opts: Parameters<typeof startSmarthostNode>
   };
 }
 
-export async function postfixRelay(opts: Parameters<typeof startPostfix>[0], logFile: string): Promise<RelayUnderTest> {
-  const pf = await startPostfix(opts, logFile);
+/** Postfix with a SASL submission service for the bench user, as smarthost's 587. */
+export async function postfixRelay(opts: Omit<PostfixOptions, 'submission'> & { submissionPort: number }, logFile: string): Promise<RelayUnderTest> {
+  const { submissionPort, ...rest } = opts;
+  const submission = { port: submissionPort, user: BENCH_USER, password: BENCH_PASSWORD };
+  const pf = await startPostfix({ ...rest, submission }, logFile);
   const count = (queues: string[]) => queues.reduce((n, q) => n + pf.queuedIn(q), 0);
   return {
     name: 'postfix', port: opts.smtpPort, postfix: pf,
+    submission: { port: submissionPort, user: BENCH_USER, pass: BENCH_PASSWORD },
     pids: () => pf.pids(),
     pending: () => count(['maildrop', 'incoming', 'active', 'deferred', 'hold']),
     unsettled: () => count(['maildrop', 'incoming', 'active']),
