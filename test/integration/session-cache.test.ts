@@ -1,6 +1,7 @@
 // Outbound session reuse (session-cache.ts): a session whose transaction ended
-// cleanly waits for the next message to the same host, is checked with RSET
-// before it carries one, and a session the server dropped costs a new
+// cleanly waits for the next message to the same host; after a delivered
+// message it carries the next one straight away, after a refused one it is
+// checked with RSET first; a session the server dropped costs a new
 // connection, never a message.
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
@@ -45,7 +46,13 @@ interface ScriptedServer {
  * A minimal SMTP server whose answer to RSET and whose behaviour once idle are ours to script:
  * smtp-server answers RSET itself, so a dropped session cannot be staged with it.
  */
-async function scriptedServer(t: TestContext, o: { rset?: string; idleHangUpMs?: number; host?: string; port?: number }): Promise<ScriptedServer> {
+async function scriptedServer(t: TestContext, o: {
+  rset?: string; idleHangUpMs?: number; host?: string; port?: number;
+  /** This recipient is refused (550 5.1.1). */
+  refuse?: string;
+  /** A second MAIL FROM on one connection is answered 421 and the connection closed, or the connection dropped without a word. */
+  secondMail?: 'reply 421' | 'drop';
+}): Promise<ScriptedServer> {
   const state: ScriptedServer = { port: 0, connections: 0, commands: [], bodies: [], closed: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((socket: Socket) => {
@@ -58,13 +65,14 @@ async function scriptedServer(t: TestContext, o: { rset?: string; idleHangUpMs?:
     let buf = '';
     let body: string | undefined;
     let idle: NodeJS.Timeout | undefined;
+    let mails = 0;
     const say = (line: string) => socket.write(`${line}\r\n`);
     say('220 scripted.test ESMTP');
     socket.on('data', (d) => {
       clearTimeout(idle);
       buf += d.toString('latin1');
       let nl: number;
-      while ((nl = buf.indexOf('\r\n')) >= 0) {
+      while (!socket.destroyed && !socket.writableEnded && (nl = buf.indexOf('\r\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 2);
         if (body !== undefined) {
@@ -87,6 +95,11 @@ async function scriptedServer(t: TestContext, o: { rset?: string; idleHangUpMs?:
         log.push(line);
         const verb = line.split(' ')[0]!.toUpperCase();
         if (verb === 'EHLO') say('250-scripted.test\r\n250 8BITMIME');
+        else if (verb === 'MAIL' && ++mails === 2 && o.secondMail === 'drop') socket.destroy();
+        else if (verb === 'MAIL' && mails === 2 && o.secondMail === 'reply 421') {
+          say('421 4.4.2 scripted.test Error: timeout exceeded');
+          socket.end();
+        } else if (verb === 'RCPT' && o.refuse && line.includes(`<${o.refuse}>`)) say('550 5.1.1 No such user');
         else if (verb === 'MAIL' || verb === 'RCPT') say('250 2.1.0 Ok');
         else if (verb === 'DATA') {
           body = '';
@@ -110,7 +123,7 @@ async function scriptedServer(t: TestContext, o: { rset?: string; idleHangUpMs?:
   return state;
 }
 
-test('the next message to the same MX rides the parked session: one connection, RSET between, TLS kept', async (t) => {
+test('the next message to the same MX rides the parked session: one connection, TLS kept', async (t) => {
   const mx = await startFakeMx({ host: '127.0.0.2', tls: true }, t);
   const transport = await mxTransport(t, mx.port, 2000);
   const first = await transport.send(msg(1), ['a@example.org'], live());
@@ -143,15 +156,47 @@ test('SMARTHOST_CONNECTION_CACHE_TIME=0: every delivery opens and closes its own
   assert.equal(mx.messages.length, 2);
 });
 
-test('a parked session the server dropped (RSET answered 421): a new connection carries the message, sent once', async (t) => {
-  const server = await scriptedServer(t, { rset: '421 4.4.2 scripted.test closing' });
+test('after a delivered message the parked session carries the next one at once, without RSET', async (t) => {
+  const server = await scriptedServer(t, {});
   const transport = await mxTransport(t, server.port, 2000);
   assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
   assert.deepEqual(kinds(await transport.send(msg(2), ['b@example.org'], live())), ['delivered']);
+  assert.equal(server.connections, 1);
+  assert.deepEqual(server.commands[0]!.map((c) => c.split(':')[0]), ['EHLO smarthost.test', 'MAIL FROM', 'RCPT TO', 'DATA', 'MAIL FROM', 'RCPT TO', 'DATA']);
+});
+
+test('after a refused message the parked session is checked with RSET before it carries the next one', async (t) => {
+  const server = await scriptedServer(t, { refuse: 'nobody@example.org' });
+  const transport = await mxTransport(t, server.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['nobody@example.org'], live())), ['bounced']);
+  assert.deepEqual(kinds(await transport.send(msg(2), ['b@example.org'], live())), ['delivered']);
+  assert.equal(server.connections, 1);
+  assert.deepEqual(server.commands[0]!.map((c) => c.split(':')[0]), ['EHLO smarthost.test', 'MAIL FROM', 'RCPT TO', 'RSET', 'MAIL FROM', 'RCPT TO', 'DATA']);
+  assert.equal(server.bodies.length, 1);
+});
+
+test('a parked session the server dropped (RSET answered 421): a new connection carries the message, sent once', async (t) => {
+  const server = await scriptedServer(t, { rset: '421 4.4.2 scripted.test closing', refuse: 'nobody@example.org' });
+  const transport = await mxTransport(t, server.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['nobody@example.org'], live())), ['bounced']);
+  assert.deepEqual(kinds(await transport.send(msg(2), ['b@example.org'], live())), ['delivered']);
   assert.equal(server.connections, 2);
   assert.deepEqual(server.commands[0]!.slice(-1), ['RSET'], 'the first session was checked before use');
-  assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['1', '2'], 'each message sent exactly once');
+  assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['2'], 'the message sent exactly once');
 });
+
+for (const secondMail of ['reply 421', 'drop'] as const) {
+  test(`a parked session the server dropped after a delivered message (MAIL FROM: ${secondMail}): a new connection carries the message, sent once`, async (t) => {
+    const server = await scriptedServer(t, { secondMail });
+    const transport = await mxTransport(t, server.port, 2000);
+    assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+    const [o] = await transport.send(msg(2), ['b@example.org'], live());
+    assert.equal(o!.kind, 'delivered', JSON.stringify(o));
+    assert.equal(server.connections, 2);
+    assert.equal(server.commands[0]!.at(-1)!.split(':')[0], 'MAIL FROM', 'the parked session was tried first, without RSET');
+    assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['1', '2'], 'each message sent exactly once');
+  });
+}
 
 test('a server that hangs up on the idle session: the cache forgets it, the next message connects anew', async (t) => {
   const server = await scriptedServer(t, { idleHangUpMs: 50 });

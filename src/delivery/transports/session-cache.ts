@@ -1,10 +1,12 @@
 // Idle SMTP sessions kept between deliveries to the same host, as Postfix's
 // connection cache does: the next message to a busy destination skips the TCP
 // connect, greeting, EHLO, TLS handshake and AUTH, and the receiver is spared
-// one connection per message. A parked session is checked with RSET before it
-// carries mail again (smtp-session.ts; Postfix's smtp_rset_timeout exists "to
-// verify that a cached session is still usable"), so one that the server
-// dropped meanwhile costs a new connection, never a message.
+// one connection per message. A session the server dropped meanwhile costs a
+// new connection, never a message: one whose last transaction was refused is
+// checked with RSET before it carries mail again (Postfix's smtp_rset_timeout
+// exists "to verify that a cached session is still usable"), one whose last
+// transaction ended with a 250 by its MAIL FROM, before any byte of the message
+// (smtp-session.ts).
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 /** Postfix's smtp_connection_reuse_time_limit: a long-lived session is retired, and the next one is opened anew. */
@@ -26,6 +28,8 @@ interface SessionCacheOptions extends SessionCacheSettings {
 export interface CachedSession {
   conn: SMTPConnection;
   openedAt: number;
+  /** The last transaction was refused: the server may still hold part of it until an RSET. */
+  resetBeforeUse: boolean;
   /** The transaction using the session handles trouble; while parked, the cache forgets the session. */
   onTrouble: (err?: Error) => void;
 }

@@ -4,6 +4,7 @@
 // next message to the same host.
 // Shared by the mx and relay transports; choosing hosts is their business.
 import { isAscii } from 'node:buffer';
+import { Readable } from 'node:stream';
 import { rootCertificates, TLSSocket } from 'node:tls';
 import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { allRecipients, type RecipientOutcome, type OutboundMessage } from '../outcome.ts';
@@ -184,8 +185,8 @@ function attempt(
       else if (end === 'close') conn.close();
       resolve(result);
     };
-    // The parked session failed its RSET: the server dropped it meanwhile. Not a byte of
-    // this message went out on it, so a new connection takes the message instead.
+    // The parked session failed its RSET or its first command: the server dropped it meanwhile.
+    // Not a byte of this message went out on it, so a new connection takes the message instead.
     const reconnect = () => {
       if (!settle()) return;
       conn.close();
@@ -259,13 +260,25 @@ function attempt(
       return each(rejectedReplies(rejected), session);
     };
 
-    const send = () => {
-      stage = 'send';
+    /**
+     * Sends the message. `checked`: the session is known to be alive (new, or its RSET answered). A parked
+     * session whose last transaction ended with a 250 is used without RSET, as nodemailer's pool does:
+     * until the server's 354 makes nodemailer read the body, not a byte of this message has gone out, so a
+     * session the server dropped meanwhile (a lost connection, a 421) costs a new connection, never a message.
+     */
+    const send = (checked: boolean) => {
+      stage = checked ? 'send' : 'reuse';
       const envelope = { from: msg.sender, to: [...new Set(rcpts)], size: msg.raw.length, use8BitMime: !isAscii(msg.raw) };
-      conn.send(envelope, msg.raw, (err, info) => {
-        // The server answered and the session is in a known state: it may carry the next message
-        // (RSET first). A 421 or a lost connection ends it.
-        if (err) return finish(sendFailure(err), answered(err) ? 'park' : 'quit');
+      const body = checked ? msg.raw : bodyStream(msg.raw, () => (stage = 'send'));
+      conn.send(envelope, body, (err, info) => {
+        if (err && stage === 'reuse' && (!err.responseCode || err.responseCode === 421)) return reconnect();
+        // The server answered and the session is in a known state: it may carry the next message,
+        // with an RSET first after a refusal. A 421 or a lost connection ends it.
+        if (err) {
+          session.resetBeforeUse = true;
+          return finish(sendFailure(err), answered(err) ? 'park' : 'quit');
+        }
+        session.resetBeforeUse = false;
         const accepted = info.accepted.map((a): [string, SmtpReply] => [a, remoteReply(info.response)]);
         const replies = new Map([...rejectedReplies(info.rejectedErrors ?? []), ...accepted]);
         finish(each(replies, reply(451, '4.3.0', `${label} gave no reply for this recipient`)), 'park');
@@ -275,11 +288,13 @@ function attempt(
     // Every message is checked against the extensions the server offered, on a reused session too.
     const unsupported = () => missingExtension(msg, rcpts, internals._supportedExtensions ?? [], label);
     if (parked) {
+      const missing = unsupported();
+      if (missing) return finish(all('bounced', missing), 'park');
+      if (!parked.resetBeforeUse) return send(false);
       conn.reset((err) => {
         if (err) return reconnect();
-        const missing = unsupported();
-        if (missing) return finish(all('bounced', missing), 'park');
-        send();
+        session.resetBeforeUse = false;
+        send(true);
       });
       return;
     }
@@ -288,11 +303,11 @@ function attempt(
       greeted = true;
       const missing = unsupported();
       if (missing) return finish(all('bounced', missing), 'quit');
-      if (!opts.auth) return send();
+      if (!opts.auth) return send(true);
       stage = 'auth';
       conn.login({ user: opts.auth.user, pass: opts.auth.pass }, (err) => {
         if (err) return finish(sessionFailure(err), 'quit');
-        send();
+        send(true);
       });
     });
   });
@@ -318,10 +333,21 @@ function openSession(opts: SessionOptions, ignoreTLS: boolean): CachedSession {
     socketTimeout: opts.replyTimeout,
     logger: false,
   });
-  const session: CachedSession = { conn, openedAt: Date.now(), onTrouble: () => {} };
+  const session: CachedSession = { conn, openedAt: Date.now(), resetBeforeUse: false, onTrouble: () => {} };
   conn.on('error', (err: Error) => session.onTrouble(err));
   conn.on('end', () => session.onTrouble());
   return session;
+}
+
+/** The body as a stream that calls `onRead` when nodemailer starts reading it, after the server's 354. */
+function bodyStream(raw: Buffer, onRead: () => void): Readable {
+  return new Readable({
+    read() {
+      onRead();
+      this.push(raw);
+      this.push(null);
+    },
+  });
 }
 
 /** Sessions are shared only between deliveries that would have opened the same one. */
