@@ -12,7 +12,7 @@ command -v swaks >/dev/null || need+=(swaks)
 # swaks speaks TLS only with Net::SSLeay, which it merely recommends.
 perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
 { command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)
-# The benchmark's Postfix authenticates its submission clients with Cyrus SASL (scripts/bench/postfix.test.ts).
+# The benchmark's Postfix authenticates its submission clients with Cyrus SASL (scripts/bench/postfix-submission.test.ts).
 [ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
 ls /usr/lib/*/sasl2/libplain.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules)
 command -v openssl >/dev/null || need+=(openssl)

@@ -146,8 +146,8 @@ async function prepareSubmission(dir: string, user: string, password: string): P
     const child = execFile('saslpasswd2', ['-p', '-c', '-f', db, '-u', SASL_REALM, user], (err) => (err ? reject(err) : resolve()));
     child.stdin!.end(password);
   });
-  // smtpd runs as the postfix user and reads the sasldb itself.
-  await run('chown', ['postfix', db]);
+  // smtpd runs as the postfix user and opens the sasldb itself (with any lock file its backend keeps beside it).
+  await run('chown', ['-R', 'postfix', sasl]);
 }
 
 export interface PostfixInstance {
@@ -209,7 +209,10 @@ export async function startPostfix(o: PostfixOptions, logFile: string): Promise<
   };
   const deadline = Date.now() + 30_000;
   while (!(await canConnect(o.smtpPort)) || (o.submission && !(await canConnect(o.submission.port)))) {
-    if (Date.now() > deadline) throw new Error(`postfix did not listen on ${o.smtpPort} within 30 s (see ${join(o.dir, 'maillog')})`);
+    if (Date.now() > deadline) {
+      const ports = [o.smtpPort, ...(o.submission ? [o.submission.port] : [])].join(' and ');
+      throw new Error(`postfix did not listen on ${ports} within 30 s (see ${join(o.dir, 'maillog')})`);
+    }
     await sleep(50);
   }
   return instance;

@@ -52,6 +52,10 @@ async function scriptedServer(t: TestContext, o: {
   refuse?: string;
   /** A second MAIL FROM on one connection is answered 421 and the connection closed, or the connection dropped without a word. */
   secondMail?: 'reply 421' | 'drop';
+  /** The connection is dropped after the second message's final dot, before its 250. */
+  dropAfterSecondBody?: boolean;
+  /** EHLO offers PIPELINING (RFC 2920): MAIL, RCPT and DATA then arrive in one batch. */
+  pipelining?: boolean;
 }): Promise<ScriptedServer> {
   const state: ScriptedServer = { port: 0, connections: 0, commands: [], bodies: [], closed: 0 };
   const sockets = new Set<Socket>();
@@ -82,6 +86,10 @@ async function scriptedServer(t: TestContext, o: {
           }
           state.bodies.push(body);
           body = undefined;
+          if (o.dropAfterSecondBody && mails === 2) {
+            socket.destroy();
+            continue;
+          }
           say('250 2.0.0 Ok: queued');
           // A server that hangs up on idle sessions (its own timeout) once a transaction is done.
           if (o.idleHangUpMs !== undefined) {
@@ -94,7 +102,7 @@ async function scriptedServer(t: TestContext, o: {
         }
         log.push(line);
         const verb = line.split(' ')[0]!.toUpperCase();
-        if (verb === 'EHLO') say('250-scripted.test\r\n250 8BITMIME');
+        if (verb === 'EHLO') say(`250-scripted.test\r\n${o.pipelining ? '250-PIPELINING\r\n' : ''}250 8BITMIME`);
         else if (verb === 'MAIL' && ++mails === 2 && o.secondMail === 'drop') socket.destroy();
         else if (verb === 'MAIL' && mails === 2 && o.secondMail === 'reply 421') {
           say('421 4.4.2 scripted.test Error: timeout exceeded');
@@ -185,9 +193,9 @@ test('a parked session the server dropped (RSET answered 421): a new connection 
   assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['2'], 'the message sent exactly once');
 });
 
-for (const secondMail of ['reply 421', 'drop'] as const) {
-  test(`a parked session the server dropped after a delivered message (MAIL FROM: ${secondMail}): a new connection carries the message, sent once`, async (t) => {
-    const server = await scriptedServer(t, { secondMail });
+for (const [secondMail, pipelining] of [['reply 421', false], ['drop', false], ['reply 421', true], ['drop', true]] as const) {
+  test(`a parked session the server dropped after a delivered message (MAIL FROM: ${secondMail}${pipelining ? ', pipelined' : ''}): a new connection carries the message, sent once`, async (t) => {
+    const server = await scriptedServer(t, { secondMail, pipelining });
     const transport = await mxTransport(t, server.port, 2000);
     assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
     const [o] = await transport.send(msg(2), ['b@example.org'], live());
@@ -249,4 +257,25 @@ test('the relay route reuses its session too: STARTTLS and AUTH once for two mes
   assert.equal(upstream.connections, 1);
   assert.equal(upstream.messages.length, 2);
   assert.ok(upstream.messages.every((m) => m.secure));
+});
+
+test('a reused session lost after the body went out (no 250 after the final dot): deferred, never sent again on a new connection', async (t) => {
+  const server = await scriptedServer(t, { dropAfterSecondBody: true });
+  const transport = await mxTransport(t, server.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  const [o] = await transport.send(msg(2), ['b@example.org'], live());
+  assert.deepEqual([o!.kind, o!.reply.code], ['deferred', 451], JSON.stringify(o));
+  assert.equal(server.connections, 1, 'no second connection: the message may have arrived');
+  assert.deepEqual(server.bodies.map((b) => /message (\d)/.exec(b)![1]), ['1', '2']);
+});
+
+test('a refusal nodemailer makes before talking to the server (SIZE) on a reused session is the message\'s: bounced, no new connection for it', async (t) => {
+  const mx = await startFakeMx({ host: '127.0.0.2', size: 200 }, t);
+  const transport = await mxTransport(t, mx.port, 2000);
+  assert.deepEqual(kinds(await transport.send(msg(1), ['a@example.org'], live())), ['delivered']);
+  const big: OutboundMessage = { id: 'big', sender: 'app@sender.test', raw: Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(400)}\r\n`) };
+  const [o] = await transport.send(big, ['b@example.org'], live());
+  assert.deepEqual([o!.kind, o!.reply.code, o!.reply.enhanced], ['bounced', 552, '5.3.4']);
+  assert.equal(mx.connections, 1, 'the bounce needed no connection of its own');
+  assert.equal(mx.messages.length, 1);
 });

@@ -4,9 +4,9 @@
 // one connection per message. A session the server dropped meanwhile costs a
 // new connection, never a message: one whose last transaction was refused is
 // checked with RSET before it carries mail again (Postfix's smtp_rset_timeout
-// exists "to verify that a cached session is still usable"), one whose last
-// transaction ended with a 250 by its MAIL FROM, before any byte of the message
-// (smtp-session.ts).
+// exists "to verify that a cached session is still usable"); one whose last
+// message was delivered is found dead by its MAIL FROM, before any byte of the
+// next message goes out (smtp-session.ts).
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 /** Postfix's smtp_connection_reuse_time_limit: a long-lived session is retired, and the next one is opened anew. */

@@ -264,14 +264,14 @@ function attempt(
      * Sends the message. `checked`: the session is known to be alive (new, or its RSET answered). A parked
      * session whose last transaction ended with a 250 is used without RSET, as nodemailer's pool does:
      * until the server's 354 makes nodemailer read the body, not a byte of this message has gone out, so a
-     * session the server dropped meanwhile (a lost connection, a 421) costs a new connection, never a message.
+     * session the server dropped meanwhile (sessionLost) costs a new connection, never a message.
      */
     const send = (checked: boolean) => {
       stage = checked ? 'send' : 'reuse';
       const envelope = { from: msg.sender, to: [...new Set(rcpts)], size: msg.raw.length, use8BitMime: !isAscii(msg.raw) };
       const body = checked ? msg.raw : bodyStream(msg.raw, () => (stage = 'send'));
       conn.send(envelope, body, (err, info) => {
-        if (err && stage === 'reuse' && (!err.responseCode || err.responseCode === 421)) return reconnect();
+        if (err && stage === 'reuse' && sessionLost(err)) return reconnect();
         // The server answered and the session is in a known state: it may carry the next message,
         // with an RSET first after a refusal. A 421 or a lost connection ends it.
         if (err) {
@@ -291,11 +291,7 @@ function attempt(
       const missing = unsupported();
       if (missing) return finish(all('bounced', missing), 'park');
       if (!parked.resetBeforeUse) return send(false);
-      conn.reset((err) => {
-        if (err) return reconnect();
-        session.resetBeforeUse = false;
-        send(true);
-      });
+      conn.reset((err) => (err ? reconnect() : send(true)));
       return;
     }
     conn.connect((connectErr) => {
@@ -354,6 +350,15 @@ function bodyStream(raw: Buffer, onRead: () => void): Readable {
 function cacheKey(opts: SessionOptions, ignoreTLS: boolean): string {
   return JSON.stringify([opts.address, opts.port, opts.hostName, opts.ehloName, !!opts.secure, !!opts.requireTLS,
     opts.verifyCertificate, ignoreTLS, opts.auth?.user, opts.auth?.pass]);
+}
+
+/**
+ * The session is gone rather than the message refused: a 421, the connection closed or broken, no reply in
+ * time (nodemailer's own isTransientError, which its pool uses the same way). Errors nodemailer raises
+ * before talking to the server (an unusable address, the peer's SIZE) are the message's, on any session.
+ */
+function sessionLost(err: SMTPError): boolean {
+  return err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
 }
 
 /** The server answered the failed command with a reply other than 421 (which closes the session). */
