@@ -1,6 +1,7 @@
 // A private Postfix instance for the side-by-side benchmark: its own
 // config_directory (main.cf and master.cf generated here), queue and data
-// directories and log file, an smtpd on 127.0.0.1:<port> only, relaying
+// directories and log file, an smtpd on 127.0.0.1:<port> (and, when asked, a
+// submission smtpd with TLS and SASL on another loopback port), relaying
 // everything to [<sink host>]:<sink port> with DNS off. It never reads or writes
 // /etc/postfix's main.cf or master.cf (Postfix still reads its read-only
 // meta files there: postfix-files, dynamicmaps.cf). Started with `postfix -c
