@@ -8,8 +8,10 @@ import { Readable } from 'node:stream';
 import { rootCertificates, TLSSocket } from 'node:tls';
 import SMTPConnection, { type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { allRecipients, type RecipientOutcome, type OutboundMessage } from '../outcome.ts';
-import { explainError } from '../../doctor/explain.ts';
-import { classifyReply, formatReply, parseReply, reply, type SmtpReply } from '../smtp-reply.ts';
+import { classifyReply, formatReply, reply, type SmtpReply } from '../smtp-reply.ts';
+import {
+  answered, certificateProblem, describe, handshakeProblem, isTlsError, rejectedReplies, remoteReply, sessionLost, timedOut,
+} from './smtp-errors.ts';
 import { installDotStuffing } from './dot-stuffing.ts';
 import type { CachedSession, SessionCache } from './session-cache.ts';
 
@@ -101,16 +103,6 @@ export async function deliverToHost(
 /** `mx1.example.org[192.0.2.7]:25`, the way Postfix logs `relay=`. */
 function relayLabel(opts: Pick<SessionOptions, 'address' | 'port' | 'hostName'>): string {
   return `${opts.hostName ?? opts.address}[${opts.address}]:${opts.port}`;
-}
-
-/** Turns a raw (possibly multi-line) server reply into one SmtpReply. */
-function remoteReply(response: string, code?: number): SmtpReply {
-  const lines = response.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const first = lines[0] ?? '';
-  const basic = code ?? Number(/^\d{3}/.exec(first)?.[0] ?? 451);
-  // Continuation lines repeat the code and the enhanced code (RFC 2034 §4); keep their text only.
-  const rest = lines.slice(1).map((l) => l.replace(/^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?/, ''));
-  return parseReply(basic, [first, ...rest].join(' '));
 }
 
 const KIND = { success: 'delivered', transient: 'deferred', permanent: 'bounced' } as const;
@@ -352,60 +344,13 @@ function cacheKey(opts: SessionOptions, ignoreTLS: boolean): string {
     opts.verifyCertificate, ignoreTLS, opts.auth?.user, opts.auth?.pass]);
 }
 
-/**
- * The session is gone rather than the message refused: a 421, the connection closed or broken, no reply in
- * time (nodemailer's own isTransientError, which its pool uses the same way). Errors nodemailer raises
- * before talking to the server (an unusable address, the peer's SIZE) are the message's, on any session.
- */
-function sessionLost(err: SMTPError): boolean {
-  return err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
-}
-
-/** The server answered the failed command with a reply other than 421 (which closes the session). */
-function answered(err: SMTPError): boolean {
-  return (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && !!err.responseCode && err.responseCode !== 421;
-}
-
 function tlsVersion(conn: SMTPConnection): string | undefined {
   const socket = conn._socket;
   return conn.secure && socket instanceof TLSSocket ? (socket.getProtocol() ?? undefined) : undefined;
 }
 
-const timedOut = (label: string) => reply(451, '4.4.2', `${label} timed out waiting for a reply`);
-
-/** One line for a reply text: OpenSSL's short reason when there is one, never CR/LF. */
-function describe(err: SMTPError): string {
-  return ((err as { reason?: string }).reason ?? err.message).replace(/\s+/g, ' ').trim();
-}
-
-/**
- * A certificate verification code (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …) in plain words.
- * Node types `authorizationError` as an Error but sets the OpenSSL code string.
- */
-function certificateProblem(code: string | Error | null | undefined): string {
-  const name = code instanceof Error ? ((code as NodeJS.ErrnoException).code ?? code.message) : (code ?? 'unknown');
-  const why = explainError({ code: name });
-  return why.category === 'tls' ? `${why.meaning} (${name})` : `certificate not verified (${name})`;
-}
-
-/** A failed handshake in plain words: what is wrong with the certificate, with OpenSSL's or Node's own text. */
-function handshakeProblem(err: SMTPError): string {
-  const why = explainError({ code: err.originalCode ?? err.code, message: err.message });
-  return why.category === 'tls' ? `${why.meaning} (${describe(err)})` : describe(err);
-}
-
-function isTlsError(err: SMTPError): boolean {
-  return /^ERR_(SSL|TLS)_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(err.originalCode ?? '');
-}
-
 function envelopeRejections(internals: ConnectionInternals): SMTPError[] {
   return (internals._envelope && internals._envelope.rejectedErrors) || [];
-}
-
-function rejectedReplies(errors: readonly SMTPError[]): Map<string, SmtpReply> {
-  const out = new Map<string, SmtpReply>();
-  for (const e of errors) if (e.recipient) out.set(e.recipient, remoteReply(e.response ?? '', e.responseCode));
-  return out;
 }
 
 /**
