@@ -1,7 +1,6 @@
 // mailauth's own DKIM signer with From oversigned (RFC 6376 §8.15): h= names From once more than the message
 // has, so a From: field added after signing breaks the signature instead of riding on it.
-import { DkimSigner, type ParsedHeaders } from 'mailauth/lib/dkim/dkim-signer.js';
-import { writeToStream } from 'mailauth/lib/tools.js';
+import type { DkimSigner as MailauthSigner, ParsedHeaders } from 'mailauth/lib/dkim/dkim-signer.js';
 import type { DKIMSignOptions } from 'mailauth';
 
 /**
@@ -13,17 +12,30 @@ import type { DKIMSignOptions } from 'mailauth';
  * header gives h=…:From:From while the canonicalisers, body hash and signing stay mailauth's own.
  * src/dkim/sign.test.ts pins h=, test/integration/dkim.test.ts the verification, in case mailauth changes the walk.
  */
-class FromOversigningSigner extends DkimSigner {
-  override messageHeaders(headers: ParsedHeaders): Promise<void> {
-    const top = headers.parsed.findIndex((field) => field.key === 'from');
-    const parsed = headers.parsed.map((field, i) => (i === top ? { ...field, casedKey: `${field.casedKey}: ${field.casedKey}` } : field));
-    return super.messageHeaders({ ...headers, parsed });
-  }
-}
+const oversigningSigner = (DkimSigner: typeof MailauthSigner) =>
+  class FromOversigningSigner extends DkimSigner {
+    override messageHeaders(headers: ParsedHeaders): Promise<void> {
+      const top = headers.parsed.findIndex((field) => field.key === 'from');
+      const parsed = headers.parsed.map((field, i) => (i === top ? { ...field, casedKey: `${field.casedKey}: ${field.casedKey}` } : field));
+      return super.messageHeaders({ ...headers, parsed });
+    }
+  };
+
+/**
+ * The signer and mailauth's tools (joi, tldts: about 3 MB of heap beyond libmime, which the accept step loads
+ * anyway) are imported at the first signature, so a relay with no DKIM keys never holds them.
+ */
+let loaded: Promise<{ Signer: ReturnType<typeof oversigningSigner>; writeToStream: (stream: NodeJS.WritableStream, input: Buffer) => Promise<void> }> | undefined;
+const load = () =>
+  (loaded ??= Promise.all([import('mailauth/lib/dkim/dkim-signer.js'), import('mailauth/lib/tools.js')]).then(([signer, tools]) => ({
+    Signer: oversigningSigner(signer.DkimSigner),
+    writeToStream: tools.writeToStream,
+  })));
 
 /** mailauth's dkimSign (lib/dkim/sign.js), on the oversigning signer. */
 export async function dkimSignOversigningFrom(raw: Buffer, options: DKIMSignOptions) {
-  const signer = new FromOversigningSigner(options);
+  const { Signer, writeToStream } = await load();
+  const signer = new Signer(options);
   await writeToStream(signer, raw);
   return { signatures: `${signer.signatureHeaders.join('\r\n')}\r\n`, errors: signer.errors };
 }

@@ -6,9 +6,11 @@
 // (RFC 7435), so a self-signed certificate beats no TLS.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { Worker } from 'node:worker_threads';
+import type { generate } from 'selfsigned';
 
 export interface CertificateOptions {
   dataDir: string;
@@ -119,7 +121,7 @@ async function readReusable(certPath: string, keyPath: string, hostname: string)
   }
 }
 
-function generateFor(hostname: string) {
+function generateFor(hostname: string): Promise<{ cert: string; private: string }> {
   const now = Date.now();
   // RFC 6125 §6.4.4: clients match the SAN, not the CN, so the names go there;
   // localhost and 127.0.0.1 make local tests and health checks work too.
@@ -128,7 +130,7 @@ function generateFor(hostname: string) {
     ...(hostname === 'localhost' ? [] : [{ type: 2 as const, value: 'localhost' }]),
     ...(hostname === '127.0.0.1' ? [] : [{ type: 7 as const, ip: '127.0.0.1' }]),
   ];
-  return generate([{ name: 'commonName', value: hostname }], {
+  return generateInWorker([{ name: 'commonName', value: hostname }], {
     keyType: 'rsa',
     keySize: 2048,
     algorithm: 'sha256',
@@ -140,6 +142,28 @@ function generateFor(hostname: string) {
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames },
     ],
+  });
+}
+
+/**
+ * selfsigned and the @peculiar/x509 stack it loads hold about 3 MB of heap once imported, and a module stays
+ * for the life of the process: every major GC of a busy server would mark it again. A worker thread loads it in
+ * an isolate of its own, freed when the worker exits. The worker is plain CommonJS (eval), so it runs the same
+ * from the compiled build and from the sources through tsx, and requires selfsigned by its resolved path.
+ */
+function generateInWorker(...args: Parameters<typeof generate>): Promise<{ cert: string; private: string }> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     require(workerData.module).generate(...workerData.args).then(
+       (pems) => parentPort.postMessage({ cert: pems.cert, private: pems.private }),
+       (err) => parentPort.postMessage({ error: String(err && err.stack || err) }));`,
+    { eval: true, workerData: { module: createRequire(import.meta.url).resolve('selfsigned'), args } },
+  );
+  return new Promise((resolve, reject) => {
+    worker.once('message', (m: { cert: string; private: string } | { error: string }) =>
+      'error' in m ? reject(new Error(`TLS: generating the self-signed certificate failed: ${m.error}`)) : resolve(m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`TLS: the certificate worker exited (${code}) without a certificate`)));
   });
 }
 

@@ -38,6 +38,10 @@ test('npm start: the compiled build serves SMTP, the API and the dashboard with 
   // npm start's environment reaches the server (glibc reads MALLOC_ARENA_MAX when the process starts).
   const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
   assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), 'the server runs without npm start\'s environment');
+  // And its node options: one V8 helper thread (README, Choices), the heap settings.
+  const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+  for (const option of ['--v8-pool-size=1', '--max-semi-space-size=8', '--heap-growing-percent=10', '--no-allocation-site-pretenuring'])
+    assert.ok(argv.includes(option), `the server runs without ${option}: ${argv.join(' ')}`);
 
   const login = await fetch(`http://127.0.0.1:${http}/ui/login`);
   assert.equal(login.status, 200);
