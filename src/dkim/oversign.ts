@@ -23,10 +23,11 @@ const oversigningSigner = (DkimSigner: typeof MailauthSigner) =>
 
 /**
  * The signer and mailauth's tools (joi, tldts: about 3 MB of heap beyond libmime, which the accept step loads
- * anyway) are imported at the first signature, so a relay with no DKIM keys never holds them.
+ * anyway) are imported when first needed, so a relay with no DKIM keys never holds them. A node that starts
+ * with keys loads them at start (sign.ts, checkDomainKeys), not in the middle of a message.
  */
-let loaded: Promise<{ Signer: ReturnType<typeof oversigningSigner>; writeToStream: (stream: NodeJS.WritableStream, input: Buffer) => Promise<void> }> | undefined;
-const load = () =>
+let loaded: Promise<{ Signer: ReturnType<typeof oversigningSigner>; writeToStream: typeof import('mailauth/lib/tools.js').writeToStream }> | undefined;
+export const loadSigner = () =>
   (loaded ??= Promise.all([import('mailauth/lib/dkim/dkim-signer.js'), import('mailauth/lib/tools.js')]).then(([signer, tools]) => ({
     Signer: oversigningSigner(signer.DkimSigner),
     writeToStream: tools.writeToStream,
@@ -34,7 +35,7 @@ const load = () =>
 
 /** mailauth's dkimSign (lib/dkim/sign.js), on the oversigning signer. */
 export async function dkimSignOversigningFrom(raw: Buffer, options: DKIMSignOptions) {
-  const { Signer, writeToStream } = await load();
+  const { Signer, writeToStream } = await loadSigner();
   const signer = new Signer(options);
   await writeToStream(signer, raw);
   return { signatures: `${signer.signatureHeaders.join('\r\n')}\r\n`, errors: signer.errors };

@@ -3,7 +3,7 @@
 // stays as it was, so a signature the application added stays valid too.
 import type { Logger } from 'pino';
 import type { DomainKey, Store } from '../store/store.ts';
-import { dkimSignOversigningFrom } from './oversign.ts';
+import { dkimSignOversigningFrom, loadSigner } from './oversign.ts';
 import { isEncrypted, type SecretBox } from './secret.ts';
 
 /**
@@ -79,10 +79,13 @@ export function createDkimSigners(store: Store, box: SecretBox, canonicalization
 /**
  * At start: every stored key must open with the configured secret, so a wrong SMARTHOST_SECRET_KEY stops the
  * node instead of letting mail through unsigned (the SecretKeyError names the variable). Plain keys get one warning.
+ * With keys stored, mailauth's signer is loaded here (oversign.ts loads it lazily otherwise).
  */
 export async function checkDomainKeys(store: Store, box: SecretBox, logger: Logger): Promise<void> {
   const keys = await store.listDomainKeys();
   for (const k of keys) box.open(k.privateKey, `${k.domain} (selector ${k.selector})`);
+  // With keys stored, the signer is needed: load it now, not while the first signed message's client waits.
+  if (keys.length) await loadSigner();
   const plain = keys.filter((k) => !isEncrypted(k.privateKey));
   if (plain.length)
     logger.warn({ domains: [...new Set(plain.map((k) => k.domain))] }, box.encrypts

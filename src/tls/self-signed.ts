@@ -162,7 +162,7 @@ function generateInWorker(...args: Parameters<typeof generate>): Promise<{ cert:
   return new Promise((resolve, reject) => {
     worker.once('message', (m: { cert: string; private: string } | { error: string }) =>
       'error' in m ? reject(new Error(`TLS: generating the self-signed certificate failed: ${m.error}`)) : resolve(m));
-    worker.once('error', reject);
+    worker.once('error', (err) => reject(new Error(`TLS: the certificate worker failed: ${err.message}`, { cause: err })));
     worker.once('exit', (code) => reject(new Error(`TLS: the certificate worker exited (${code}) without a certificate`)));
   });
 }
