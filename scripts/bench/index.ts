@@ -23,7 +23,7 @@ import { deepQueue, warmUp } from './deep-queue.ts';
 import { ensurePostfix } from './deps.ts';
 import { slowFsyncEnv } from './slow-fsync.ts';
 import { listWithManyMessages } from './list-store.ts';
-import { fsyncCeiling, loadAverage, machineFacts } from './machine.ts';
+import { cpuTimes, fsyncCeiling, loadAverage, machineFacts, stealPercent } from './machine.ts';
 import { buildSmarthost, onCleanup, PROJECT_ROOT, runBench } from './processes.ts';
 import { chartSvg, ratio, rowsTable, type Row } from './report.ts';
 import { acceptAndDeliver, DEFAULT_TO, httpSend, kib, LATENCY_WARMUP, sinkCeiling, tlsSubmission, type Context, type Figure } from './scenarios.ts';
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   onCleanup(async () => rmSync(work, { recursive: true, force: true }));
   const startedAt = new Date();
   const loadAtStart = loadAverage();
+  const cpuAtStart = cpuTimes();
   say(`smarthost vs Postfix: scenarios ${[...ONLY].join(',')}, ${MESSAGES} msgs (${LARGE_MESSAGES} of 100 KiB), concurrency ${CONCURRENCIES.join('/')}, ` +
     `sizes ${SIZES.map(kib).join('/')}; load average ${loadAtStart.join(' ')}; work directory ${work}`);
   ensurePostfix(say);
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
 
   const rows = mergeRows(figures.get('smarthost')!, figures.get('postfix')!);
   const loadAtEnd = loadAverage();
+  const cpuSteal = stealPercent(cpuAtStart, cpuTimes());
   const table = rowsTable(rows);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
   const dir = join(PROJECT_ROOT, 'bench', 'results');
@@ -170,11 +172,12 @@ async function main(): Promise<void> {
   const base = join(dir, `${stamp}${QUICK ? '-quick' : ''}`);
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const header = `Command: \`${command}\`  \nMachine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, disk ${machine.disk}; ` +
-    `fsync ceiling ${fsync.fsyncsPerSecond}/s${FSYNC_DELAY_MS === undefined ? '' : ` (both relays' fsyncs delayed by ${FSYNC_DELAY_MS} ms more)`}; smtp-sink alone ${sinkAlone.value} msg/s (${sinkAlone.scenario.slice(3)}); load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end  \n` +
+    `fsync ceiling ${fsync.fsyncsPerSecond}/s${FSYNC_DELAY_MS === undefined ? '' : ` (both relays' fsyncs delayed by ${FSYNC_DELAY_MS} ms more)`}; smtp-sink alone ${sinkAlone.value} msg/s (${sinkAlone.scenario.slice(3)}); load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end; ` +
+    `CPU time taken by the virtual machine's host during the run (steal): ${cpuSteal} %  \n` +
     `Versions: Node ${machine.node}, SQLite ${machine.sqlite}, Postfix ${machine.postfix}, smarthost ${machine.smarthostCommit}; ${startedAt.toISOString()}\n`;
   writeFileSync(`${base}.md`, `${header}\n${table}\n`);
   writeFileSync(`${base}.json`, JSON.stringify({
-    startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd },
+    startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, machine, fsync, sinkAlone, loadAverage: { start: loadAtStart, end: loadAtEnd }, cpuStealPercent: cpuSteal,
     settings: { quick: QUICK, scenarios: [...ONLY], recipient: args.to, messages: MESSAGES, largeMessages: LARGE_MESSAGES, concurrencies: CONCURRENCIES, sizes: SIZES,
       latencyMessages: LATENCY_MESSAGES, latencyWarmup: LATENCY_WARMUP, perDestinationConcurrency: PER_DESTINATION, deep: Number(args.deep), shallow: Number(args.shallow),
       fsyncDelayMs: FSYNC_DELAY_MS ?? 0 },

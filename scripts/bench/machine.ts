@@ -30,6 +30,21 @@ export function machineFacts(dataDir: string) {
 
 export const loadAverage = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
 
+/** The machine's CPU time so far from /proc/stat's `cpu` line, in clock ticks: all of it, and what the hypervisor stole. */
+export function cpuTimes(stat = readFileSync('/proc/stat', 'utf8')): { total: number; steal: number } {
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+  const ticks = /^cpu\s+(.*)$/m.exec(stat)?.[1]?.trim().split(/\s+/).slice(0, 8).map(Number) ?? [];
+  if (ticks.length < 8 || ticks.some((n) => !Number.isFinite(n))) throw new Error('/proc/stat has no cpu line of eight counters');
+  return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7]! };
+}
+
+/**
+ * The share of the machine's CPU time a virtual machine's host took between two readings (per cent): on a
+ * shared host this moves the rates of both relays together, and a run with much of it is read with that in mind.
+ */
+export const stealPercent = (from: { total: number; steal: number }, to: { total: number; steal: number }): number =>
+  to.total > from.total ? Math.round(((to.steal - from.steal) / (to.total - from.total)) * 1000) / 10 : 0;
+
 /** write(4 KiB) + fsync, as often as the disk allows for `ms` (bounded): the ceiling of one-commit-per-message. */
 export function fsyncCeiling(dir: string, ms = 2000): { fsyncsPerSecond: number; meanMs: number } {
   const file = join(dir, 'fsync-probe');
