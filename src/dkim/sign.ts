@@ -41,7 +41,7 @@ export function createSigner(
       const result = await dkimSignOversigningFrom(raw, {
         // Without it mailauth reads the clock for t= twice, once for the header it hashes and once, after the
         // RSA signing, for the header it writes: a second boundary in between made a signature that never
-        // verifies (about one RSA signature in a few hundred under load).
+        // verifies (the odds: the signing's duration over a second, a few milliseconds for RSA under load).
         signTime: new Date(),
         signingDomain: domain,
         selector: ordered[0]!.selector,
