@@ -1,12 +1,12 @@
 // mailauth's signer and tools load at the first signature (oversign.ts), not with the server: a relay
 // with no DKIM keys never holds them. This file imports nothing else that loads mailauth.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { generateDomainKey } from './keys.ts';
 import { createSigner } from './sign.ts';
+import { loadedModules } from '../../test/helpers/loaded-modules.ts';
 
-const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((path) => /node_modules\/(mailauth\/lib\/tools|joi|tldts)\b/.test(path));
+const loaded = () => loadedModules(/node_modules\/(mailauth\/lib\/tools|joi|tldts)\b/);
 
 test("mailauth's DKIM signer, joi and tldts load at the first signature, not before", async () => {
   const { privateKeyPem } = await generateDomainKey('ed25519-sha256', 's');

@@ -2,7 +2,6 @@
 // message does not wait for it; with none, nothing loads. Its own file: a module, once loaded, stays.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,8 +10,9 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { generateDomainKey } from './keys.ts';
 import { createSecretBox } from './secret.ts';
 import { checkDomainKeys } from './sign.ts';
+import { loadedModules } from '../../test/helpers/loaded-modules.ts';
 
-const signerLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => /node_modules\/mailauth\/lib\/tools\b/.test(path));
+const signerLoaded = () => loadedModules(/node_modules\/mailauth\/lib\/tools\b/).length > 0;
 
 test('checkDomainKeys loads the signer at start when keys are stored, and not when none are', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'smarthost-dkim-preload-'));

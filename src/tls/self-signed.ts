@@ -151,7 +151,7 @@ function generateFor(hostname: string): Promise<{ cert: string; private: string 
  * an isolate of its own, freed when the worker exits. The worker is plain CommonJS (eval), so it runs the same
  * from the compiled build and from the sources through tsx, and requires selfsigned by its resolved path.
  */
-function generateInWorker(...args: Parameters<typeof generate>): Promise<{ cert: string; private: string }> {
+export function generateInWorker(...args: Parameters<typeof generate>): Promise<{ cert: string; private: string }> {
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      require(workerData.module).generate(...workerData.args).then(
