@@ -59,10 +59,17 @@ export function createSigner(
   };
 }
 
+/** How long another process's or node's change of keys may take to reach the signer; this store's own changes apply at once. */
+export const KEY_CACHE_MS = 1000;
+/** Domains whose keys are remembered at once: past it the memory starts over (a sender of many From: domains). */
+const KEY_CACHE_DOMAINS = 10_000;
+
 /**
- * Keys are read from the store on each message, so a `domains add` or `rotate` on any node signs from the next
- * message on; keys rotated out stay published but no longer sign. Decrypted keys are cached by their stored form;
- * a removed or replaced key simply stops matching.
+ * A domain's signing keys are read from the store at most once per KEY_CACHE_MS, not once per message (a query
+ * on the event loop, or a round trip to PostgreSQL, for every message): a `domains add` or `rotate` through this
+ * node's store signs from the next message on (Store.watchDomainKeys), one on another node or from the CLI within
+ * KEY_CACHE_MS. Keys rotated out stay published but no longer sign. Decrypted keys are cached by their stored
+ * form; a removed or replaced key simply stops matching.
  */
 export function createDkimSigners(store: Store, box: SecretBox, canonicalization?: Canonicalization): DkimSigners {
   const pems = new Map<string, string>();
@@ -71,9 +78,23 @@ export function createDkimSigners(store: Store, box: SecretBox, canonicalization
     if (pem === undefined) pems.set(k.privateKey, (pem = box.open(k.privateKey, `${k.domain} (selector ${k.selector})`)));
     return pem;
   };
+  let cached = new Map<string, { readAt: number; keys: Promise<DomainKey[]> }>();
+  store.watchDomainKeys(() => (cached = new Map()));
+  const signingKeys = (domain: string): Promise<DomainKey[]> => {
+    const now = Date.now();
+    const hit = cached.get(domain);
+    if (hit && now - hit.readAt < KEY_CACHE_MS) return hit.keys;
+    if (cached.size >= KEY_CACHE_DOMAINS) cached = new Map();
+    const entry = { readAt: now, keys: store.listDomainKeys(domain).then((keys) => keys.filter((k) => k.signing)) };
+    const into = cached;
+    into.set(domain, entry);
+    // A failed read is not remembered: the next message asks the store again.
+    entry.keys.catch(() => into.get(domain) === entry && into.delete(domain));
+    return entry.keys;
+  };
   return {
     async signerFor(domain) {
-      const keys = (await store.listDomainKeys(domain)).filter((k) => k.signing);
+      const keys = await signingKeys(domain.toLowerCase());
       if (keys.length === 0) return undefined;
       return createSigner(domain.toLowerCase(), keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, pem: pemOf(k) })), canonicalization);
     },

@@ -508,6 +508,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual((await s.listDomainKeys('example.com')).map((k) => k.selector), ['sh202612', 'sh202612e']);
   });
 
+  withStore('domains: a watcher hears every change of keys made through the store, and nothing once it stops watching', async (s) => {
+    const key = (selector: string, createdAt: number) => ({
+      domain: 'example.com', selector, algorithm: 'rsa-sha256' as const, privateKey: `enc:v1:${selector}`, publicKey: 'MIIB', createdAt,
+    });
+    let heard = 0;
+    const unwatch = s.watchDomainKeys(() => heard++);
+    await s.addDomainKey(key('sh202611', 1));
+    assert.equal(heard, 1, 'add');
+    await s.rotateDomainKeys('example.com', [key('sh202612', 2)]);
+    assert.equal(heard, 2, 'rotate');
+    await s.retireDomainKey('example.com', 'sh202611');
+    assert.equal(heard, 3, 'retire');
+    await s.saveDomainCheck({ domain: 'example.com', checkedAt: 10, ok: true, results: [] });
+    assert.equal(heard, 3, 'a check changes no key');
+    await s.removeDomain('example.com');
+    assert.equal(heard, 4, 'remove');
+    unwatch();
+    await s.addDomainKey(key('sh202613', 3));
+    assert.equal(heard, 4);
+  });
+
   withStore('domains: the last check per domain replaces the one before and goes with the domain', async (s) => {
     await s.addDomainKey({ domain: 'example.com', selector: 'sh1', algorithm: 'rsa-sha256', privateKey: 'k', publicKey: 'p', createdAt: 1 });
     const failing = { record: 'spf' as const, name: 'example.com', status: 'missing' as const, expected: 'a:relay.test', hint: 'publish it' };

@@ -22,6 +22,7 @@ import { PostgresProviderReports } from './provider-reports.ts';
 import { PostgresAdmin } from './admin.ts';
 import { PostgresDashboard } from './dashboard.ts';
 import { eventRow } from '../event-row.ts';
+import { KeyWatchers } from '../key-watchers.ts';
 
 type Row = Record<string, unknown>;
 
@@ -60,6 +61,7 @@ export class PostgresStore implements Store {
   /** Enqueues not yet answered: close() waits for their commit. */
   private readonly enqueuing = new Set<Promise<void>>();
   private readonly watchers = new Set<() => void>();
+  private readonly keyWatchers = new KeyWatchers();
   private listenClient: pg.Client | undefined;
   private relistenTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -292,14 +294,15 @@ export class PostgresStore implements Store {
   addSuppression: Store['addSuppression'] = (...a) => this.accounts.addSuppression(...a);
   removeSuppression: Store['removeSuppression'] = (...a) => this.accounts.removeSuppression(...a);
   listSuppressions: Store['listSuppressions'] = (...a) => this.accounts.listSuppressions(...a);
-  addDomainKey: Store['addDomainKey'] = (...a) => this.accounts.addDomainKey(...a);
+  addDomainKey: Store['addDomainKey'] = this.keyWatchers.announcing(async (...a) => this.accounts.addDomainKey(...a));
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
-  removeDomain: Store['removeDomain'] = (...a) => this.accounts.removeDomain(...a);
+  removeDomain: Store['removeDomain'] = this.keyWatchers.announcing(async (...a) => this.accounts.removeDomain(...a));
   getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
   putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
   // Rotation, verification state and unsigned mail: see domains.ts.
-  rotateDomainKeys: Store['rotateDomainKeys'] = (...a) => this.domains.rotateDomainKeys(...a);
-  retireDomainKey: Store['retireDomainKey'] = (...a) => this.domains.retireDomainKey(...a);
+  rotateDomainKeys: Store['rotateDomainKeys'] = this.keyWatchers.announcing(async (...a) => this.domains.rotateDomainKeys(...a));
+  retireDomainKey: Store['retireDomainKey'] = this.keyWatchers.announcing(async (...a) => this.domains.retireDomainKey(...a));
+  watchDomainKeys: Store['watchDomainKeys'] = (listener) => this.keyWatchers.watch(listener);
   saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
   unsignedMail: Store['unsignedMail'] = (...a) => this.domains.unsignedMail(...a);
