@@ -28,6 +28,13 @@ test('sqlite: WAL journal and synchronous=FULL on the connection that commits', 
   await store.close();
 });
 
+test('sqlite: the page cache is 4 MB, not the 16 MB better-sqlite3 builds SQLite with', async () => {
+  const store = openSqliteStore(mkdtempSync(join(tmpdir(), 'smarthost-store-')));
+  const db = (store as unknown as { db: Database.Database }).db;
+  assert.equal(db.pragma('cache_size', { simple: true }), -4000);
+  await store.close();
+});
+
 test('sqlite: a claim commits without fsync, and the connection is back to synchronous=FULL for the next commit', async () => {
   const store = openSqliteStore(mkdtempSync(join(tmpdir(), 'smarthost-store-')));
   const db = (store as unknown as { db: Database.Database }).db;

@@ -31,6 +31,9 @@ import { KeyWatchers } from '../key-watchers.ts';
 
 type Row = Record<string, unknown>;
 
+/** The connection's page cache (SQLite's cache_size, in KiB). */
+const PAGE_CACHE_KIB = 4000;
+
 /**
  * The scheduler's queries, run for every claim and every idle look at the queue: each walks an index
  * (test/contract/sqlite.test.ts checks their plans). INDEXED BY: without statistics SQLite chose
@@ -79,6 +82,10 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // better-sqlite3 builds SQLite with a 16 MB page cache per connection. What a busy node reads again (the
+    // due index, the leaves it appends to) fits in 4 MB, and the kernel caches the file as well; with 50,000
+    // messages queued the larger cache filled with pages read once (bodies on their way out): 10 MiB of peak RSS.
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`); // negative: KiB, not pages
     this.migrate();
     this.wal = openWalSync(path);
     this.prepared = statementCache(this.db);
