@@ -145,3 +145,42 @@ test('SQLITE_BUSY fails the whole batch at once: no item is retried alone (each 
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
   assert.equal(calls, 1);
 });
+
+test('afterBatch runs once a batch is answered, and the next batch commits only when its promise ends', async () => {
+  const log: string[] = [];
+  const s = manualSync(log);
+  let endCheckpoint = () => {};
+  const gc = createGroupCommit<number>((items) => void log.push(`write ${items}`), {
+    sync: s.sync, durable,
+    afterBatch: (items) => {
+      log.push(`after ${items}`);
+      return items.includes(1) ? new Promise<void>((resolve) => (endCheckpoint = resolve)) : undefined;
+    },
+  });
+  const first = gc.write(1);
+  await turn();
+  s.finish();
+  await first;
+  await turn();
+  assert.deepEqual(log, ['write 1', 'sync', 'after 1'], 'answered before afterBatch ran');
+  const second = gc.write(2);
+  await turn();
+  await turn();
+  assert.deepEqual(log, ['write 1', 'sync', 'after 1'], 'the next batch committed during the checkpoint');
+  endCheckpoint();
+  for (let i = 0; i < 5 && s.count() === 0; i++) await turn();
+  s.finish();
+  await second;
+  assert.deepEqual(log, ['write 1', 'sync', 'after 1', 'write 2', 'sync', 'after 2']);
+});
+
+test('a failed afterBatch (a checkpoint) fails every later write with its error, as a failed sync does', async () => {
+  const gc = createGroupCommit<number>(() => {}, {
+    sync: async () => {}, durable,
+    afterBatch: () => Promise.reject(new Error('WAL checkpoint failed: disk I/O error')),
+  });
+  await gc.write(1);
+  await turn();
+  await assert.rejects(gc.write(2), /WAL checkpoint failed: disk I\/O error/);
+  assert.match(String(gc.failure()), /disk I\/O error/);
+});

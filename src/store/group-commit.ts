@@ -17,6 +17,12 @@ export interface GroupCommitOptions<T> {
   durable: (item: T) => boolean;
   /** How soon a lazy sync follows a commit that had no durable write. */
   lazySyncMs?: number;
+  /**
+   * Runs once a batch is settled (synced, or committed without a sync) with the items it committed; the next
+   * batch waits for the promise it returns (a WAL checkpoint), and its failure fails every later write as a
+   * failed sync does.
+   */
+  afterBatch?: (items: T[]) => Promise<void> | undefined;
 }
 
 export interface GroupCommit<T> {
@@ -34,7 +40,7 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
 }
 
-export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable, lazySyncMs = 1000 }: GroupCommitOptions<T>): GroupCommit<T> {
+export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable, lazySyncMs = 1000, afterBatch }: GroupCommitOptions<T>): GroupCommit<T> {
   let pending: Waiter<T>[] = [];
   let running: Promise<void> | undefined;
   let lazyTimer: NodeJS.Timeout | undefined;
@@ -92,15 +98,18 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
       for (const w of committed) if (!durable(w.item)) w.resolve();
       if (waiting.length === 0) {
         if (committed.length > 0) lazyTimer ??= setTimeout(runLazySync, lazySyncMs).unref();
-        continue;
+      } else {
+        try {
+          await sync();
+          for (const w of waiting) w.resolve();
+        } catch (err) {
+          broken = err;
+          for (const w of waiting) w.reject(err);
+          continue;
+        }
       }
-      try {
-        await sync();
-        for (const w of waiting) w.resolve();
-      } catch (err) {
-        broken = err;
-        for (const w of waiting) w.reject(err);
-      }
+      const pause = committed.length > 0 ? afterBatch?.(committed.map((w) => w.item)) : undefined;
+      if (pause) await pause.catch((err: unknown) => void (broken ??= err));
     }
     running = undefined;
   };

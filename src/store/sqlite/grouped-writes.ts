@@ -8,6 +8,21 @@ import { domainOf } from '../rows.ts';
 /** An accepted message (its recipients' ids filled in as they are inserted), or the results of one delivery attempt. */
 export type GroupedWrite = { kind: 'message'; message: NewMessage; ids: number[] } | { kind: 'results'; updates: RecipientUpdate[]; owner: string };
 
+/** Rows (messages and delivery results) and bytes of messages in a batch: what the checkpointer counts. */
+export function batchSize(writes: readonly GroupedWrite[]): [rows: number, bytes: number] {
+  let rows = 0;
+  let bytes = 0;
+  for (const w of writes) {
+    if (w.kind === 'results') {
+      rows += w.updates.length;
+    } else {
+      rows++;
+      bytes += w.message.raw.length;
+    }
+  }
+  return [rows, bytes];
+}
+
 export function groupedWriter(db: Database.Database, insertEvent: (e: NewEvent) => void): (writes: GroupedWrite[]) => void {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, sender, raw, source, credential, client_address, size, created_at, tags, dkim_domain, dkim_selectors, subject)

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommit, type GroupCommit } from '../group-commit.ts';
 import { openWalSync, type WalSync } from './wal-sync.ts';
-import { groupedWriter, type GroupedWrite } from './grouped-writes.ts';
+import { batchSize, groupedWriter, type GroupedWrite } from './grouped-writes.ts';
 import type {
   ClaimedRecipient, IdempotencyClaim, NewEvent, NewMessage, ProviderReport, RecipientStatus, RecipientUpdate, Store, StoredMessage,
   Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus,
@@ -28,11 +28,11 @@ import { SqliteQueries } from './queries.ts';
 import { claimedRow, leasedOnEnqueue, leavesWork } from '../rows.ts';
 import { eventRow } from '../event-row.ts';
 import { KeyWatchers } from '../key-watchers.ts';
+import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
+import { openConnection } from './connection.ts';
 
 type Row = Record<string, unknown>;
 
-/** The connection's page cache (SQLite's cache_size, in KiB). */
-const PAGE_CACHE_KIB = 4000;
 
 /**
  * The scheduler's queries, run for every claim and every idle look at the queue: each walks an index
@@ -60,6 +60,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly grouped: GroupCommit<GroupedWrite>;
   private readonly wal: WalSync;
+  private readonly checkpointer: Checkpointer;
   private readonly watchers = new Set<() => void>();
   private readonly keyWatchers = new KeyWatchers();
   private readonly rates: ReturnType<typeof createRateCounters>;
@@ -75,19 +76,10 @@ export class SqliteStore implements Store {
 
   /** `syncWal`: how a group commit is made durable; tests replace it to watch the order. */
   constructor(readonly path: string, syncWal?: () => Promise<void>) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // better-sqlite3 builds default WAL connections to NORMAL, which may lose
-    // the last commits on power loss; a 250 must mean "on disk".
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    // better-sqlite3 builds SQLite with a 16 MB page cache per connection. What a busy node reads again (the
-    // due index, the leaves it appends to) fits in 4 MB, and the kernel caches the file as well; with 50,000
-    // messages queued the larger cache filled with pages read once (bodies on their way out): 10 MiB of peak RSS.
-    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`); // negative: KiB, not pages
+    this.db = openConnection(path);
     this.migrate();
     this.wal = openWalSync(path);
+    this.checkpointer = startCheckpointer(path);
     this.prepared = statementCache(this.db);
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
@@ -104,6 +96,10 @@ export class SqliteStore implements Store {
     this.grouped = createGroupCommit((writes: GroupedWrite[]) => this.withoutSync(() => writeBatch(writes)), {
       sync: syncWal ?? this.wal.sync,
       durable: (w) => w.kind === 'message',
+      afterBatch: (writes) => {
+        this.checkpointer.committed(...batchSize(writes));
+        return this.checkpointer.due();
+      },
     });
   }
 
@@ -386,6 +382,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     // Let the group commit write and sync what it holds before the handle goes away.
     await this.grouped.close();
+    await this.checkpointer.close();
     if (!this.db.open) return;
     this.db.close();
     this.wal.close();
