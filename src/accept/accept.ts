@@ -162,7 +162,8 @@ async function dkimSigned(
   const domain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
   let signed: { raw: Buffer; dkim: MessageDkim } | undefined;
   try {
-    const signer = await dkim.signerFor(domain);
+    // With DKIM required, a key added a moment ago from the CLI or another node must not make a permanent refusal.
+    const signer = (await dkim.signerFor(domain)) ?? (dkim.required ? await dkim.signerFor(domain, true) : undefined);
     if (signer) signed = { raw: Buffer.concat([Buffer.from(await signer.sign(raw), 'latin1'), raw]), dkim: { domain, selectors: signer.selectors } };
   } catch (err) {
     // Never send unsigned because a key could not be used (say, it does not decrypt): the client retries.

@@ -60,13 +60,13 @@ test('a key added, rotated or removed through the store applies to the next mess
 test('a key added by another process signs once KEY_CACHE_MS has passed', async (t) => {
   const store = tempStore(t);
   const other = new SqliteStore(store.path); // the CLI's `domains add`, say
-  t.after(() => other.close());
   const signers = createDkimSigners(store, createSecretBox(undefined));
   const start = Date.now();
   let now = start;
   t.mock.method(Date, 'now', () => now);
   assert.equal(await signers.signerFor('example.com'), undefined);
   await other.addDomainKey(await newKey('s1'));
+  await other.close();
   now = start + KEY_CACHE_MS - 1;
   assert.equal(await signers.signerFor('example.com'), undefined, 'still the keys read a moment ago');
   now = start + KEY_CACHE_MS;
@@ -84,4 +84,16 @@ test('a failed read is not remembered: the next message asks the store again', a
   await assert.rejects(signers.signerFor('example.com'), /database is locked/);
   fail = false;
   assert.deepEqual((await signers.signerFor('example.com'))?.selectors, ['s1']);
+});
+
+test('fresh: the store is asked now, past the keys read a moment ago (what the accept step does before refusing for want of a key)', async (t) => {
+  const store = tempStore(t);
+  const other = new SqliteStore(store.path);
+  const signers = createDkimSigners(store, createSecretBox(undefined));
+  assert.equal(await signers.signerFor('example.com'), undefined);
+  await other.addDomainKey(await newKey('s1'));
+  await other.close();
+  assert.equal(await signers.signerFor('example.com'), undefined, 'the keys read a moment ago');
+  assert.deepEqual((await signers.signerFor('example.com', true))?.selectors, ['s1']);
+  assert.deepEqual((await signers.signerFor('example.com'))?.selectors, ['s1'], 'and remembered');
 });

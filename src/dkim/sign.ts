@@ -25,7 +25,8 @@ export interface Signer {
 }
 
 export interface DkimSigners {
-  signerFor(domain: string): Promise<Signer | undefined>;
+  /** `fresh`: from the store now, not the keys read up to KEY_CACHE_MS ago (before a refusal for want of a key). */
+  signerFor(domain: string, fresh?: boolean): Promise<Signer | undefined>;
 }
 
 /** RSA first, then Ed25519 as a second signature (RFC 8463 §1: verifiers that lack Ed25519 still find the RSA one). */
@@ -79,22 +80,25 @@ export function createDkimSigners(store: Store, box: SecretBox, canonicalization
     return pem;
   };
   let cached = new Map<string, { readAt: number; keys: Promise<DomainKey[]> }>();
+  // For the life of the process: a node makes its signers once (main.ts).
   store.watchDomainKeys(() => (cached = new Map()));
-  const signingKeys = (domain: string): Promise<DomainKey[]> => {
+  const signingKeys = (domain: string, fresh: boolean): Promise<DomainKey[]> => {
     const now = Date.now();
     const hit = cached.get(domain);
-    if (hit && now - hit.readAt < KEY_CACHE_MS) return hit.keys;
+    if (hit && !fresh && now - hit.readAt < KEY_CACHE_MS) return hit.keys;
     if (cached.size >= KEY_CACHE_DOMAINS) cached = new Map();
     const entry = { readAt: now, keys: store.listDomainKeys(domain).then((keys) => keys.filter((k) => k.signing)) };
     const into = cached;
     into.set(domain, entry);
     // A failed read is not remembered: the next message asks the store again.
-    entry.keys.catch(() => into.get(domain) === entry && into.delete(domain));
+    entry.keys.catch(() => {
+      if (into.get(domain) === entry) into.delete(domain);
+    });
     return entry.keys;
   };
   return {
-    async signerFor(domain) {
-      const keys = await signingKeys(domain.toLowerCase());
+    async signerFor(domain, fresh = false) {
+      const keys = await signingKeys(domain.toLowerCase(), fresh);
       if (keys.length === 0) return undefined;
       return createSigner(domain.toLowerCase(), keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, pem: pemOf(k) })), canonicalization);
     },

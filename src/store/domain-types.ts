@@ -19,7 +19,7 @@ export interface DomainKey {
   signing: boolean;
 }
 
-/** A new key signs from the moment it is stored. */
+/** A new key signs from the moment it is stored (on other nodes, and after a CLI change, within a second: sign.ts). */
 export type NewDomainKey = Omit<DomainKey, 'signing'>;
 
 export type DnsRecordKind = 'dkim' | 'spf' | 'dmarc' | 'mta-sts' | 'tls-rpt';

@@ -162,7 +162,7 @@ test('afterBatch runs once a batch is answered, and the next batch commits only 
   s.finish();
   await first;
   await turn();
-  assert.deepEqual(log, ['write 1', 'sync', 'after 1'], 'answered before afterBatch ran');
+  assert.deepEqual(log, ['write 1', 'sync', 'after 1'], 'afterBatch did not run once the batch was answered');
   const second = gc.write(2);
   await turn();
   await turn();
@@ -183,4 +183,16 @@ test('a failed afterBatch (a checkpoint) fails every later write with its error,
   await turn();
   await assert.rejects(gc.write(2), /WAL checkpoint failed: disk I\/O error/);
   assert.match(String(gc.failure()), /disk I\/O error/);
+});
+
+test('an afterBatch that throws fails every later write with its error, and the group commit still answers', async () => {
+  const gc = createGroupCommit<number>(() => {}, {
+    sync: async () => {}, durable,
+    afterBatch: () => {
+      throw new Error('cannot start a thread');
+    },
+  });
+  await gc.write(1);
+  await assert.rejects(gc.write(2), /cannot start a thread/);
+  await gc.close();
 });

@@ -19,7 +19,7 @@ export interface GroupCommitOptions<T> {
   lazySyncMs?: number;
   /**
    * Runs once a batch is settled (synced, or committed without a sync) with the items it committed; the next
-   * batch waits for the promise it returns (a WAL checkpoint), and its failure fails every later write as a
+   * batch waits for the promise it returns (a WAL checkpoint). A throw or rejection fails every later write, as a
    * failed sync does.
    */
   afterBatch?: (items: T[]) => Promise<void> | undefined;
@@ -108,8 +108,13 @@ export function createGroupCommit<T>(writeBatch: BatchWriter<T>, { sync, durable
           continue;
         }
       }
-      const pause = committed.length > 0 ? afterBatch?.(committed.map((w) => w.item)) : undefined;
-      if (pause) await pause.catch((err: unknown) => void (broken ??= err));
+      if (committed.length === 0 || !afterBatch) continue;
+      try {
+        const pause = afterBatch(committed.map((w) => w.item));
+        if (pause) await pause;
+      } catch (err) {
+        broken ??= err;
+      }
     }
     running = undefined;
   };

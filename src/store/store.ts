@@ -343,10 +343,7 @@ export interface Store {
   listDomainChecks(domain?: string): Promise<DomainCheck[]>;
   /** Messages in the store that were accepted unsigned, per From: domain. */
   unsignedMail(): Promise<UnsignedMail[]>;
-  /**
-   * Calls `listener` after each change of domain keys made through this store (add, rotate, retire, remove).
-   * Changes by another process or node are not announced: whoever caches keys bounds their age. Returns the unsubscribe.
-   */
+  /** Calls `listener` after each change of keys made through this store (not another process's); returns the unsubscribe. */
   watchDomainKeys(listener: () => void): () => void;
 
   /** The cached MTA-STS policy of a recipient domain (case-insensitive), expired or not. */

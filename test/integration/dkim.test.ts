@@ -12,6 +12,7 @@ import { createApiKey } from '../../src/credentials/api-keys.ts';
 import { dkimRecordName, dkimRecordValue, generateDomainKey } from '../../src/dkim/keys.ts';
 import { createSecretBox } from '../../src/dkim/secret.ts';
 import { createSigner } from '../../src/dkim/sign.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { retireSelector, rotateDomain } from '../../src/domains/manage.ts';
 import type { DkimAlgorithm, Store } from '../../src/store/store.ts';
 import { startDnsServer, type DnsRecords, type TestDnsServer } from '../helpers/dns-server.ts';
@@ -180,6 +181,22 @@ test('SMARTHOST_REQUIRE_DKIM refuses a From: domain without a key, with a hint',
   c.close();
   assert.equal(r.last, '550 5.7.1 Message refused: example.com has no DKIM key and SMARTHOST_REQUIRE_DKIM is on (add one with: smarthost domains add example.com)');
   assert.equal((await s.store.listMessages({ limit: 10 })).length, 0);
+});
+
+test('SMARTHOST_REQUIRE_DKIM: a key added from another process a moment after a refusal is used at once, not refused from memory', async (t) => {
+  const s = await startTestSmarthost(t, { ...NO_DELIVERY, SMARTHOST_REQUIRE_DKIM: 'true' });
+  const c = await authedSession(s.ports.submission);
+  t.after(() => c.close());
+  assert.match((await send(c, 'app@example.com', ['rcpt@example.org'], message())).last, /^550 5\.7\.1 /);
+  // The CLI's `domains add`: another connection to the same file, unseen by the server's own store.
+  const cli = openSqliteStore(s.config.dataDir);
+  const records: Records = {};
+  await addKey(cli, records, 'example.com', 'rsa-sha256', 'sh202611');
+  await cli.close();
+  const r = await send(c, 'app@example.com', ['rcpt@example.org'], message());
+  assert.match(r.last, /^250 /);
+  const [stored] = await s.store.listMessages({ limit: 1 });
+  assert.deepEqual(await verify((await s.store.getMessage(stored!.id))!.raw, records), [['sh202611', true]]);
 });
 
 test('a wrong SMARTHOST_SECRET_KEY stops the start with an error naming it; plain keys give one warning', async (t) => {

@@ -294,14 +294,14 @@ export class PostgresStore implements Store {
   addSuppression: Store['addSuppression'] = (...a) => this.accounts.addSuppression(...a);
   removeSuppression: Store['removeSuppression'] = (...a) => this.accounts.removeSuppression(...a);
   listSuppressions: Store['listSuppressions'] = (...a) => this.accounts.listSuppressions(...a);
-  addDomainKey: Store['addDomainKey'] = this.keyWatchers.announcing(async (...a) => this.accounts.addDomainKey(...a));
+  addDomainKey: Store['addDomainKey'] = this.keyWatchers.announcing((...a) => this.accounts.addDomainKey(...a));
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
-  removeDomain: Store['removeDomain'] = this.keyWatchers.announcing(async (...a) => this.accounts.removeDomain(...a));
+  removeDomain: Store['removeDomain'] = this.keyWatchers.announcing((...a) => this.accounts.removeDomain(...a));
   getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
   putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
   // Rotation, verification state and unsigned mail: see domains.ts.
-  rotateDomainKeys: Store['rotateDomainKeys'] = this.keyWatchers.announcing(async (...a) => this.domains.rotateDomainKeys(...a));
-  retireDomainKey: Store['retireDomainKey'] = this.keyWatchers.announcing(async (...a) => this.domains.retireDomainKey(...a));
+  rotateDomainKeys: Store['rotateDomainKeys'] = this.keyWatchers.announcing((...a) => this.domains.rotateDomainKeys(...a));
+  retireDomainKey: Store['retireDomainKey'] = this.keyWatchers.announcing((...a) => this.domains.retireDomainKey(...a));
   watchDomainKeys: Store['watchDomainKeys'] = (listener) => this.keyWatchers.watch(listener);
   saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);

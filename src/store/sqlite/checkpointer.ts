@@ -1,13 +1,13 @@
 // WAL checkpoints on a thread of their own. SQLite's automatic checkpoint runs
 // inside the COMMIT that takes the WAL past 1,000 pages, on the event loop, and
 // there fsyncs the WAL, then the database file: 4–7 ms in which no session was
-// served, about every 140 messages of 4 KiB, and the slowest messages of a
-// busy node were the ones in flight then (README, Performance). Here a second
+// served, about every 140 messages of 4 KiB (README, Performance). Here a second
 // connection, on a worker thread, checkpoints; SQLite still orders the syncs
-// (synchronous=NORMAL: the WAL before pages are copied, the database after).
-// The group commit holds its next batch meanwhile, so the checkpoint usually
-// reaches the end of the WAL and the next commit starts it over from the top
-// instead of growing it.
+// (synchronous=NORMAL: the WAL before pages are copied, the database after, and
+// only then may the WAL be reused). The group commit holds its next batch
+// meanwhile, so the checkpoint usually reaches the end of the WAL and the next
+// commit starts it over from the top instead of growing it; that commit syncs
+// the new WAL header on the event loop, as before (SQLite's own, once per restart).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -17,13 +17,13 @@ import { Worker } from 'node:worker_threads';
  */
 const EVERY_ROWS = 256;
 const EVERY_BYTES = 4 * 2 ** 20;
-/** And at least this often while anything is written. */
+/** And at least this often while batches come (writes outside the group commit are SQLite's to checkpoint). */
 const EVERY_MS = 1000;
 
 export interface Checkpointer {
   /** A batch was committed: `rows` messages and delivery results, with `bytes` of messages in all. */
   committed(rows: number, bytes: number): void;
-  /** A checkpoint when one is due (undefined when not): the next batch waits for it. Rejects when it failed. */
+  /** A checkpoint when one is due (undefined when not): the next batch waits for it. It never rejects. */
   due(): Promise<void> | undefined;
   close(): Promise<void>;
 }
@@ -45,25 +45,33 @@ parentPort.on('message', (m) => {
       db.pragma('synchronous = NORMAL');
       db.pragma('cache_size = -256'); // it reads the WAL's frames, not the tables
     }
-    parentPort.postMessage({ result: db.pragma('wal_checkpoint(PASSIVE)')[0] });
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({});
   } catch (err) {
-    parentPort.postMessage({ error: String((err && err.message) || err), code: err && err.code });
+    parentPort.postMessage({ error: String((err && err.message) || err) });
   }
 });`;
 
-/** The worker starts with the first checkpoint: a CLI command that writes a row or two never starts it. */
-export function startCheckpointer(path: string): Checkpointer {
+/**
+ * The worker starts with the first checkpoint: a CLI command that writes a row or two never starts it. When a
+ * checkpoint fails, `onFailure` hears why and no more are made here: a failed checkpoint leaves the WAL as it
+ * was (SQLite records progress only after the database file is synced), so the connection's own checkpoints,
+ * as before this thread existed, can take over.
+ */
+export function startCheckpointer(path: string, onFailure: (err: Error) => void): Checkpointer {
   let worker: { thread: Worker; exited: Promise<void> } | undefined;
   let rows = 0;
   let bytes = 0;
   /** When the first write since the last checkpoint was committed. */
   let since: number | undefined;
-  let pending: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  let failed: Error | undefined;
+  let running: { promise: Promise<void>; resolve: () => void } | undefined;
+  let failed = false;
   const fail = (err: Error) => {
-    failed ??= err;
-    pending?.reject(err);
-    pending = undefined;
+    if (!failed) {
+      failed = true;
+      onFailure(err);
+    }
+    running?.resolve();
   };
   const start = () => {
     const thread = new Worker(WORKER, {
@@ -72,10 +80,12 @@ export function startCheckpointer(path: string): Checkpointer {
       execArgv: [],
       workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
     });
-    thread.on('message', (m: { result: unknown } | { error: string; code?: string }) => {
-      if ('error' in m) return fail(Object.assign(new Error(`WAL checkpoint failed: ${m.error}`), { code: m.code }));
-      pending?.resolve();
-      pending = undefined;
+    // Held only while a checkpoint runs: a process that never closes its store may still exit when idle.
+    thread.unref();
+    thread.on('message', (m: { error?: string }) => {
+      thread.unref();
+      if (m.error !== undefined) fail(new Error(`WAL checkpoint failed: ${m.error}`));
+      running?.resolve();
     });
     thread.on('error', (err) => fail(new Error(`the WAL checkpoint thread failed: ${String(err?.message ?? err)}`, { cause: err })));
     const exited = new Promise<void>((resolve) => thread.once('exit', () => {
@@ -92,19 +102,26 @@ export function startCheckpointer(path: string): Checkpointer {
       since ??= Date.now();
     },
     due() {
-      if (failed) return Promise.reject(failed);
-      if (since === undefined || (rows < EVERY_ROWS && bytes < EVERY_BYTES && Date.now() - since < EVERY_MS)) return undefined;
+      if (running) return running.promise;
+      if (failed || since === undefined || (rows < EVERY_ROWS && bytes < EVERY_BYTES && Date.now() - since < EVERY_MS)) return undefined;
       rows = bytes = 0;
       since = undefined;
-      worker ??= start();
-      const { thread } = worker;
-      return new Promise<void>((resolve, reject) => {
-        pending = { resolve, reject };
-        thread.postMessage('checkpoint');
-      });
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => (resolve = r)).finally(() => (running = undefined));
+      running = { promise, resolve };
+      try {
+        worker ??= start();
+        worker.thread.ref();
+        worker.thread.postMessage('checkpoint');
+      } catch (err) {
+        fail(new Error(`the WAL checkpoint thread failed: ${(err as Error).message}`, { cause: err }));
+      }
+      return promise;
     },
     async close() {
       if (!worker) return;
+      failed = true; // its exit is no failure
+      worker.thread.ref();
       worker.thread.postMessage('close');
       await worker.exited;
     },

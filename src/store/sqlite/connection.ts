@@ -3,8 +3,10 @@ import Database from 'better-sqlite3';
 
 /** The page cache (SQLite's cache_size, in KiB). */
 const PAGE_CACHE_KIB = 4000;
-/** WAL pages after which the connection checkpoints on its own (SQLite's default is 1,000): see checkpointer.ts. */
+/** WAL pages after which the connection checkpoints on its own while the checkpointer works (checkpointer.ts). */
 export const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+/** SQLite's own default, for when the checkpointer has failed. */
+export const SQLITE_CHECKPOINT_PAGES = 1000;
 
 export function openConnection(path: string): Database.Database {
   const db = new Database(path);

@@ -29,10 +29,9 @@ import { claimedRow, leasedOnEnqueue, leavesWork } from '../rows.ts';
 import { eventRow } from '../event-row.ts';
 import { KeyWatchers } from '../key-watchers.ts';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
-import { openConnection } from './connection.ts';
+import { openConnection, SQLITE_CHECKPOINT_PAGES } from './connection.ts';
 
 type Row = Record<string, unknown>;
-
 
 /**
  * The scheduler's queries, run for every claim and every idle look at the queue: each walks an index
@@ -79,7 +78,11 @@ export class SqliteStore implements Store {
     this.db = openConnection(path);
     this.migrate();
     this.wal = openWalSync(path);
-    this.checkpointer = startCheckpointer(path);
+    this.checkpointer = startCheckpointer(path, (err) => {
+      // The connection checkpoints on its own again, on the event loop, as before the thread.
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
+      process.emitWarning(`${err.message}; SQLite checkpoints the WAL itself from now on`, 'SmarthostWarning');
+    });
     this.prepared = statementCache(this.db);
     this.rates = createRateCounters(this.db);
     this.webhooks = new SqliteWebhooks(this.db, eventRow);
@@ -355,14 +358,14 @@ export class SqliteStore implements Store {
   addSuppression: Store['addSuppression'] = (...a) => this.accounts.addSuppression(...a);
   removeSuppression: Store['removeSuppression'] = (...a) => this.accounts.removeSuppression(...a);
   listSuppressions: Store['listSuppressions'] = (...a) => this.accounts.listSuppressions(...a);
-  addDomainKey: Store['addDomainKey'] = this.keyWatchers.announcing(async (...a) => this.accounts.addDomainKey(...a));
+  addDomainKey: Store['addDomainKey'] = this.keyWatchers.announcing((...a) => this.accounts.addDomainKey(...a));
   listDomainKeys: Store['listDomainKeys'] = (...a) => this.accounts.listDomainKeys(...a);
-  removeDomain: Store['removeDomain'] = this.keyWatchers.announcing(async (...a) => this.accounts.removeDomain(...a));
+  removeDomain: Store['removeDomain'] = this.keyWatchers.announcing((...a) => this.accounts.removeDomain(...a));
   getMtaStsPolicy: Store['getMtaStsPolicy'] = (...a) => this.mtaSts.getMtaStsPolicy(...a);
   putMtaStsPolicy: Store['putMtaStsPolicy'] = (...a) => this.mtaSts.putMtaStsPolicy(...a);
   // Rotation, verification state and unsigned mail: see domains.ts.
-  rotateDomainKeys: Store['rotateDomainKeys'] = this.keyWatchers.announcing(async (...a) => this.domains.rotateDomainKeys(...a));
-  retireDomainKey: Store['retireDomainKey'] = this.keyWatchers.announcing(async (...a) => this.domains.retireDomainKey(...a));
+  rotateDomainKeys: Store['rotateDomainKeys'] = this.keyWatchers.announcing((...a) => this.domains.rotateDomainKeys(...a));
+  retireDomainKey: Store['retireDomainKey'] = this.keyWatchers.announcing((...a) => this.domains.retireDomainKey(...a));
   watchDomainKeys: Store['watchDomainKeys'] = (listener) => this.keyWatchers.watch(listener);
   saveDomainCheck: Store['saveDomainCheck'] = (...a) => this.domains.saveDomainCheck(...a);
   listDomainChecks: Store['listDomainChecks'] = (...a) => this.domains.listDomainChecks(...a);
