@@ -174,7 +174,7 @@ test('afterBatch runs once a batch is answered, and the next batch commits only 
   assert.deepEqual(log, ['write 1', 'sync', 'after 1', 'write 2', 'sync', 'after 2']);
 });
 
-test('a failed afterBatch (a checkpoint) fails every later write with its error, as a failed sync does', async () => {
+test('an afterBatch that rejects fails every later write with its error, as a failed sync does', async () => {
   const gc = createGroupCommit<number>(() => {}, {
     sync: async () => {}, durable,
     afterBatch: () => Promise.reject(new Error('WAL checkpoint failed: disk I/O error')),

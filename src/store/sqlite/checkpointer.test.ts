@@ -110,6 +110,13 @@ test('after a failed checkpoint the store checkpoints on its own again (SQLite\'
   await store.ready();
 });
 
+test('after close() nothing is due and no thread starts', async () => {
+  const checkpointer = startCheckpointer('/nonexistent/smarthost.db', (err) => assert.fail(err));
+  await checkpointer.close();
+  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  assert.equal(checkpointer.due(), undefined);
+});
+
 test('nothing is due before enough is written, and a quiet store never starts the thread', () => {
   const checkpointer = startCheckpointer('/nonexistent/smarthost.db', (err) => assert.fail(err));
   assert.equal(checkpointer.due(), undefined, 'nothing written');

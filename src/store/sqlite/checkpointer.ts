@@ -66,12 +66,12 @@ export function startCheckpointer(path: string, onFailure: (err: Error) => void)
   let since: number | undefined;
   let running: { promise: Promise<void>; resolve: () => void } | undefined;
   let failed = false;
+  let closing = false;
   const fail = (err: Error) => {
-    if (!failed) {
-      failed = true;
-      onFailure(err);
-    }
+    const first = !failed;
+    failed = true;
     running?.resolve();
+    if (first) onFailure(err);
   };
   const start = () => {
     const thread = new Worker(WORKER, {
@@ -83,7 +83,7 @@ export function startCheckpointer(path: string, onFailure: (err: Error) => void)
     // Held only while a checkpoint runs: a process that never closes its store may still exit when idle.
     thread.unref();
     thread.on('message', (m: { error?: string }) => {
-      thread.unref();
+      if (!closing) thread.unref();
       if (m.error !== undefined) fail(new Error(`WAL checkpoint failed: ${m.error}`));
       running?.resolve();
     });
@@ -119,8 +119,8 @@ export function startCheckpointer(path: string, onFailure: (err: Error) => void)
       return promise;
     },
     async close() {
+      failed = closing = true; // no checkpoint after this, and the thread's exit is no failure
       if (!worker) return;
-      failed = true; // its exit is no failure
       worker.thread.ref();
       worker.thread.postMessage('close');
       await worker.exited;

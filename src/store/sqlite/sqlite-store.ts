@@ -80,7 +80,11 @@ export class SqliteStore implements Store {
     this.wal = openWalSync(path);
     this.checkpointer = startCheckpointer(path, (err) => {
       // The connection checkpoints on its own again, on the event loop, as before the thread.
-      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
+      try {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
+      } catch {
+        // Busy or closing: the backstop of 10,000 pages stays.
+      }
       process.emitWarning(`${err.message}; SQLite checkpoints the WAL itself from now on`, 'SmarthostWarning');
     });
     this.prepared = statementCache(this.db);
