@@ -9,13 +9,11 @@ import Database from 'better-sqlite3';
 import { msg } from '../../../test/contract/harness.ts';
 import { requireProgram, skipWithout } from '../../../test/helpers/run.ts';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
-import { startCheckpointer } from './checkpointer.ts';
+import { EVERY_ROWS, startCheckpointer } from './checkpointer.ts';
 import { BACKSTOP_CHECKPOINT_PAGES, SQLITE_CHECKPOINT_PAGES } from './connection.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const run = promisify(execFile);
-/** Enough rows for a checkpoint to be due (checkpointer.ts). */
-const EVERY_ROWS_FOR_TEST = 256;
 
 test('1,000 messages of 4 KiB: the event loop never syncs the database file, another thread does, and the WAL starts over', { skip: skipWithout('strace') }, async (t) => {
   const dir = tempDir(t, 'smarthost-checkpoint');
@@ -59,7 +57,7 @@ test('a checkpoint empties the WAL into the database file, from a thread of its 
   await Promise.all(Array.from({ length: 20 }, () => store.enqueue(msg())));
   const checkpointer = startCheckpointer(join(dir, 'smarthost.db'), (err) => assert.fail(err));
   t.after(() => checkpointer.close());
-  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  checkpointer.committed(EVERY_ROWS, 0);
   await checkpointer.due();
   const other = new Database(join(dir, 'smarthost.db'));
   t.after(() => other.close());
@@ -73,10 +71,10 @@ test('a checkpoint that fails is reported once, resolves (the next batch goes on
   const failures: string[] = [];
   const checkpointer = startCheckpointer(path, (err) => failures.push(err.message));
   t.after(() => checkpointer.close());
-  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  checkpointer.committed(EVERY_ROWS, 0);
   await checkpointer.due();
   assert.deepEqual(failures, ['WAL checkpoint failed: file is not a database']);
-  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  checkpointer.committed(EVERY_ROWS, 0);
   assert.equal(checkpointer.due(), undefined);
 });
 
@@ -84,7 +82,7 @@ test('a database the checkpoint thread cannot open is reported with the reason',
   const failures: string[] = [];
   const checkpointer = startCheckpointer(join(tempDir(t, 'smarthost-checkpoint'), 'gone', 'smarthost.db'), (err) => failures.push(err.message));
   t.after(() => checkpointer.close());
-  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  checkpointer.committed(EVERY_ROWS, 0);
   await checkpointer.due();
   assert.match(failures.join(), /^WAL checkpoint failed: Cannot open database because the directory does not exist$/);
 });
@@ -113,7 +111,7 @@ test('after a failed checkpoint the store checkpoints on its own again (SQLite\'
 test('after close() nothing is due and no thread starts', async () => {
   const checkpointer = startCheckpointer('/nonexistent/smarthost.db', (err) => assert.fail(err));
   await checkpointer.close();
-  checkpointer.committed(EVERY_ROWS_FOR_TEST, 0);
+  checkpointer.committed(EVERY_ROWS, 0);
   assert.equal(checkpointer.due(), undefined);
 });
 

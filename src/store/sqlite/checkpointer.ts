@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
  * Checkpoint after this many rows (accepted messages and delivery results), or this many bytes of messages,
  * whichever comes first: about SQLite's own 1,000 pages with 4 KiB messages (128 of them, each delivered once).
  */
-const EVERY_ROWS = 256;
+export const EVERY_ROWS = 256;
 const EVERY_BYTES = 4 * 2 ** 20;
 /** And at least this often while batches come (writes outside the group commit are SQLite's to checkpoint). */
 const EVERY_MS = 1000;
