@@ -1,6 +1,7 @@
 // SMTP submission ingress on smtp-server: 587 and 2525 (STARTTLS) and 465
 // (implicit TLS). smtp-server stops requiring AUTH in several configurations
 // (PITFALLS.md), so every MAIL, RCPT and DATA checks authentication here.
+import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Accept, Principal } from '../../accept/accept.ts';
@@ -10,6 +11,7 @@ import { senderAllowed, senderNotAllowed } from '../../accept/sender-policy.ts';
 import { reply, SmtpError, type SmtpReply } from '../../delivery/smtp-reply.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import type { Store } from '../../store/store.ts';
+import { addAcceptWatchers } from '../accept-watchers.ts';
 import { authenticate } from './auth.ts';
 import { storeAuthThrottle } from './auth-throttle.ts';
 import { DataScanner } from './data-scanner.ts';
@@ -72,6 +74,8 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
   const perIp = new Map<string, number>();
   const throttle = storeAuthThrottle(deps.store, opts.authFailuresPerIp, opts.authFailureWindow);
   const servers: { name: string; server: SMTPServer; port: number }[] = [];
+  /** More accept watchers on the listeners' sockets (accept-watchers.ts). */
+  let watchers: Server[] = [];
   const boundPorts: Record<string, number> = {};
 
   const fail = (cb: (err?: Error | null) => void, r: SmtpReply) => cb(new SmtpError(r));
@@ -249,9 +253,14 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
         });
         logger.info({ listener: s.name, address: opts.listen, port: boundPorts[s.name] }, 'smtp listening');
       }
+      watchers = await addAcceptWatchers(servers.map((s) => s.server.server), (err) =>
+        logger.warn({ err }, 'smtp listeners accept one connection per event-loop turn (no extra accept watchers)'));
     },
     listening: () => servers.every((s) => s.server.server.listening),
     async close() {
+      // The extra descriptors first: the socket listens until its last one is closed. Not waited for: a
+      // watcher's close callback waits for the sessions it accepted, which smtp-server's close ends.
+      for (const w of watchers.splice(0)) w.close();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))));
       for (const s of sessions.values()) clearTimeout(s.timer);
     },

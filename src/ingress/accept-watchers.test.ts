@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { listenerDescriptors } from '../../test/helpers/listener-descriptors.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { ACCEPTS_PER_TURN, addAcceptWatchers } from './accept-watchers.ts';
+
+async function listening(t: TestContext): Promise<{ server: Server; port: number; accepted: Socket[] }> {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => {
+    accepted.push(s);
+    s.end('220 hello\r\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  return { server, port: (server.address() as { port: number }).port, accepted };
+}
+
+const closeAll = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+
+function greeting(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    let text = '';
+    c.setEncoding('latin1');
+    c.on('data', (d: string) => (text += d));
+    c.on('end', () => resolve(text));
+    c.on('error', reject);
+  });
+}
+
+test('the extra watchers accept several queued connections in one turn of the event loop, and hand them to the server', async (t) => {
+  const { server, port, accepted } = await listening(t);
+  const failures: Error[] = [];
+  const watchers = await addAcceptWatchers([server], (err) => failures.push(err));
+  t.after(() => closeAll(watchers));
+  assert.deepEqual(failures, []);
+  assert.equal(watchers.length, ACCEPTS_PER_TURN - 1);
+  assert.equal(listenerDescriptors(port), ACCEPTS_PER_TURN);
+
+  // Turns of the event loop, counted in its check phase; each accepted connection notes the turn it came in.
+  let turn = 0;
+  let counting = true;
+  const count = () => {
+    turn++;
+    if (counting) setImmediate(count);
+  };
+  setImmediate(count);
+  const turns: number[] = [];
+  server.on('connection', () => turns.push(turn));
+  const clients = Array.from({ length: 8 }, () => greeting(port));
+  // The connects are made on the next tick; then the loop is held while the kernel queues all eight.
+  await new Promise((resolve) => process.nextTick(resolve));
+  const until = Date.now() + 100;
+  while (Date.now() < until);
+  const replies = await Promise.all(clients);
+  counting = false;
+
+  assert.deepEqual(replies, Array(8).fill('220 hello\r\n'), 'every connection reached the server\'s own listener');
+  assert.equal(accepted.length, 8);
+  const perTurn = new Map<number, number>();
+  for (const n of turns) perTurn.set(n, (perTurn.get(n) ?? 0) + 1);
+  // One watcher accepts one connection per turn: without the extra ones this would be 1.
+  assert.equal(Math.max(...perTurn.values()), ACCEPTS_PER_TURN, `connections per turn: ${[...perTurn.values()].join(', ')}`);
+});
+
+test('closing the extra watchers and the server closes the socket: nothing listens on the port any more', async (t) => {
+  const { server, port } = await listening(t);
+  const watchers = await addAcceptWatchers([server], (err) => assert.fail(err));
+  assert.equal(await greeting(port), '220 hello\r\n');
+  await closeAll([...watchers, server]);
+  assert.equal(listenerDescriptors(port), 0);
+  await assert.rejects(greeting(port), { code: 'ECONNREFUSED' });
+});
+
+test('only the server\'s own descriptor closed: the extra watchers still accept, so the ingress closes them first', async (t) => {
+  const { server, port } = await listening(t);
+  const watchers = await addAcceptWatchers([server], (err) => assert.fail(err));
+  t.after(() => closeAll(watchers));
+  await closeAll([server]);
+  assert.equal(listenerDescriptors(port), ACCEPTS_PER_TURN - 1);
+  assert.equal(await greeting(port), '220 hello\r\n');
+});
+
+test('when the helper cannot run, does not answer, or the server is not listening: no extra watchers, a reason, and the server serves as before', async (t) => {
+  const { server, port } = await listening(t);
+  const dir = tempDir(t, 'accept-watchers');
+  const silent = join(dir, 'silent-node');
+  writeFileSync(silent, '#!/bin/sh\nexec sleep 30\n');
+  chmodSync(silent, 0o755);
+  const reasons: string[] = [];
+  const note = (err: Error) => reasons.push(err.message);
+
+  assert.deepEqual(await addAcceptWatchers([server], note, { execPath: join(dir, 'no-such-node') }), []);
+  assert.match(reasons.pop() ?? '', /^the accept helper failed: spawn .*no-such-node ENOENT$/);
+
+  const started = Date.now();
+  assert.deepEqual(await addAcceptWatchers([server], note, { execPath: silent, timeoutMs: 300 }), []);
+  assert.equal(reasons.pop(), `the accept helper sent 0 of ${ACCEPTS_PER_TURN - 1} descriptors in 300 ms`);
+  assert.ok(Date.now() - started < 5000, 'the silent helper was not waited for past the time limit');
+
+  const idle = createServer();
+  assert.deepEqual(await addAcceptWatchers([idle], note), []);
+  assert.equal(reasons.pop(), 'a server is not listening');
+
+  assert.deepEqual(reasons, []);
+  assert.equal(listenerDescriptors(port), 1);
+  assert.equal(await greeting(port), '220 hello\r\n');
+});
