@@ -18,6 +18,16 @@ async function listening(t: TestContext): Promise<{ server: Server; port: number
   return { server, port: (server.address() as { port: number }).port, accepted };
 }
 
+/**
+ * Holds the event loop until the connects just made are in the kernel's accept queue. net.connect to an
+ * IP literal connects on the next tick, and ticks run in order: one more tick comes after them all.
+ */
+async function queued(): Promise<void> {
+  await new Promise((resolve) => process.nextTick(resolve));
+  const until = Date.now() + 100;
+  while (Date.now() < until);
+}
+
 const closeAll = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 
 function greeting(port: number): Promise<string> {
@@ -51,10 +61,7 @@ test('the extra watchers accept several queued connections in one turn of the ev
   const turns: number[] = [];
   server.on('connection', () => turns.push(turn));
   const clients = Array.from({ length: 8 }, () => greeting(port));
-  // The connects are made on the next tick; then the loop is held while the kernel queues all eight.
-  await new Promise((resolve) => process.nextTick(resolve));
-  const until = Date.now() + 100;
-  while (Date.now() < until);
+  await queued();
   const replies = await Promise.all(clients);
   counting = false;
 
@@ -64,6 +71,28 @@ test('the extra watchers accept several queued connections in one turn of the ev
   for (const n of turns) perTurn.set(n, (perTurn.get(n) ?? 0) + 1);
   // One watcher accepts one connection per turn: without the extra ones this would be 1.
   assert.equal(Math.max(...perTurn.values()), ACCEPTS_PER_TURN, `connections per turn: ${[...perTurn.values()].join(', ')}`);
+});
+
+test('a session accepted by an extra watcher counts as the server\'s: its close() waits for every session', async (t) => {
+  const held: Socket[] = [];
+  const server = createServer((s) => held.push(s));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const watchers = await addAcceptWatchers([server], (err) => assert.fail(err));
+  const clients = Array.from({ length: 8 }, () => connect(port, '127.0.0.1').on('error', () => {}));
+  t.after(() => clients.forEach((c) => c.destroy()));
+  await queued();
+  while (held.length < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+  const count = await new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  assert.equal(count, 8, 'all eight counted on the server, whichever descriptor accepted them');
+
+  let closed = false;
+  for (const w of watchers) w.close();
+  server.close(() => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(closed, false, 'close() waits while sessions are open');
+  for (const s of held) s.destroy();
+  while (!closed) await new Promise((resolve) => setTimeout(resolve, 5));
 });
 
 test('closing the extra watchers and the server closes the socket: nothing listens on the port any more', async (t) => {
@@ -84,7 +113,7 @@ test('only the server\'s own descriptor closed: the extra watchers still accept,
   assert.equal(await greeting(port), '220 hello\r\n');
 });
 
-test('when the helper cannot run, does not answer, or the server is not listening: no extra watchers, a reason, and the server serves as before', async (t) => {
+test('when the helper cannot run, exits, does not answer, or the server is not listening: no extra watchers, a reason, and the server serves as before', async (t) => {
   const { server, port } = await listening(t);
   const dir = tempDir(t, 'accept-watchers');
   const silent = join(dir, 'silent-node');
@@ -100,6 +129,12 @@ test('when the helper cannot run, does not answer, or the server is not listenin
   assert.deepEqual(await addAcceptWatchers([server], note, { execPath: silent, timeoutMs: 300 }), []);
   assert.equal(reasons.pop(), `the accept helper sent 0 of ${ACCEPTS_PER_TURN - 1} descriptors in 300 ms`);
   assert.ok(Date.now() - started < 5000, 'the silent helper was not waited for past the time limit');
+
+  const quitter = join(dir, 'quitting-node');
+  writeFileSync(quitter, '#!/bin/sh\nexit 3\n');
+  chmodSync(quitter, 0o755);
+  assert.deepEqual(await addAcceptWatchers([server], note, { execPath: quitter }), []);
+  assert.equal(reasons.pop(), `the accept helper exited (3) after 0 of ${ACCEPTS_PER_TURN - 1} descriptors`);
 
   const idle = createServer();
   assert.deepEqual(await addAcceptWatchers([idle], note), []);

@@ -10,10 +10,10 @@
 // workers: sent to a short-lived helper over IPC and sent back, each copy arriving
 // as a new descriptor. The helper never listens or accepts: a raw handle, not a
 // net.Server, crosses the channel.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Server, type Socket } from 'node:net';
 
-/** Accepts per turn: 4 gave the lowest latency with 20 clients connecting per message (1, 2, 4 and 8 measured). */
+/** Accepts per turn: with 20 clients connecting per message, 4 and 8 gave the lowest latency, 2 less so (README). */
 export const ACCEPTS_PER_TURN = 4;
 
 const HELPER = `
@@ -24,52 +24,55 @@ process.on('message', (m, handle) => {
 });`;
 
 type Listening = Server & { _handle?: object | null };
+/** net.Server counts its sessions on the server whose descriptor accepted them (Node 20's net.js). */
+type Counted = Server & { _connections: number };
 
 export interface AcceptWatcherOptions {
-  /** Descriptors to add to each server (the server's own is the first). */
-  extra?: number;
   timeoutMs?: number;
-  /** The Node.js binary that runs the helper (tests give a missing one). */
+  /** The Node.js binary that runs the helper (tests give a missing or a silent one). */
   execPath?: string;
 }
 
 /**
- * Adds watchers to listening servers: connections they accept reach the server's own 'connection' listeners.
- * Resolves to the extra servers, which the caller closes with the originals; on any failure to none (the
- * servers go on with one watcher each) after `onFailure` heard why.
+ * Adds ACCEPTS_PER_TURN - 1 watchers to each listening server: what they accept reaches the server's own
+ * 'connection' listeners and counts as the server's. Resolves to the extra servers, which the caller closes
+ * with (before) the originals; on any failure to none (the servers go on with one watcher each) after
+ * `onFailure` heard why.
  */
 export async function addAcceptWatchers(servers: Server[], onFailure: (err: Error) => void, o: AcceptWatcherOptions = {}): Promise<Server[]> {
-  const extra = o.extra ?? ACCEPTS_PER_TURN - 1;
+  const extra = ACCEPTS_PER_TURN - 1;
+  const timeoutMs = o.timeoutMs ?? 10_000;
   const handles = servers.map((s) => (s as Listening)._handle);
-  if (extra <= 0 || servers.length === 0) return [];
+  if (servers.length === 0) return [];
   if (handles.some((h) => !h)) {
     onFailure(new Error('a server is not listening'));
     return [];
   }
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // no preloads (tsx, profilers) in a helper that only passes descriptors back
-  let child: ReturnType<typeof spawn>;
-  try {
-    child = spawn(o.execPath ?? process.execPath, ['-e', HELPER], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env, serialization: 'json' });
-  } catch (err) {
-    onFailure(new Error(`could not start the accept helper: ${(err as Error).message}`));
-    return [];
-  }
+  const child = spawn(o.execPath ?? process.execPath, ['-e', HELPER], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env });
   const received: Server[] = [];
   const wanted = servers.length * extra;
   const outcome = await new Promise<Error | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(new Error(`the accept helper sent ${received.length} of ${wanted} descriptors in ${o.timeoutMs ?? 10_000} ms`)), o.timeoutMs ?? 10_000);
+    let settled = false;
     const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      child.removeAllListeners('message').removeAllListeners('exit');
       resolve(err);
     };
-    // `on`, not `once`: a failed spawn can be followed by an error of its closing channel.
+    const timer = setTimeout(() => done(new Error(`the accept helper sent ${received.length} of ${wanted} descriptors in ${timeoutMs} ms`)), timeoutMs);
+    // Kept after the outcome: a failed spawn can be followed by an error of its closing channel.
     child.on('error', (err) => done(new Error(`the accept helper failed: ${err.message}`)));
-    child.once('exit', (code) => done(new Error(`the accept helper exited (${code}) after ${received.length} of ${wanted} descriptors`)));
+    child.on('exit', (code, signal) => done(new Error(`the accept helper exited (${signal ?? code}) after ${received.length} of ${wanted} descriptors`)));
     child.on('message', (m: { index: number }, handle: unknown) => {
       const original = servers[m.index];
       if (!original || !handle) return;
-      received.push(watcherFor(original, handle));
+      const watcher = watcherFor(original, handle);
+      received.push(watcher);
+      // A failed listen leaves the server without a handle at once (net.js), its error follows on the next tick.
+      if (!watcher.listening) return done(new Error('a copy of a listening socket would not listen'));
       if (received.length === wanted) done();
     });
     try {
@@ -78,23 +81,40 @@ export async function addAcceptWatchers(servers: Server[], onFailure: (err: Erro
       done(new Error(`could not pass a listening socket to the accept helper: ${(err as Error).message}`));
     }
   });
-  if (child.connected) child.disconnect();
-  if (child.exitCode === null) child.kill();
+  await stop(child);
   if (outcome) {
-    await Promise.all(received.map((s) => new Promise((resolve) => s.close(resolve))));
+    for (const w of received) w.close();
     onFailure(outcome);
     return [];
   }
   return received;
 }
 
+/** The helper gone, and with it its copies of the sockets: a closed server must not go on listening through them. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.connected) child.disconnect();
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill();
+  const killed = setTimeout(() => child.kill('SIGKILL'), 2000);
+  await exited;
+  clearTimeout(killed);
+}
+
 /** A server on another descriptor of `original`'s socket, handing what it accepts to `original`. */
 function watcherFor(original: Server, handle: unknown): Server {
-  const o = original as Server & { allowHalfOpen?: boolean; pauseOnConnect?: boolean; noDelay?: boolean; keepAlive?: boolean };
-  const watcher = new Server({ allowHalfOpen: o.allowHalfOpen, pauseOnConnect: o.pauseOnConnect, noDelay: o.noDelay, keepAlive: o.keepAlive });
-  watcher.on('connection', (socket: Socket) => original.emit('connection', socket));
-  // Errors of the shared socket reach the original's own watcher as well; this one only stops.
-  watcher.on('error', () => watcher.close());
+  const settings = original as Server & { allowHalfOpen?: boolean; pauseOnConnect?: boolean; noDelay?: boolean; keepAlive?: boolean };
+  const watcher = new Server({ allowHalfOpen: settings.allowHalfOpen, pauseOnConnect: settings.pauseOnConnect, noDelay: settings.noDelay, keepAlive: settings.keepAlive });
+  watcher.on('connection', (socket: Socket & { server: Server; _server: Server }) => {
+    // The session counts as the original's, as if its own descriptor had accepted it: its close() (and so
+    // smtp-server's grace period) waits for it, and a closed session is taken off the original's count.
+    (watcher as Counted)._connections--;
+    (original as Counted)._connections++;
+    socket.server = socket._server = original;
+    original.emit('connection', socket);
+  });
+  // An accept that failed (EMFILE, say) is the listener's error, as on the original's own descriptor.
+  watcher.on('error', (err) => original.emit('error', err));
   watcher.listen(handle as never);
   return watcher;
 }
