@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -28,6 +28,26 @@ async function queued(): Promise<void> {
   while (Date.now() < until);
 }
 
+/** Waits (at most 5 s) until `done()`. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > end) assert.fail(`not within 5 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Accept helpers among this process's children (not tsx's esbuild service): none once addAcceptWatchers has settled. */
+const helpers = () => readdirSync('/proc/self/task')
+  .flatMap((task) => readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+  .filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('copies');
+    } catch {
+      return false; // gone since the listing
+    }
+  });
+
 const closeAll = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 
 function greeting(port: number): Promise<string> {
@@ -47,6 +67,7 @@ test('the extra watchers accept several queued connections in one turn of the ev
   const watchers = await addAcceptWatchers([server], (err) => failures.push(err));
   t.after(() => closeAll(watchers));
   assert.deepEqual(failures, []);
+  assert.deepEqual(helpers(), [], 'the helper has exited');
   assert.equal(watchers.length, ACCEPTS_PER_TURN - 1);
   assert.equal(listenerDescriptors(port), ACCEPTS_PER_TURN);
 
@@ -80,9 +101,12 @@ test('a session accepted by an extra watcher counts as the server\'s: its close(
   const port = (server.address() as { port: number }).port;
   const watchers = await addAcceptWatchers([server], (err) => assert.fail(err));
   const clients = Array.from({ length: 8 }, () => connect(port, '127.0.0.1').on('error', () => {}));
-  t.after(() => clients.forEach((c) => c.destroy()));
+  t.after(() => {
+    for (const s of [...clients, ...held]) s.destroy();
+    for (const s of [...watchers, server]) if (s.listening) s.close();
+  });
   await queued();
-  while (held.length < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+  await until(() => held.length === 8, 'eight sessions accepted');
   const count = await new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   assert.equal(count, 8, 'all eight counted on the server, whichever descriptor accepted them');
 
@@ -92,7 +116,7 @@ test('a session accepted by an extra watcher counts as the server\'s: its close(
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(closed, false, 'close() waits while sessions are open');
   for (const s of held) s.destroy();
-  while (!closed) await new Promise((resolve) => setTimeout(resolve, 5));
+  await until(() => closed, 'close() called back once the sessions ended');
 });
 
 test('closing the extra watchers and the server closes the socket: nothing listens on the port any more', async (t) => {
@@ -117,7 +141,8 @@ test('when the helper cannot run, exits, does not answer, or the server is not l
   const { server, port } = await listening(t);
   const dir = tempDir(t, 'accept-watchers');
   const silent = join(dir, 'silent-node');
-  writeFileSync(silent, '#!/bin/sh\nexec sleep 30\n');
+  // A node that never answers; the helper's code stays on its command line (after --), where helpers() looks.
+  writeFileSync(silent, `#!/bin/sh\nexec ${process.execPath} -e 'setTimeout(() => {}, 30000)' -- "$@"\n`);
   chmodSync(silent, 0o755);
   const reasons: string[] = [];
   const note = (err: Error) => reasons.push(err.message);
@@ -141,6 +166,7 @@ test('when the helper cannot run, exits, does not answer, or the server is not l
   assert.equal(reasons.pop(), 'a server is not listening');
 
   assert.deepEqual(reasons, []);
+  assert.deepEqual(helpers(), [], 'no helper left running');
   assert.equal(listenerDescriptors(port), 1);
   assert.equal(await greeting(port), '220 hello\r\n');
 });

@@ -6,10 +6,10 @@
 // for a reply on an open one (README, Performance). Each extra descriptor of the
 // same socket gets a watcher of its own, and each watcher accepts one per turn.
 // Node 20 has no dup(2) and no SO_REUSEPORT (`reusePort` came in Node 22.12), so
-// the descriptors come the way Node's cluster hands a listening socket to its
-// workers: sent to a short-lived helper over IPC and sent back, each copy arriving
-// as a new descriptor. The helper never listens or accepts: a raw handle, not a
-// net.Server, crosses the channel.
+// the descriptors come the way Node's cluster (scheduling 'none') hands a listening
+// socket to its workers: sent to a short-lived helper over IPC and sent back, each
+// copy arriving as a new descriptor. The helper never listens or accepts: a raw
+// handle, not a net.Server, crosses the channel.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Server, type Socket } from 'node:net';
 
@@ -50,7 +50,14 @@ export async function addAcceptWatchers(servers: Server[], onFailure: (err: Erro
   }
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // no preloads (tsx, profilers) in a helper that only passes descriptors back
-  const child = spawn(o.execPath ?? process.execPath, ['-e', HELPER], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env });
+  let child: ChildProcess;
+  try {
+    // Most failures to start come as an 'error' event; some (EPERM under seccomp, say) are thrown.
+    child = spawn(o.execPath ?? process.execPath, ['-e', HELPER], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env });
+  } catch (err) {
+    onFailure(new Error(`could not start the accept helper: ${(err as Error).message}`));
+    return [];
+  }
   const received: Server[] = [];
   const wanted = servers.length * extra;
   const outcome = await new Promise<Error | undefined>((resolve) => {
@@ -60,6 +67,8 @@ export async function addAcceptWatchers(servers: Server[], onFailure: (err: Erro
       settled = true;
       clearTimeout(timer);
       child.removeAllListeners('message').removeAllListeners('exit');
+      // Copies already read from the channel still arrive: closed, so none keeps the socket listening.
+      child.on('message', (_m, handle) => (handle as { close?: () => void } | undefined)?.close?.());
       resolve(err);
     };
     const timer = setTimeout(() => done(new Error(`the accept helper sent ${received.length} of ${wanted} descriptors in ${timeoutMs} ms`)), timeoutMs);

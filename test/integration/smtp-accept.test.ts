@@ -43,11 +43,14 @@ test('each SMTP listener has its extra accept watchers and greets through all of
   assert.equal(app.logs.filter((l) => /accept one connection per event-loop turn/.test(String(l.msg))).length, 0);
 });
 
-test('stopping smarthost: every open session, whichever descriptor accepted it, hears 421 after the grace period; nothing listens afterwards', async () => {
+test('stopping smarthost: every open session, whichever descriptor accepted it, hears 421 after the grace period; nothing listens afterwards', async (t) => {
   const app = await startTestSmarthost(undefined);
+  let stopped = false;
+  t.after(() => (stopped ? undefined : app.close()));
   const { submission, alt, smtps } = app.ports;
   const sessions = await Promise.all(Array.from({ length: 12 }, (_, i) => session(i % 2 ? submission : alt)));
   const started = Date.now();
+  stopped = true;
   await app.close();
   assert.ok(Date.now() - started >= 150, `close() waited for the open sessions (SMARTHOST_SHUTDOWN_GRACE=0.2s), took ${Date.now() - started} ms`);
   for (const s of sessions) assert.match(await s.rest, /^421 /);

@@ -258,8 +258,8 @@ export function createSmtpIngress(opts: SmtpIngressOptions, deps: { store: Store
     },
     listening: () => servers.every((s) => s.server.server.listening),
     async close() {
-      // The extra descriptors first: the socket listens until its last one is closed. Not waited for: a
-      // watcher's close callback waits for the sessions it accepted, which smtp-server's close ends.
+      // The extra descriptors first: the socket listens until its last one is closed. Their sessions count
+      // as the listener's own, so smtp-server's close() below waits for them.
       for (const w of watchers.splice(0)) w.close();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))));
       for (const s of sessions.values()) clearTimeout(s.timer);
