@@ -137,7 +137,7 @@ test('only the server\'s own descriptor closed: the extra watchers still accept,
   assert.equal(await greeting(port), '220 hello\r\n');
 });
 
-test('when the helper cannot run, exits, does not answer, or the server is not listening: no extra watchers, a reason, and the server serves as before', async (t) => {
+test('when the helper cannot start, cannot run, exits, does not answer, or the server is not listening: no extra watchers, a reason, and the server serves as before', async (t) => {
   const { server, port } = await listening(t);
   const dir = tempDir(t, 'accept-watchers');
   const silent = join(dir, 'silent-node');
@@ -149,6 +149,10 @@ test('when the helper cannot run, exits, does not answer, or the server is not l
 
   assert.deepEqual(await addAcceptWatchers([server], note, { execPath: join(dir, 'no-such-node') }), []);
   assert.match(reasons.pop() ?? '', /^the accept helper failed: spawn .*no-such-node ENOENT$/);
+
+  // spawn() throws this one instead of emitting it, as it does EPERM under seccomp.
+  assert.deepEqual(await addAcceptWatchers([server], note, { execPath: 'no\0de' }), []);
+  assert.equal(reasons.pop(), "could not start the accept helper: The argument 'file' must be a string without null bytes. Received 'no\\x00de'");
 
   const started = Date.now();
   assert.deepEqual(await addAcceptWatchers([server], note, { execPath: silent, timeoutMs: 300 }), []);
